@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	quiet bool
+}
+
+// usageError marks an error as bad usage (exit status 2).
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// NewRootCmd builds the whole command tree. Tests call it to run commands
+// in-process with SetArgs/SetOut/ExecuteC.
+func NewRootCmd() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "rnnkit",
+		Short: "Recurrent neural networks over text: generate, classify, translate",
+		Long: `rnnkit trains and runs recurrent neural networks (RNN, LSTM, GRU) over text.
+It ships three default models, embedded in this binary:
+
+  generate   a character-level LSTM trained on tiny Shakespeare (one-to-many)
+  classify   a review sentiment classifier trained on IMDB (many-to-one)
+  translate  an English->Spanish translator with attention (many-to-many)
+
+Every command also takes --model FILE to use a model you trained yourself with
+"rnnkit train". Model files are safetensors, loadable in PyTorch.`,
+		Example: `  rnnkit generate --seed "ROMEO:"
+  rnnkit train charrnn --data input.txt --out shakespeare.safetensors
+  rnnkit models`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars or status lines on stderr")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+
+	train := &cobra.Command{
+		Use:   "train",
+		Short: "Train a model (charrnn, sentiment, seq2seq)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return usagef("missing model type: charrnn, sentiment or seq2seq")
+		},
+	}
+	eval := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate a model on labelled data (charrnn, sentiment, seq2seq)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return usagef("missing model type: charrnn, sentiment or seq2seq")
+		},
+	}
+	root.AddCommand(train, eval, newVersionCmd())
+	// Each application adds its commands here (one constructor per file).
+	addCharRNNCommands(root, train, eval, g)
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the rnnkit version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintf(c.OutOrStdout(), "rnnkit %s\n", version)
+			return nil
+		},
+	}
+}
+
+// run executes the CLI and maps errors to exit codes: 0 success, 1 failure,
+// 2 bad usage. Errors are printed as one line on stderr.
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRootCmd()
+	root.SetArgs(args)
+	_, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(os.Stderr, "rnnkit: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsageErr(err) {
+		fmt.Fprintln(os.Stderr, "Run 'rnnkit --help' for usage.")
+		return 2
+	}
+	return 1
+}
+
+func isCobraUsageErr(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "unknown command") || strings.HasPrefix(s, "unknown flag") ||
+		strings.HasPrefix(s, "accepts ") || strings.HasPrefix(s, "requires at least") || strings.Contains(s, "arg(s)")
+}

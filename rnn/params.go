@@ -1,0 +1,145 @@
+package rnn
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Param is one named parameter tensor of a model. W and G are views into the
+// flat Values and Grads buffers of the Params that owns it; they are re-pointed
+// when the set grows, so hold the *Param, not the slices.
+type Param struct {
+	Name  string
+	Shape []int     // PyTorch state_dict shape, e.g. (4H, In) for weight_ih_l0
+	W     []float32 // values, len = product of Shape
+	G     []float32 // gradient, same length, accumulated by backward passes
+	off   int
+}
+
+// Size is the number of elements.
+func (p *Param) Size() int { return len(p.W) }
+
+// Params holds every parameter of a model in one flat buffer (Values) with
+// named views, and the gradients in a mirror of it (Grads). Zeroing, clipping,
+// optimizer steps and saving are each one loop over the flat buffers.
+type Params struct {
+	Values []float32
+	Grads  []float32
+	list   []*Param
+	byName map[string]*Param
+}
+
+// NewParams returns an empty parameter set.
+func NewParams() *Params { return &Params{byName: map[string]*Param{}} }
+
+// Add registers a zero-initialized parameter. Names must be unique; a
+// duplicate name is a programmer error and panics.
+func (ps *Params) Add(name string, shape ...int) *Param {
+	if _, dup := ps.byName[name]; dup {
+		panic(fmt.Sprintf("rnn: duplicate parameter %q", name))
+	}
+	n := 1
+	for _, d := range shape {
+		if d <= 0 {
+			panic(fmt.Sprintf("rnn: parameter %q has non-positive dimension in %v", name, shape))
+		}
+		n *= d
+	}
+	p := &Param{Name: name, Shape: append([]int(nil), shape...), off: len(ps.Values)}
+	vals := make([]float32, len(ps.Values)+n)
+	grads := make([]float32, len(ps.Values)+n)
+	copy(vals, ps.Values)
+	copy(grads, ps.Grads)
+	ps.Values, ps.Grads = vals, grads
+	ps.list = append(ps.list, p)
+	ps.byName[name] = p
+	for _, q := range ps.list {
+		q.W = ps.Values[q.off : q.off+q.numel()]
+		q.G = ps.Grads[q.off : q.off+q.numel()]
+	}
+	return p
+}
+
+func (p *Param) numel() int {
+	n := 1
+	for _, d := range p.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Get returns the parameter with the given name, or nil.
+func (ps *Params) Get(name string) *Param { return ps.byName[name] }
+
+// List returns the parameters in registration order.
+func (ps *Params) List() []*Param { return ps.list }
+
+// Names returns the parameter names, sorted.
+func (ps *Params) Names() []string {
+	out := make([]string, 0, len(ps.list))
+	for _, p := range ps.list {
+		out = append(out, p.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Len is the total number of scalar parameters.
+func (ps *Params) Len() int { return len(ps.Values) }
+
+// ZeroGrad clears every gradient.
+func (ps *Params) ZeroGrad() { clear(ps.Grads) }
+
+// GradNorm returns the global L2 norm of the gradients.
+func (ps *Params) GradNorm() float64 {
+	var s float64
+	for _, g := range ps.Grads {
+		s += float64(g) * float64(g)
+	}
+	return math.Sqrt(s)
+}
+
+// ClipGradNorm scales the gradients so that their global L2 norm is at most
+// maxNorm (as torch.nn.utils.clip_grad_norm_) and returns the norm before
+// clipping. A non-finite norm is returned unchanged and nothing is scaled, so
+// the caller can detect it.
+func (ps *Params) ClipGradNorm(maxNorm float64) float64 {
+	norm := ps.GradNorm()
+	if maxNorm > 0 && norm > maxNorm && !math.IsInf(norm, 0) && !math.IsNaN(norm) {
+		s := float32(maxNorm / (norm + 1e-6))
+		for i := range ps.Grads {
+			ps.Grads[i] *= s
+		}
+	}
+	return norm
+}
+
+// AllFinite reports whether every value is finite; models with non-finite
+// weights are never written.
+func (ps *Params) AllFinite() bool { return allFinite(ps.Values) }
+
+// GradsFinite reports whether every gradient is finite.
+func (ps *Params) GradsFinite() bool { return allFinite(ps.Grads) }
+
+func allFinite(xs []float32) bool {
+	for _, v := range xs {
+		if v-v != 0 { // NaN or ±Inf
+			return false
+		}
+	}
+	return true
+}
+
+// CopyValues copies the values of src into ps. Both sets must have the same
+// names and shapes (for example, a model and its best-so-far snapshot).
+func (ps *Params) CopyValues(src *Params) error {
+	for _, p := range ps.list {
+		q := src.byName[p.Name]
+		if q == nil || len(q.W) != len(p.W) {
+			return fmt.Errorf("rnn: parameter %q missing or of a different size in source", p.Name)
+		}
+		copy(p.W, q.W)
+	}
+	return nil
+}
