@@ -1,0 +1,6 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// addEmbedCommands registers the "embed" commands.
+func addEmbedCommands(root *cobra.Command, g *globalOptions) {}
