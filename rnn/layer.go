@@ -1,0 +1,551 @@
+package rnn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
+	"gonum.org/v1/gonum/blas"
+)
+
+// Config describes a recurrent layer, as the arguments of torch.nn.LSTM et al.
+type Config struct {
+	Cell          Cell    `json:"cell"`
+	InputSize     int     `json:"input_size"`
+	HiddenSize    int     `json:"hidden_size"`
+	NumLayers     int     `json:"num_layers"`    // 0 means 1
+	Bidirectional bool    `json:"bidirectional"` // a reverse direction per layer, outputs concatenated
+	Dropout       float32 `json:"dropout"`       // on the outputs of each layer but the last, in training
+}
+
+func (c Config) layers() int { return max(c.NumLayers, 1) }
+func (c Config) dirs() int {
+	if c.Bidirectional {
+		return 2
+	}
+	return 1
+}
+
+// Layer is a stacked, optionally bidirectional recurrent layer: the
+// equivalent of torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU with
+// batch_first=False. Its parameters are named as that module's state_dict
+// (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, with the suffix
+// _reverse for the backward direction) under the prefix given to NewLayer.
+//
+// A Layer holds only weights; a forward/backward pass runs in a Seq, which
+// owns the activations. Several goroutines may run inference through one
+// Layer at once, each with its own Seq.
+type Layer struct {
+	cfg Config
+	w   [][]dirWeights // [layer][direction]
+}
+
+type dirWeights struct {
+	wih, whh, bih, bhh *Param // (GH, in), (GH, H), (GH), (GH)
+	in                 int
+}
+
+// NewLayer registers the layer's parameters in ps (zero-initialized; call
+// Init) and returns it.
+func NewLayer(ps *Params, prefix string, cfg Config) *Layer {
+	if cfg.InputSize <= 0 || cfg.HiddenSize <= 0 {
+		panic(fmt.Sprintf("rnn: NewLayer: input size %d and hidden size %d must be positive", cfg.InputSize, cfg.HiddenSize))
+	}
+	if cfg.NumLayers <= 0 {
+		cfg.NumLayers = 1
+	}
+	l := &Layer{cfg: cfg}
+	H, GH := cfg.HiddenSize, cfg.Cell.Gates()*cfg.HiddenSize
+	for k := 0; k < cfg.NumLayers; k++ {
+		in := cfg.InputSize
+		if k > 0 {
+			in = H * cfg.dirs()
+		}
+		var row []dirWeights
+		for d := 0; d < cfg.dirs(); d++ {
+			sfx := fmt.Sprintf("_l%d", k)
+			if d == 1 {
+				sfx += "_reverse"
+			}
+			row = append(row, dirWeights{
+				wih: ps.Add(prefix+"weight_ih"+sfx, GH, in),
+				whh: ps.Add(prefix+"weight_hh"+sfx, GH, H),
+				bih: ps.Add(prefix+"bias_ih"+sfx, GH),
+				bhh: ps.Add(prefix+"bias_hh"+sfx, GH),
+				in:  in,
+			})
+		}
+		l.w = append(l.w, row)
+	}
+	return l
+}
+
+// Config returns the layer's configuration.
+func (l *Layer) Config() Config { return l.cfg }
+
+// OutputSize is the width of each output step: HiddenSize times the number of directions.
+func (l *Layer) OutputSize() int { return l.cfg.HiddenSize * l.cfg.dirs() }
+
+// StateRows is the number of (B, H) blocks in a State: NumLayers times directions.
+func (l *Layer) StateRows() int { return l.cfg.layers() * l.cfg.dirs() }
+
+// Init draws every weight and bias from U(−1/√H, 1/√H), as PyTorch does.
+func (l *Layer) Init(rng *rand.Rand) {
+	a := 1 / math.Sqrt(float64(l.cfg.HiddenSize))
+	for _, row := range l.w {
+		for _, w := range row {
+			for _, p := range []*Param{w.wih, w.whh, w.bih, w.bhh} {
+				for i := range p.W {
+					p.W[i] = float32((rng.Float64()*2 - 1) * a)
+				}
+			}
+		}
+	}
+}
+
+// State is a recurrent state: H (and C for LSTM) of shape
+// (NumLayers*directions, B, HiddenSize), ordered as PyTorch's h_n and c_n
+// (layer-major, forward before reverse). C is nil for non-LSTM cells.
+type State struct {
+	H, C []float32
+}
+
+// NewState allocates a zero state for batch size b.
+func (l *Layer) NewState(b int) *State {
+	n := l.StateRows() * b * l.cfg.HiddenSize
+	s := &State{H: make([]float32, n)}
+	if l.cfg.Cell == LSTM {
+		s.C = make([]float32, n)
+	}
+	return s
+}
+
+// CopyFrom copies src into s (they must have the same shape). Carrying the
+// final state of one truncated-BPTT window into the next is a copy: the new
+// window's gradients stop at its initial state (the state is detached).
+func (s *State) CopyFrom(src *State) {
+	copy(s.H, src.H)
+	copy(s.C, src.C)
+}
+
+// Zero clears the state.
+func (s *State) Zero() {
+	clear(s.H)
+	clear(s.C)
+}
+
+// Seq is the workspace of one forward and backward pass through a Layer over
+// a batch of sequences: it caches what backpropagation through time needs and
+// owns the outputs. Buffers grow to the largest (T, B) seen and are reused,
+// so steady-state training allocates nothing. A Seq is not safe for
+// concurrent use; give each goroutine its own.
+type Seq struct {
+	l       *Layer
+	T, B    int
+	lens    []int // nil: every sequence has length T
+	train   bool
+	x       []float32   // the caller's input (T, B, In), kept for backward
+	layerIn [][]float32 // input of layer k>0 after dropout (T, B, D*H)
+	out     [][]float32 // output of layer k (T, B, D*H)
+	mask    [][]float32 // dropout mask on the input of layer k>0 (scaled), nil when no dropout
+	c       [][]dirCache
+	final   State
+	dInit   State
+	dx      []float32 // (T, B, In)
+	dIn     [][]float32
+}
+
+type dirCache struct {
+	gates  []float32 // (T, B, GH): input projection, then activated gates
+	ghn    []float32 // GRU: (T, B, H) hidden part of n; also (B, GH) scratch for gh
+	gh     []float32 // GRU: (B, GH) scratch
+	hp, ho []float32 // (T, B, H): h before and after step t (time-indexed)
+	cp, co []float32 // LSTM: (T, B, H)
+	tc     []float32 // LSTM: (T, B, H) tanh(c')
+	dgx    []float32 // (T, B, GH)
+	dgh    []float32 // (T, B, GH); aliases dgx except for GRU
+	dh, dc []float32 // (B, H)
+}
+
+// NewSeq returns an empty workspace for l.
+func (l *Layer) NewSeq() *Seq { return &Seq{l: l} }
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+func (s *Seq) reserve(T, B int) {
+	cfg := s.l.cfg
+	L, D, H, GH := cfg.layers(), cfg.dirs(), cfg.HiddenSize, cfg.Cell.Gates()*cfg.HiddenSize
+	if s.c == nil {
+		s.c = make([][]dirCache, L)
+		for k := range s.c {
+			s.c[k] = make([]dirCache, D)
+		}
+		s.layerIn = make([][]float32, L)
+		s.out = make([][]float32, L)
+		s.mask = make([][]float32, L)
+		s.dIn = make([][]float32, L)
+	}
+	TB := T * B
+	for k := 0; k < L; k++ {
+		s.out[k] = grow(s.out[k], TB*D*H)
+		if k > 0 && cfg.Dropout > 0 {
+			s.layerIn[k] = grow(s.layerIn[k], TB*D*H)
+			s.mask[k] = grow(s.mask[k], TB*D*H)
+		}
+		for d := 0; d < D; d++ {
+			c := &s.c[k][d]
+			c.gates = grow(c.gates, TB*GH)
+			c.hp = grow(c.hp, TB*H)
+			c.ho = grow(c.ho, TB*H)
+			if cfg.Cell == LSTM {
+				c.cp = grow(c.cp, TB*H)
+				c.co = grow(c.co, TB*H)
+				c.tc = grow(c.tc, TB*H)
+			}
+			if cfg.Cell == GRU {
+				c.ghn = grow(c.ghn, TB*H)
+				c.gh = grow(c.gh, B*GH)
+			}
+		}
+	}
+	n := L * D * B * H
+	s.final.H = grow(s.final.H, n)
+	if cfg.Cell == LSTM {
+		s.final.C = grow(s.final.C, n)
+	} else {
+		s.final.C = nil
+	}
+}
+
+// valid reports whether step t of sequence b is inside its length.
+func (s *Seq) valid(t, b int) bool { return s.lens == nil || t < s.lens[b] }
+
+// Forward runs the layer over x: (T, B, InputSize), time-major. lengths, if
+// not nil, gives each sequence's length (1..T); steps at or beyond a length
+// are padding: they leave the state unchanged, produce zero outputs and get
+// no gradient, and the reverse direction starts at each sequence's last real
+// step (as PyTorch's packed sequences). init is the initial state, or nil for
+// zeros. train enables dropout between layers (rng must then be non-nil).
+//
+// It returns the top layer's outputs (T, B, D*H), owned by s and valid until
+// the next Forward. The final state is s.Final(). x must stay unchanged until
+// Backward.
+func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train bool, rng *rand.Rand) []float32 {
+	cfg := s.l.cfg
+	if len(x) != T*B*cfg.InputSize {
+		panic(fmt.Sprintf("rnn: Forward: len(x) = %d, want T*B*In = %d*%d*%d", len(x), T, B, cfg.InputSize))
+	}
+	if lengths != nil && len(lengths) != B {
+		panic(fmt.Sprintf("rnn: Forward: %d lengths for batch size %d", len(lengths), B))
+	}
+	s.reserve(T, B)
+	s.T, s.B, s.train, s.x = T, B, train, x
+	s.lens = nil
+	if lengths != nil {
+		s.lens = append(s.lens[:0], lengths...)
+		for b, n := range s.lens {
+			if n < 0 || n > T {
+				panic(fmt.Sprintf("rnn: Forward: length %d of sequence %d is outside 0..%d", n, b, T))
+			}
+		}
+	}
+	L, D, H := cfg.layers(), cfg.dirs(), cfg.HiddenSize
+	in := x
+	for k := 0; k < L; k++ {
+		if k > 0 {
+			in = s.out[k-1]
+			if cfg.Dropout > 0 && train {
+				in = s.dropout(k, rng)
+			}
+		}
+		for d := 0; d < D; d++ {
+			var h0, c0 []float32
+			off := (k*D + d) * B * H
+			if init != nil {
+				h0 = init.H[off : off+B*H]
+				if cfg.Cell == LSTM {
+					c0 = init.C[off : off+B*H]
+				}
+			}
+			s.forwardDir(k, d, in, h0, c0)
+		}
+	}
+	return s.out[L-1]
+}
+
+func (s *Seq) dropout(k int, rng *rand.Rand) []float32 {
+	p := s.l.cfg.Dropout
+	scale := 1 / (1 - p)
+	src, dst, m := s.out[k-1], s.layerIn[k], s.mask[k]
+	for i := range src {
+		if rng.Float32() < p {
+			m[i] = 0
+		} else {
+			m[i] = scale
+		}
+		dst[i] = src[i] * m[i]
+	}
+	return dst
+}
+
+// timeOf maps processing step i to time: forward runs t = 0..T-1, reverse T-1..0.
+func timeOf(i, T, d int) int {
+	if d == 1 {
+		return T - 1 - i
+	}
+	return i
+}
+
+func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
+	cfg := s.l.cfg
+	w := &s.l.w[k][d]
+	c := &s.c[k][d]
+	T, B, H := s.T, s.B, cfg.HiddenSize
+	GH := cfg.Cell.Gates() * H
+	In := w.in
+	D := cfg.dirs()
+	// Input projection for all steps at once: gates = in · W_ihᵀ + b_ih.
+	kernel.Sgemm(blas.NoTrans, blas.Trans, T*B, GH, In, 1, in, In, w.wih.W, In, 0, c.gates, GH)
+	addRows(c.gates, w.bih.W, T*B)
+	out := s.out[k]
+	for i := 0; i < T; i++ {
+		t := timeOf(i, T, d)
+		hp := c.hp[t*B*H : (t+1)*B*H]
+		var cp []float32
+		if cfg.Cell == LSTM {
+			cp = c.cp[t*B*H : (t+1)*B*H]
+		}
+		if i == 0 {
+			if h0 != nil {
+				copy(hp, h0)
+			} else {
+				clear(hp)
+			}
+			if cp != nil {
+				if c0 != nil {
+					copy(cp, c0)
+				} else {
+					clear(cp)
+				}
+			}
+		} else {
+			tp := timeOf(i-1, T, d)
+			copy(hp, c.ho[tp*B*H:(tp+1)*B*H])
+			if cp != nil {
+				copy(cp, c.co[tp*B*H:(tp+1)*B*H])
+			}
+		}
+		g := c.gates[t*B*GH : (t+1)*B*GH]
+		var gh []float32
+		if cfg.Cell == GRU {
+			gh = c.gh
+			kernel.Sgemm(blas.NoTrans, blas.Trans, B, GH, H, 1, hp, H, w.whh.W, H, 0, gh, GH)
+			addRows(gh, w.bhh.W, B)
+		} else {
+			kernel.Sgemm(blas.NoTrans, blas.Trans, B, GH, H, 1, hp, H, w.whh.W, H, 1, g, GH)
+			addRows(g, w.bhh.W, B)
+		}
+		for b := 0; b < B; b++ {
+			r := (t*B + b) * H
+			ho := c.ho[r : r+H]
+			y := out[(t*B+b)*D*H+d*H : (t*B+b)*D*H+(d+1)*H]
+			if !s.valid(t, b) {
+				copy(ho, c.hp[r:r+H])
+				if cp != nil {
+					copy(c.co[r:r+H], c.cp[r:r+H])
+				}
+				clear(y)
+				continue
+			}
+			var co, tc, ghn, ghb, cpb []float32
+			if cfg.Cell == LSTM {
+				co, tc, cpb = c.co[r:r+H], c.tc[r:r+H], c.cp[r:r+H]
+			}
+			if cfg.Cell == GRU {
+				ghn, ghb = c.ghn[r:r+H], gh[b*GH:(b+1)*GH]
+			}
+			cellForward(cfg.Cell, ho, co, g[b*GH:(b+1)*GH], ghb, ghn, c.hp[r:r+H], cpb, tc)
+			copy(y, ho)
+		}
+	}
+	// Final state: the state after the last processing step.
+	tl := timeOf(T-1, T, d)
+	off := (k*D + d) * B * H
+	if T > 0 {
+		copy(s.final.H[off:off+B*H], c.ho[tl*B*H:(tl+1)*B*H])
+		if cfg.Cell == LSTM {
+			copy(s.final.C[off:off+B*H], c.co[tl*B*H:(tl+1)*B*H])
+		}
+	} else {
+		copyOrZero(s.final.H[off:off+B*H], h0)
+		if cfg.Cell == LSTM {
+			copyOrZero(s.final.C[off:off+B*H], c0)
+		}
+	}
+}
+
+func copyOrZero(dst, src []float32) {
+	if src == nil {
+		clear(dst)
+	} else {
+		copy(dst, src)
+	}
+}
+
+// addRows adds v to each of the n rows of m (n, len(v)).
+func addRows(m, v []float32, n int) {
+	w := len(v)
+	for i := 0; i < n; i++ {
+		row := m[i*w : (i+1)*w]
+		for j, x := range v {
+			row[j] += x
+		}
+	}
+}
+
+// sumRows adds the column sums of m (n, len(dst)) to dst.
+func sumRows(dst, m []float32, n int) {
+	w := len(dst)
+	for i := 0; i < n; i++ {
+		row := m[i*w : (i+1)*w]
+		for j, x := range row {
+			dst[j] += x
+		}
+	}
+}
+
+// Final returns the final state after Forward (shape as State), owned by s.
+func (s *Seq) Final() *State { return &s.final }
+
+// Backward runs backpropagation through time. dy: (T, B, D*H) is dL/d(outputs)
+// (nil if the loss does not depend on the outputs), dFinal is dL/d(final
+// state) (nil if none; C may be nil). It accumulates the gradients of every
+// weight into their Params and returns dL/dx: (T, B, InputSize), owned by s.
+// The gradient with respect to the initial state is DInit.
+func (s *Seq) Backward(dy []float32, dFinal *State) []float32 {
+	cfg := s.l.cfg
+	L, D, H := cfg.layers(), cfg.dirs(), cfg.HiddenSize
+	T, B := s.T, s.B
+	s.dInit.H = grow(s.dInit.H, L*D*B*H)
+	if cfg.Cell == LSTM {
+		s.dInit.C = grow(s.dInit.C, L*D*B*H)
+	}
+	for k := L - 1; k >= 0; k-- {
+		var in []float32
+		var dIn []float32
+		inSize := s.l.w[k][0].in
+		if k == 0 {
+			in = s.x
+			s.dx = grow(s.dx, T*B*inSize)
+			dIn = s.dx
+		} else {
+			in = s.out[k-1]
+			if cfg.Dropout > 0 && s.train {
+				in = s.layerIn[k]
+			}
+			s.dIn[k] = grow(s.dIn[k], T*B*inSize)
+			dIn = s.dIn[k]
+		}
+		for d := 0; d < D; d++ {
+			off := (k*D + d) * B * H
+			var dhN, dcN []float32
+			if dFinal != nil {
+				if dFinal.H != nil {
+					dhN = dFinal.H[off : off+B*H]
+				}
+				if dFinal.C != nil {
+					dcN = dFinal.C[off : off+B*H]
+				}
+			}
+			s.backwardDir(k, d, in, dy, dhN, dcN, dIn, d > 0)
+			copy(s.dInit.H[off:off+B*H], s.c[k][d].dh)
+			if cfg.Cell == LSTM {
+				copy(s.dInit.C[off:off+B*H], s.c[k][d].dc)
+			}
+		}
+		if k > 0 {
+			if cfg.Dropout > 0 && s.train {
+				m := s.mask[k]
+				for i := range dIn {
+					dIn[i] *= m[i]
+				}
+			}
+			dy = dIn
+		}
+	}
+	return s.dx
+}
+
+// DInit returns dL/d(initial state) after Backward, owned by s.
+func (s *Seq) DInit() *State { return &s.dInit }
+
+func (s *Seq) backwardDir(k, d int, in, dy, dhN, dcN, dIn []float32, accumulate bool) {
+	cfg := s.l.cfg
+	w := &s.l.w[k][d]
+	c := &s.c[k][d]
+	T, B, H := s.T, s.B, cfg.HiddenSize
+	GH := cfg.Cell.Gates() * H
+	D := cfg.dirs()
+	In := w.in
+	c.dgx = grow(c.dgx, T*B*GH)
+	if cfg.Cell == GRU {
+		c.dgh = grow(c.dgh, T*B*GH)
+	} else {
+		c.dgh = c.dgx
+	}
+	c.dh = grow(c.dh, B*H)
+	copyOrZero(c.dh, dhN)
+	if cfg.Cell == LSTM {
+		c.dc = grow(c.dc, B*H)
+		copyOrZero(c.dc, dcN)
+	}
+	for i := T - 1; i >= 0; i-- {
+		t := timeOf(i, T, d)
+		for b := 0; b < B; b++ {
+			r := (t*B + b) * H
+			dh := c.dh[b*H : (b+1)*H]
+			gr := (t*B + b) * GH
+			dgx, dgh := c.dgx[gr:gr+GH], c.dgh[gr:gr+GH]
+			if !s.valid(t, b) {
+				clear(dgx)
+				if cfg.Cell == GRU {
+					clear(dgh)
+				}
+				continue // padding: the state passes through unchanged
+			}
+			if dy != nil {
+				yo := (t*B+b)*D*H + d*H
+				for j, v := range dy[yo : yo+H] {
+					dh[j] += v
+				}
+			}
+			var dc, cp, tc, ghn []float32
+			if cfg.Cell == LSTM {
+				dc, cp, tc = c.dc[b*H:(b+1)*H], c.cp[r:r+H], c.tc[r:r+H]
+			}
+			if cfg.Cell == GRU {
+				ghn = c.ghn[r : r+H]
+			}
+			cellBackward(cfg.Cell, dgx, dgh, dh, dc, c.gates[gr:gr+GH], ghn, c.ho[r:r+H], c.hp[r:r+H], cp, tc)
+		}
+		// dh_prev += dgh_t · W_hh   (B, GH) x (GH, H)
+		kernel.Sgemm(blas.NoTrans, blas.NoTrans, B, H, GH, 1, c.dgh[t*B*GH:(t+1)*B*GH], GH, w.whh.W, H, 1, c.dh, H)
+	}
+	TB := T * B
+	// Weight gradients for all steps at once.
+	kernel.Sgemm(blas.Trans, blas.NoTrans, GH, In, TB, 1, c.dgx, GH, in, In, 1, w.wih.G, In)
+	kernel.Sgemm(blas.Trans, blas.NoTrans, GH, H, TB, 1, c.dgh, GH, c.hp, H, 1, w.whh.G, H)
+	sumRows(w.bih.G, c.dgx, TB)
+	sumRows(w.bhh.G, c.dgh, TB)
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	kernel.Sgemm(blas.NoTrans, blas.NoTrans, TB, In, GH, 1, c.dgx, GH, w.wih.W, In, beta, dIn, In)
+}
