@@ -1,0 +1,111 @@
+package rnn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
+)
+
+// Linear is an affine layer, y = x·Wᵀ + b, as torch.nn.Linear: its parameters
+// are named <prefix>weight with shape (Out, In) and <prefix>bias with shape
+// (Out), so they load from and save to the module's state_dict.
+type Linear struct {
+	In, Out int
+	Weight  *Param // (Out, In)
+	Bias    *Param // (Out); nil when the layer has no bias
+}
+
+// NewLinear registers the parameters of an in→out affine layer in ps.
+// The values are zero until Init.
+func NewLinear(ps *Params, prefix string, in, out int, bias bool) *Linear {
+	if in <= 0 || out <= 0 {
+		panic(fmt.Sprintf("rnn: NewLinear %q: non-positive size in=%d out=%d", prefix, in, out))
+	}
+	l := &Linear{In: in, Out: out, Weight: ps.Add(prefix+"weight", out, in)}
+	if bias {
+		l.Bias = ps.Add(prefix+"bias", out)
+	}
+	return l
+}
+
+// Init draws the weight and the bias from U(-1/√In, 1/√In), the distribution
+// torch.nn.Linear.reset_parameters produces (kaiming_uniform_ with a=√5).
+func (l *Linear) Init(rng *rand.Rand) {
+	bound := 1 / math.Sqrt(float64(l.In))
+	linearFillUniform(l.Weight.W, bound, rng)
+	if l.Bias != nil {
+		linearFillUniform(l.Bias.W, bound, rng)
+	}
+}
+
+// linearFillUniform fills dst with independent draws from U(-bound, bound).
+func linearFillUniform(dst []float32, bound float64, rng *rand.Rand) {
+	for i := range dst {
+		dst[i] = float32((2*rng.Float64() - 1) * bound)
+	}
+}
+
+// Forward computes y = x·Wᵀ + b for a batch of n rows.
+//
+//	x: (n, In), y: (n, Out); y is written, x is not modified. y must not alias x.
+func (l *Linear) Forward(y, x []float32, n int) {
+	l.check("Forward", y, x, n)
+	if n == 0 {
+		return
+	}
+	in, out := l.In, l.Out
+	beta := float32(0)
+	if l.Bias != nil {
+		b := l.Bias.W
+		for r := 0; r < n; r++ {
+			copy(y[r*out:(r+1)*out], b)
+		}
+		beta = 1
+	}
+	// y (n, Out) = x (n, In) · Wᵀ (In, Out) + beta·y
+	kernel.Sgemm(blas.NoTrans, blas.Trans, n, out, in, 1, x, in, l.Weight.W, in, beta, y, out)
+}
+
+// Backward takes dy = ∂L/∂y for the batch that Forward saw with input x; it
+// accumulates ∂L/∂W += dyᵀ·x and ∂L/∂b += Σ_rows dy into the parameter
+// gradients, and writes ∂L/∂x = dy·W into dx. dx may be nil when the input
+// needs no gradient.
+//
+//	dy: (n, Out), x: (n, In), dx: (n, In) or nil.
+func (l *Linear) Backward(dx, dy, x []float32, n int) {
+	l.check("Backward", dy, x, n)
+	if dx != nil && len(dx) < n*l.In {
+		panic(fmt.Sprintf("rnn: Linear.Backward: len(dx)=%d, want %d (n=%d, In=%d)", len(dx), n*l.In, n, l.In))
+	}
+	if n == 0 {
+		return
+	}
+	in, out := l.In, l.Out
+	// dW (Out, In) += dyᵀ (Out, n) · x (n, In)
+	kernel.Sgemm(blas.Trans, blas.NoTrans, out, in, n, 1, dy, out, x, in, 1, l.Weight.G, in)
+	if l.Bias != nil {
+		db := l.Bias.G
+		for r := 0; r < n; r++ {
+			row := dy[r*out : (r+1)*out]
+			for j, g := range row {
+				db[j] += g
+			}
+		}
+	}
+	if dx != nil {
+		// dx (n, In) = dy (n, Out) · W (Out, In)
+		kernel.Sgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, dy, out, l.Weight.W, in, 0, dx, in)
+	}
+}
+
+// check panics when y (n, Out) or x (n, In) is too short.
+func (l *Linear) check(op string, y, x []float32, n int) {
+	if n < 0 || len(x) < n*l.In || len(y) < n*l.Out {
+		panic(fmt.Sprintf("rnn: Linear.%s: n=%d, In=%d, Out=%d but len(x)=%d, len(y)=%d",
+			op, n, l.In, l.Out, len(x), len(y)))
+	}
+}

@@ -1,0 +1,287 @@
+package rnn
+
+import (
+	"fmt"
+	"math"
+)
+
+// Losses return the mean loss as a float64 (accumulated in float64) and, when
+// given a non-nil gradient slice, write the gradient of that mean with respect
+// to their input into it (written, not accumulated). A nil gradient slice means
+// evaluation: only the loss is computed.
+
+// CrossEntropyOptions are the options of SoftmaxCrossEntropy, those of
+// torch.nn.functional.cross_entropy. The zero value is plain mean cross
+// entropy in which only negative targets are ignored.
+type CrossEntropyOptions struct {
+	// A target < 0 is always ignored: it adds nothing to the loss, its
+	// gradient row is zero and it is not counted. This covers torch's default
+	// ignore_index (-100) and rnnkit's padding convention (-1).
+	//
+	// IgnoreIndex, when IgnoreClass is set, names one more target value to
+	// ignore, typically the id of a <pad> token that is a real class.
+	IgnoreIndex int32
+	IgnoreClass bool
+
+	// LabelSmoothing ε in [0, 1]: the target distribution becomes
+	// (1-ε)·onehot + ε/classes, as torch's label_smoothing.
+	LabelSmoothing float32
+
+	// ClassWeights, when non-nil (length classes), rescale each class as
+	// torch's weight: the loss is the weighted mean
+	// Σ_i w[t_i]·ℓ_i / Σ_i w[t_i] over the non-ignored rows.
+	ClassWeights []float32
+}
+
+// ignored reports whether target t is skipped.
+func (o *CrossEntropyOptions) ignored(t int32) bool {
+	return t < 0 || (o.IgnoreClass && t == o.IgnoreIndex)
+}
+
+// SoftmaxCrossEntropy is the cross entropy between softmax(logits) and the
+// target classes, with the semantics of torch.nn.functional.cross_entropy
+// (reduction "mean"):
+//
+//	ℓ_i = (1-ε)·w[t_i]·(-log p_i[t_i]) + (ε/C)·Σ_c w[c]·(-log p_i[c])
+//	loss = Σ_i ℓ_i / Σ_i w[t_i]          (sums over non-ignored rows i)
+//
+// with w ≡ 1 when no class weights are given (then the denominator is the
+// count). It returns the loss and the number of non-ignored rows, and writes
+// ∂loss/∂logits into dlogits unless dlogits is nil:
+//
+//	∂loss/∂z_ik = [(1-ε)·w[t_i]·(p_ik - [k=t_i]) + (ε/C)·(p_ik·Σ_c w[c] - w[k])] / Σ_i w[t_i]
+//
+// Ignored rows get a zero gradient. When every row is ignored the loss is 0
+// and the count 0 (torch returns NaN).
+//
+//	logits, dlogits: (n, classes), targets: (n). dlogits may alias logits.
+//
+// A target ≥ classes is a programmer error and panics.
+func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, n, classes int, opt CrossEntropyOptions) (loss float64, count int) {
+	if classes <= 0 || n < 0 || len(logits) < n*classes || len(targets) < n ||
+		(dlogits != nil && len(dlogits) < n*classes) {
+		panic(fmt.Sprintf("rnn: SoftmaxCrossEntropy: n=%d, classes=%d but len(logits)=%d, len(targets)=%d, len(dlogits)=%d",
+			n, classes, len(logits), len(targets), len(dlogits)))
+	}
+	w := opt.ClassWeights
+	if w != nil && len(w) != classes {
+		panic(fmt.Sprintf("rnn: SoftmaxCrossEntropy: %d class weights for %d classes", len(w), classes))
+	}
+	eps := float64(opt.LabelSmoothing)
+	if eps < 0 || eps > 1 {
+		panic(fmt.Sprintf("rnn: SoftmaxCrossEntropy: label smoothing %v outside [0, 1]", eps))
+	}
+
+	// The normalizer Σ_i w[t_i] (or the count) is needed before any gradient.
+	var denom float64
+	for i := 0; i < n; i++ {
+		t := targets[i]
+		if opt.ignored(t) {
+			continue
+		}
+		if int(t) >= classes {
+			panic(fmt.Sprintf("rnn: SoftmaxCrossEntropy: target %d at row %d out of range [0, %d)", t, i, classes))
+		}
+		count++
+		if w != nil {
+			denom += float64(w[t])
+		} else {
+			denom++
+		}
+	}
+	if count == 0 || denom == 0 {
+		if dlogits != nil {
+			clear(dlogits[:n*classes])
+		}
+		return 0, count
+	}
+
+	// Σ_c w[c], the weight of the uniform part of the smoothed target.
+	sumW := float64(classes)
+	if w != nil {
+		sumW = 0
+		for _, v := range w {
+			sumW += float64(v)
+		}
+	}
+	smooth := eps / float64(classes)
+	inv := 1 / denom
+
+	var total float64
+	for i := 0; i < n; i++ {
+		t := targets[i]
+		z := logits[i*classes : (i+1)*classes]
+		if opt.ignored(t) {
+			if dlogits != nil {
+				clear(dlogits[i*classes : (i+1)*classes])
+			}
+			continue
+		}
+		lse := rowLogSumExp(z)
+		wt := 1.0
+		if w != nil {
+			wt = float64(w[t])
+		}
+		// -log p[t] = lse - z[t]
+		li := (1 - eps) * wt * (lse - float64(z[t]))
+		if eps != 0 {
+			var s float64 // Σ_c w[c]·(-log p[c])
+			for c, v := range z {
+				wc := 1.0
+				if w != nil {
+					wc = float64(w[c])
+				}
+				s += wc * (lse - float64(v))
+			}
+			li += smooth * s
+		}
+		total += li
+		if dlogits == nil {
+			continue
+		}
+		d := dlogits[i*classes : (i+1)*classes]
+		a := (1 - eps) * wt // coefficient of p_k, beside the smoothing one
+		b := smooth * sumW
+		for k, v := range z {
+			p := math.Exp(float64(v) - lse)
+			g := (a + b) * p
+			if w != nil {
+				g -= smooth * float64(w[k])
+			} else {
+				g -= smooth
+			}
+			d[k] = float32(g * inv)
+		}
+		d[t] -= float32(a * inv)
+	}
+	return total * inv, count
+}
+
+// rowLogSumExp returns log Σ exp(z) in float64, stably (max subtracted).
+func rowLogSumExp(z []float32) float64 {
+	m := float64(z[0])
+	for _, v := range z[1:] {
+		if float64(v) > m {
+			m = float64(v)
+		}
+	}
+	if math.IsInf(m, 0) {
+		return m
+	}
+	var s float64
+	for _, v := range z {
+		s += math.Exp(float64(v) - m)
+	}
+	return m + math.Log(s)
+}
+
+// LogSoftmax writes the row-wise log-softmax of logits into dst:
+// dst[i,c] = z[i,c] - log Σ_k exp(z[i,k]).
+//
+//	logits, dst: (n, classes); dst may alias logits.
+func LogSoftmax(dst, logits []float32, n, classes int) {
+	checkSoftmaxRows("LogSoftmax", dst, logits, n, classes)
+	for i := 0; i < n; i++ {
+		z := logits[i*classes : (i+1)*classes]
+		lse := rowLogSumExp(z)
+		d := dst[i*classes : (i+1)*classes]
+		for c, v := range z {
+			d[c] = float32(float64(v) - lse)
+		}
+	}
+}
+
+// Softmax writes the row-wise softmax of logits into dst:
+// dst[i,c] = exp(z[i,c] - max_i) / Σ_k exp(z[i,k] - max_i).
+//
+//	logits, dst: (n, classes); dst may alias logits.
+func Softmax(dst, logits []float32, n, classes int) {
+	checkSoftmaxRows("Softmax", dst, logits, n, classes)
+	for i := 0; i < n; i++ {
+		z := logits[i*classes : (i+1)*classes]
+		d := dst[i*classes : (i+1)*classes]
+		m := z[0]
+		for _, v := range z[1:] {
+			if v > m {
+				m = v
+			}
+		}
+		var s float64
+		for c, v := range z {
+			e := math.Exp(float64(v - m))
+			d[c] = float32(e)
+			s += e
+		}
+		r := float32(1 / s)
+		for c := range d {
+			d[c] *= r
+		}
+	}
+}
+
+func checkSoftmaxRows(op string, dst, src []float32, n, classes int) {
+	if n < 0 || classes <= 0 || len(src) < n*classes || len(dst) < n*classes {
+		panic(fmt.Sprintf("rnn: %s: n=%d, classes=%d but len(logits)=%d, len(dst)=%d", op, n, classes, len(src), len(dst)))
+	}
+}
+
+// BCEWithLogits is the mean binary cross entropy between sigmoid(logits) and
+// targets in [0, 1], as torch.nn.functional.binary_cross_entropy_with_logits
+// (reduction "mean", no weights), computed stably as
+//
+//	ℓ = max(x, 0) - x·y + log(1 + exp(-|x|)).
+//
+// It writes ∂loss/∂x = (sigmoid(x) - y)/N into d unless d is nil.
+//
+//	logits, targets, d: (N); d may alias logits.
+func BCEWithLogits(d, logits, targets []float32) float64 {
+	n := len(logits)
+	if len(targets) != n || (d != nil && len(d) != n) {
+		panic(fmt.Sprintf("rnn: BCEWithLogits: len(logits)=%d, len(targets)=%d, len(d)=%d", n, len(targets), len(d)))
+	}
+	if n == 0 {
+		return 0
+	}
+	inv := 1 / float64(n)
+	var total float64
+	for i, v := range logits {
+		x, y := float64(v), float64(targets[i])
+		total += math.Max(x, 0) - x*y + math.Log1p(math.Exp(-math.Abs(x)))
+		if d != nil {
+			var s float64 // sigmoid(x), stable on both sides
+			if x >= 0 {
+				s = 1 / (1 + math.Exp(-x))
+			} else {
+				e := math.Exp(x)
+				s = e / (1 + e)
+			}
+			d[i] = float32((s - y) * inv)
+		}
+	}
+	return total * inv
+}
+
+// MSE is the mean squared error Σ (pred - target)² / N, as
+// torch.nn.functional.mse_loss. It writes ∂loss/∂pred = 2(pred - target)/N
+// into d unless d is nil.
+//
+//	pred, target, d: (N); d may alias pred.
+func MSE(d, pred, target []float32) float64 {
+	n := len(pred)
+	if len(target) != n || (d != nil && len(d) != n) {
+		panic(fmt.Sprintf("rnn: MSE: len(pred)=%d, len(target)=%d, len(d)=%d", n, len(target), len(d)))
+	}
+	if n == 0 {
+		return 0
+	}
+	inv := 1 / float64(n)
+	var total float64
+	for i, p := range pred {
+		e := float64(p) - float64(target[i])
+		total += e * e
+		if d != nil {
+			d[i] = float32(2 * e * inv)
+		}
+	}
+	return total * inv
+}
