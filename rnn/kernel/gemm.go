@@ -2,16 +2,83 @@
 // core: GEMM and the vector helpers the cells use. Every optimized kernel has a
 // naive twin in this package and a test that they agree.
 //
-// All matrices are row-major. Slices are caller-owned; nothing allocates.
+// All matrices are row-major. Slices are caller-owned; nothing allocates in
+// steady state (packing buffers come from a sync.Pool).
+//
+// On amd64 with AVX2 and FMA, Sgemm runs a 6x16 assembly micro-kernel over
+// packed panels of A and B with cache blocking (BLIS style); elsewhere, and on
+// amd64 CPUs without AVX2/FMA, the same blocked driver runs a pure-Go
+// micro-kernel. Problems with m == 1 or n == 1 go through Dot/Axpy instead.
+// Large problems are split across goroutines (see SetThreads); each element of
+// C is always computed in the same order, so results do not depend on the
+// thread count.
 package kernel
 
-import "gonum.org/v1/gonum/blas"
+import (
+	"errors"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Programmer errors: the kernels panic with one of these values.
+var (
+	ErrTranspose = errors.New("kernel: bad transpose flag")
+	ErrShape     = errors.New("kernel: negative dimension")
+	ErrStride    = errors.New("kernel: leading dimension too small")
+	ErrShort     = errors.New("kernel: slice too short for its shape")
+	ErrLength    = errors.New("kernel: vector lengths differ")
+)
+
+// Implementation is gonum's pure-Go BLAS with Sgemm replaced by this
+// package's, so gonum's mat32-style users get it with
+//
+//	blas32.Use(kernel.Implementation{})
+type Implementation struct{ gonum.Implementation }
+
+var _ blas.Float32 = Implementation{}
+
+// Sgemm is Sgemm (the package function) as a blas.Float32Level3 method.
+func (Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C with row-major storage and
 // gonum's blas.Float32Level3 argument convention:
-// op(A): (m, k), op(B): (k, n), C: (m, n).
+// op(A): (m, k), op(B): (k, n), C: (m, n);
+// A is stored (m, k) if tA == blas.NoTrans, else (k, m); B is stored (k, n)
+// if tB == blas.NoTrans, else (n, k). ConjTrans means Trans.
+// C must not overlap A or B. When beta == 0, C is not read (NaNs in C are
+// overwritten).
 func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	SgemmNaive(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if m == 1 || n == 1 {
+		gemv(aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmParallel(defaultKernel, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmGeneric is Sgemm on the pure-Go micro-kernel, the path taken on CPUs
+// without AVX2/FMA and on other architectures. It is exported for tests and
+// benchmarks; callers want Sgemm.
+func SgemmGeneric(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	aT, bT := checkGemm(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	gemmParallel(&genericKernel, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmNaive is the reference triple loop for Sgemm.
@@ -38,6 +105,66 @@ func SgemmNaive(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, 
 			} else {
 				c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
 			}
+		}
+	}
+}
+
+// checkGemm panics on bad arguments (gonum's checks) and reports whether A
+// and B are transposed.
+func checkGemm(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) (aT, bT bool) {
+	switch tA {
+	case blas.NoTrans:
+	case blas.Trans, blas.ConjTrans:
+		aT = true
+	default:
+		panic(ErrTranspose)
+	}
+	switch tB {
+	case blas.NoTrans:
+	case blas.Trans, blas.ConjTrans:
+		bT = true
+	default:
+		panic(ErrTranspose)
+	}
+	if m < 0 || n < 0 || k < 0 {
+		panic(ErrShape)
+	}
+	aRows, aCols := m, k
+	if aT {
+		aRows, aCols = k, m
+	}
+	bRows, bCols := k, n
+	if bT {
+		bRows, bCols = n, k
+	}
+	if lda < max(1, aCols) || ldb < max(1, bCols) || ldc < max(1, n) {
+		panic(ErrStride)
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if (aRows > 0 && len(a) < (aRows-1)*lda+aCols) ||
+		(bRows > 0 && len(b) < (bRows-1)*ldb+bCols) ||
+		len(c) < (m-1)*ldc+n {
+		panic(ErrShort)
+	}
+	return
+}
+
+// scaleC sets C = beta*C; beta == 0 writes zeros without reading C.
+// C: (m, n) with stride ldc.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
 		}
 	}
 }

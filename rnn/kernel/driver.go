@@ -1,0 +1,297 @@
+package kernel
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// The blocked driver (Goto/BLIS): C is updated in mr x nr tiles by a
+// micro-kernel reading a packed A panel, (kc, mr) k-major, and a packed B
+// panel, (kc, nr) k-major. Loops, outermost first:
+//
+//	jc over n by nc   (B block of kc x nc packed once, lives in L2/L3)
+//	pc over k by kc
+//	ic over m by mc   (A block of mc x kc packed, lives in L2)
+//	jr over nc by nr, ir over mc by mr: micro-kernel on one C tile.
+//
+// When all of m fits one A block, pc is the outer loop and A is packed once
+// per pc, so skinny problems (m = batch) pack A once and stream B.
+
+// microKernel describes one register tile. fn computes
+// C[0:mr, 0:nr] += alpha * pa(kc, mr)^T * pb(kc, nr), C with stride ldc.
+type microKernel struct {
+	mr, nr     int
+	mc, kc, nc int // cache blocks; mc is a multiple of mr, nc of nr
+	fn         func(kc int, alpha float32, pa, pb, c []float32, ldc int)
+}
+
+// packBufs are one goroutine's packing buffers.
+type packBufs struct {
+	a, b []float32
+	tile []float32
+}
+
+var bufPool = sync.Pool{New: func() any { return new(packBufs) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// gemmSerial computes C = alpha*op(A)*op(B) + beta*C on one goroutine.
+// C: (m, n); m, n, k > 0.
+func gemmSerial(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	scaleC(m, n, beta, c, ldc)
+	bufs := bufPool.Get().(*packBufs)
+	mr, nr := kern.mr, kern.nr
+	mc, kc, nc := kern.mc, kern.kc, kern.nc
+	kcMax := min(k, kc)
+	bufs.a = grow(bufs.a, roundUp(min(m, mc), mr)*kcMax)
+	bufs.b = grow(bufs.b, roundUp(min(n, nc), nr)*kcMax)
+	bufs.tile = grow(bufs.tile, mr*nr)
+	if m <= mc {
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			packA(aT, a, lda, 0, pc, m, kb, mr, bufs.a)
+			for jc := 0; jc < n; jc += nc {
+				nb := min(nc, n-jc)
+				packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
+				macro(kern, m, nb, kb, alpha, bufs, c[jc:], ldc)
+			}
+		}
+	} else {
+		for jc := 0; jc < n; jc += nc {
+			nb := min(nc, n-jc)
+			for pc := 0; pc < k; pc += kc {
+				kb := min(kc, k-pc)
+				packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
+				for ic := 0; ic < m; ic += mc {
+					mb := min(mc, m-ic)
+					packA(aT, a, lda, ic, pc, mb, kb, mr, bufs.a)
+					macro(kern, mb, nb, kb, alpha, bufs, c[ic*ldc+jc:], ldc)
+				}
+			}
+		}
+	}
+	bufPool.Put(bufs)
+}
+
+// macro runs the micro-kernel over a packed (mb, kb) A block and (kb, nb) B
+// block into C: (mb, nb) with stride ldc.
+func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, c []float32, ldc int) {
+	mr, nr := kern.mr, kern.nr
+	tile := bufs.tile
+	for jr := 0; jr < nb; jr += nr {
+		pb := bufs.b[jr*kb:]
+		nn := min(nr, nb-jr)
+		for ir := 0; ir < mb; ir += mr {
+			pa := bufs.a[ir*kb:]
+			mm := min(mr, mb-ir)
+			cij := c[ir*ldc+jr:]
+			if mm == mr && nn == nr {
+				kern.fn(kb, alpha, pa, pb, cij, ldc)
+				continue
+			}
+			clear(tile)
+			kern.fn(kb, alpha, pa, pb, tile, nr)
+			for i := 0; i < mm; i++ {
+				row := cij[i*ldc : i*ldc+nn]
+				t := tile[i*nr : i*nr+nn]
+				for j := range row {
+					row[j] += t[j]
+				}
+			}
+		}
+	}
+}
+
+func roundUp(x, r int) int { return (x + r - 1) / r * r }
+
+// packA packs op(A)[i0:i0+mb, p0:p0+kb] into panels of mr rows, each (kb, mr)
+// k-major, zero-padding the last panel. dst: (roundUp(mb, mr) * kb).
+func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
+	for ir := 0; ir < mb; ir += mr {
+		mm := min(mr, mb-ir)
+		d := dst[ir*kb : ir*kb+kb*mr]
+		if aT {
+			// A stored (k, m): row p of A holds op(A)[:, p].
+			for p := 0; p < kb; p++ {
+				src := a[(p0+p)*lda+i0+ir:]
+				dp := d[p*mr : p*mr+mr]
+				copy(dp[:mm], src[:mm])
+				clear(dp[mm:])
+			}
+			continue
+		}
+		// A stored (m, k): gather mr rows.
+		for i := 0; i < mm; i++ {
+			src := a[(i0+ir+i)*lda+p0:]
+			src = src[:kb]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+		for i := mm; i < mr; i++ {
+			for p := 0; p < kb; p++ {
+				d[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB packs op(B)[p0:p0+kb, j0:j0+nb] into panels of nr columns, each
+// (kb, nr) k-major, zero-padding the last panel. dst: (roundUp(nb, nr) * kb).
+func packB(bT bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
+	for jr := 0; jr < nb; jr += nr {
+		nn := min(nr, nb-jr)
+		d := dst[jr*kb : jr*kb+kb*nr]
+		if !bT {
+			// B stored (k, n): copy nr-wide row pieces.
+			for p := 0; p < kb; p++ {
+				src := b[(p0+p)*ldb+j0+jr:]
+				dp := d[p*nr : p*nr+nr]
+				copy(dp[:nn], src[:nn])
+				clear(dp[nn:])
+			}
+			continue
+		}
+		// B stored (n, k): row j of B is column j of op(B).
+		if nn == nr && packBTransFast(b[(j0+jr)*ldb+p0:], ldb, kb, nr, d) {
+			continue
+		}
+		for j := 0; j < nn; j++ {
+			src := b[(j0+jr+j)*ldb+p0:]
+			src = src[:kb]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := nn; j < nr; j++ {
+			for p := 0; p < kb; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// Threading.
+
+var threads atomic.Int32
+
+// SetThreads sets how many goroutines Sgemm may use for one large product:
+// n <= 0 restores the default, GOMAXPROCS. n == 1 keeps every call on the
+// caller's goroutine. Results do not depend on this setting.
+func SetThreads(n int) {
+	threads.Store(int32(max(n, 0)))
+}
+
+func numThreads() int {
+	if t := int(threads.Load()); t > 0 {
+		return t
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// parFlops is the product size (2mnk) below which Sgemm stays on the
+// caller's goroutine: handing work to another goroutine costs a few µs.
+const parFlops = 2 << 20
+
+type gemmJob struct {
+	kern          *microKernel
+	aT, bT        bool
+	m, n, k       int
+	alpha, beta   float32
+	a, b, c       []float32
+	lda, ldb, ldc int
+	done          chan struct{}
+}
+
+var workers struct {
+	mu      sync.Mutex
+	started atomic.Int32
+	jobs    chan gemmJob
+}
+
+var donePool = sync.Pool{New: func() any { return make(chan struct{}, 64) }}
+
+func startWorkers(n int) {
+	workers.mu.Lock()
+	if workers.jobs == nil {
+		workers.jobs = make(chan gemmJob, 64)
+	}
+	for int(workers.started.Load()) < n {
+		workers.started.Add(1)
+		go func(jobs <-chan gemmJob) {
+			for j := range jobs {
+				gemmSerial(j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
+				j.done <- struct{}{}
+			}
+		}(workers.jobs)
+	}
+	workers.mu.Unlock()
+}
+
+// gemmParallel splits C into up to numThreads() blocks of whole tiles, along
+// n or m, whichever has more tiles, and runs gemmSerial on each.
+func gemmParallel(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	t := numThreads()
+	if t <= 1 || 2*m*n*k < parFlops {
+		gemmSerial(kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	mt, nt := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
+	splitN := nt >= mt
+	tiles := mt
+	if splitN {
+		tiles = nt
+	}
+	t = min(t, tiles, 64)
+	if t <= 1 {
+		gemmSerial(kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if int(workers.started.Load()) < t-1 {
+		startWorkers(t - 1)
+	}
+	done := donePool.Get().(chan struct{})
+	var first gemmJob
+	for w := 0; w < t; w++ {
+		lo, hi := w*tiles/t, (w+1)*tiles/t
+		j := gemmJob{kern: kern, aT: aT, bT: bT, m: m, n: n, k: k, alpha: alpha, beta: beta,
+			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, done: done}
+		if splitN {
+			j0, j1 := lo*kern.nr, min(hi*kern.nr, n)
+			j.n = j1 - j0
+			j.c = c[j0:]
+			if bT {
+				j.b = b[j0*ldb:]
+			} else {
+				j.b = b[j0:]
+			}
+		} else {
+			i0, i1 := lo*kern.mr, min(hi*kern.mr, m)
+			j.m = i1 - i0
+			j.c = c[i0*ldc:]
+			if aT {
+				j.a = a[i0:]
+			} else {
+				j.a = a[i0*lda:]
+			}
+		}
+		if w == 0 {
+			first = j
+			continue
+		}
+		workers.jobs <- j
+	}
+	gemmSerial(first.kern, first.aT, first.bT, first.m, first.n, first.k, first.alpha, first.a, first.lda, first.b, first.ldb, first.beta, first.c, first.ldc)
+	for w := 1; w < t; w++ {
+		<-done
+	}
+	donePool.Put(done)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

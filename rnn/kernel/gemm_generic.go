@@ -1,0 +1,13 @@
+//go:build !amd64
+
+package kernel
+
+// No assembly on this architecture: the pure-Go kernels everywhere.
+
+var defaultKernel = &genericKernel
+
+func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool { return false }
+
+func dot(x, y []float32) float32 { return dotGo(x, y) }
+
+func axpy(alpha float32, x, y []float32) { axpyGo(alpha, x, y) }
