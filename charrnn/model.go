@@ -1,0 +1,194 @@
+// Package charrnn is rnnkit's character-level generator (the one-to-many
+// shape): a rune vocabulary feeds an embedding (or one-hot input), a stacked
+// RNN, LSTM or GRU from package rnn, and a Linear layer with softmax over the
+// next character.
+//
+// The module is, in PyTorch terms:
+//
+//	embedding = nn.Embedding(vocab, embedding)   # absent when Embedding == 0 (one-hot input)
+//	rnn       = nn.LSTM(embedding, hidden, layers, dropout=dropout)   # or GRU / RNN
+//	decoder   = nn.Linear(hidden, vocab)
+//
+// with those state_dict names in the model file. A loaded Model is read-only
+// during generation and evaluation, so one Model may serve several goroutines
+// at once; training mutates it.
+package charrnn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/rnnkit/rnnkit/embed"
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+// Kind is the model kind recorded in charrnn model files.
+const Kind = "charrnn"
+
+// Config is the architecture of a character model.
+type Config struct {
+	Cell       rnn.Cell `json:"cell"`
+	Vocab      int      `json:"vocab"`
+	Embedding  int      `json:"embedding"`   // embedding width; 0 means one-hot input
+	Hidden     int      `json:"hidden"`      // hidden units per layer
+	Layers     int      `json:"layers"`      // stacked recurrent layers
+	Dropout    float32  `json:"dropout"`     // between recurrent layers and before the decoder, in training
+	EmbDropout float32  `json:"emb_dropout"` // on the embedding output, in training
+}
+
+// DefaultConfig is the configuration of the default Shakespeare model
+// (workload W1 of DESIGN.md): embedding 64, LSTM 2x256.
+func DefaultConfig(vocab int) Config {
+	return Config{Cell: rnn.LSTM, Vocab: vocab, Embedding: 64, Hidden: 256, Layers: 2, Dropout: 0.1}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Vocab < 5:
+		return fmt.Errorf("charrnn: vocabulary of %d tokens is too small", c.Vocab)
+	case c.Hidden <= 0 || c.Layers <= 0 || c.Embedding < 0:
+		return fmt.Errorf("charrnn: hidden %d, layers %d and embedding %d must be positive", c.Hidden, c.Layers, c.Embedding)
+	case c.Dropout < 0 || c.Dropout >= 1 || c.EmbDropout < 0 || c.EmbDropout >= 1:
+		return errors.New("charrnn: dropout must be in [0, 1)")
+	}
+	return nil
+}
+
+// Model is a character-level language model with its tokenizer.
+type Model struct {
+	Config Config
+	Params *rnn.Params
+	Tok    tokenize.Tokenizer
+	Meta   map[string]string // free-form metadata kept in the model file
+
+	emb *embed.Table // nil for one-hot input
+	rnn *rnn.Layer
+	dec *rnn.Linear
+}
+
+// New builds a model with zero weights for tok; call Init before training.
+func New(cfg Config, tok tokenize.Tokenizer) (*Model, error) {
+	if tok == nil {
+		return nil, errors.New("charrnn: nil tokenizer")
+	}
+	if cfg.Vocab == 0 {
+		cfg.Vocab = tok.VocabSize()
+	}
+	if cfg.Vocab != tok.VocabSize() {
+		return nil, fmt.Errorf("charrnn: config vocab %d does not match the tokenizer's %d", cfg.Vocab, tok.VocabSize())
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, Params: rnn.NewParams(), Tok: tok, Meta: map[string]string{}}
+	in := cfg.Vocab
+	if cfg.Embedding > 0 {
+		m.emb = embed.NewTable(m.Params, "embedding.", cfg.Vocab, cfg.Embedding, -1)
+		in = cfg.Embedding
+	}
+	m.rnn = rnn.NewLayer(m.Params, "rnn.", rnn.Config{
+		Cell: cfg.Cell, InputSize: in, HiddenSize: cfg.Hidden, NumLayers: cfg.Layers, Dropout: cfg.Dropout,
+	})
+	m.dec = rnn.NewLinear(m.Params, "decoder.", cfg.Hidden, cfg.Vocab, true)
+	return m, nil
+}
+
+// Init randomizes the weights as PyTorch initializes the equivalent modules.
+func (m *Model) Init(rng *rand.Rand) {
+	if m.emb != nil {
+		m.emb.Init(rng, embed.InitNormal)
+	}
+	m.rnn.Init(rng)
+	m.dec.Init(rng)
+}
+
+// inputSize is the width of the recurrent layer's input.
+func (m *Model) inputSize() int {
+	if m.emb != nil {
+		return m.Config.Embedding
+	}
+	return m.Config.Vocab
+}
+
+// embedInto writes the input vectors of ids into x: (len(ids), inputSize).
+func (m *Model) embedInto(x []float32, ids []int32) {
+	if m.emb != nil {
+		m.emb.Forward(x, ids)
+		return
+	}
+	V := m.Config.Vocab
+	clear(x[:len(ids)*V])
+	for i, id := range ids {
+		x[i*V+int(id)] = 1
+	}
+}
+
+// Save writes the model to path (atomically) in the given storage dtype
+// (rnn.F32 or rnn.F16).
+func (m *Model) Save(path string, dtype rnn.DType) error {
+	info, err := m.info()
+	if err != nil {
+		return err
+	}
+	return rnn.SaveModel(path, info, m.Params, dtype)
+}
+
+func (m *Model) info() (rnn.ModelInfo, error) {
+	cfg, err := json.Marshal(m.Config)
+	if err != nil {
+		return rnn.ModelInfo{}, err
+	}
+	tj, err := m.Tok.MarshalJSON()
+	if err != nil {
+		return rnn.ModelInfo{}, err
+	}
+	return rnn.ModelInfo{Kind: Kind, Config: cfg, Tokenizers: map[string]string{"": string(tj)}, Meta: m.Meta}, nil
+}
+
+// Load reads a charrnn model file.
+func Load(path string) (*Model, error) {
+	info, ts, err := rnn.LoadModel(path, Kind)
+	if err != nil {
+		return nil, err
+	}
+	return fromFile(path, info, ts)
+}
+
+// LoadBytes reads a charrnn model from memory (for example an embedded
+// file); name is used in error messages.
+func LoadBytes(name string, data []byte) (*Model, error) {
+	info, ts, err := rnn.LoadModelBytes(name, data, Kind)
+	if err != nil {
+		return nil, err
+	}
+	return fromFile(name, info, ts)
+}
+
+func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) {
+	var cfg Config
+	if err := json.Unmarshal(info.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("model file %s: bad charrnn config: %v", name, err)
+	}
+	tj, ok := info.Tokenizers[""]
+	if !ok {
+		return nil, fmt.Errorf("model file %s: no tokenizer in the metadata", name)
+	}
+	tok, err := tokenize.Load([]byte(tj))
+	if err != nil {
+		return nil, fmt.Errorf("model file %s: tokenizer: %v", name, err)
+	}
+	m, err := New(cfg, tok)
+	if err != nil {
+		return nil, fmt.Errorf("model file %s: %v", name, err)
+	}
+	if err := m.Params.SetFromTensors(ts); err != nil {
+		return nil, fmt.Errorf("model file %s: %v", name, err)
+	}
+	if info.Meta != nil {
+		m.Meta = info.Meta
+	}
+	return m, nil
+}

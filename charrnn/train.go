@@ -1,0 +1,419 @@
+package charrnn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/rnnkit/rnnkit/rnn"
+)
+
+// TrainOptions configure Train. Zero values mean the documented defaults.
+type TrainOptions struct {
+	SeqLen      int     // BPTT window (truncation length); default 64
+	Batch       int     // parallel contiguous streams; default 32
+	Epochs      float64 // passes over the training text; default 10
+	LR          float64 // peak Adam learning rate; default 2e-3
+	MinLR       float64 // final LR of the cosine schedule; default LR/20
+	Warmup      int     // linear warm-up steps; default 100
+	Clip        float64 // global gradient-norm clip; default 5, negative = off
+	WeightDecay float64 // Adam L2 weight decay; default 0
+	ValFrac     float64 // the last ValFrac of the text is validation; default 0.1
+	EvalEvery   int     // steps between validation passes; default: 4 per epoch
+	Patience    int     // stop after this many evaluations without improvement; 0 = never
+	Seed        uint64  // seeds initialization-independent randomness (dropout); default 1
+
+	// CheckpointPath, if set, receives a checkpoint every CheckpointEvery
+	// steps (default: at each evaluation) and when ctx is cancelled.
+	CheckpointPath  string
+	CheckpointEvery int
+	// BestPath, if set, receives the best model (by validation loss) each
+	// time it improves, in BestDType (default F32).
+	BestPath  string
+	BestDType rnn.DType
+	// SkipNonFinite skips a step whose loss or gradient is NaN or Inf
+	// (counting it in Result.Skipped) instead of stopping with an error.
+	SkipNonFinite bool
+}
+
+func (o *TrainOptions) defaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.SeqLen, 64)
+	def(&o.Batch, 32)
+	def(&o.Warmup, 100)
+	if o.Epochs <= 0 {
+		o.Epochs = 10
+	}
+	if o.LR <= 0 {
+		o.LR = 2e-3
+	}
+	if o.MinLR <= 0 {
+		o.MinLR = o.LR / 20
+	}
+	if o.Clip == 0 {
+		o.Clip = 5
+	}
+	if o.ValFrac <= 0 || o.ValFrac >= 1 {
+		o.ValFrac = 0.1
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.BestDType == "" {
+		o.BestDType = rnn.F32
+	}
+}
+
+// Progress is reported to Train's callback after every step and evaluation.
+type Progress struct {
+	Step, Steps int
+	Epoch       float64
+	Loss        float64 // mean training loss of this step, nats/char
+	ValLoss     float64 // latest validation loss (NaN before the first evaluation)
+	BestValLoss float64
+	LR          float64
+	CharsPerSec float64
+	Elapsed     time.Duration
+	Evaluated   bool // this report follows a validation pass
+}
+
+// Point is one entry of the training history (for loss plots).
+type Point struct {
+	Step    int
+	Loss    float64 // training loss (mean over the steps since the previous point)
+	ValLoss float64
+}
+
+// Result summarizes a training run.
+type Result struct {
+	Steps       int
+	BestValLoss float64
+	BestStep    int
+	History     []Point
+	Stopped     string // why training ended: "done", "early stopping", "interrupted"
+	Skipped     int    // non-finite steps skipped
+}
+
+// ErrNonFinite reports a NaN or Inf loss or gradient during training.
+var ErrNonFinite = errors.New("non-finite loss or gradient")
+
+// trainer holds the buffers of one training run; nothing is allocated per step.
+type trainer struct {
+	m                  *Model
+	opt                TrainOptions
+	T, B               int
+	seq                *rnn.Seq
+	state              *rnn.State
+	ids, tgt           []int32   // (T, B) time-major window
+	x, dxe             []float32 // (T*B, In)
+	y, dy              []float32 // (T*B, H) after dropout
+	logits, dlogits    []float32 // (T*B, V)
+	embDrop, outDrop   rnn.Dropout
+	rng                *rand.Rand
+	pcg                *rand.PCG
+	adam               *rnn.Adam
+	sched              rnn.CosineWarmup
+	train, val         []int32
+	streamLen, perEpoch int
+}
+
+// Train fits m to text with stateful truncated BPTT: the training part of
+// the text (the first 1-ValFrac) is cut into Batch contiguous streams, each
+// step advances every stream by SeqLen characters, and the recurrent state
+// is carried from one window to the next (detached), reset at each epoch.
+// Adam with a cosine schedule and gradient clipping updates the weights. The
+// validation loss is measured on the held-out tail; at the end m holds the
+// best weights seen. Cancelling ctx checkpoints (if CheckpointPath is set)
+// and returns the result so far with Stopped "interrupted" and ctx.Err().
+//
+// To resume, pass the checkpoint to Resume before calling Train with the
+// same text and options.
+func Train(ctx context.Context, m *Model, text string, opt TrainOptions, progress func(Progress)) (Result, error) {
+	return m.trainFrom(ctx, nil, text, opt, progress)
+}
+
+// Resume continues a run from a checkpoint written by Train, to the same
+// result as an uninterrupted run with the same text and options.
+func Resume(ctx context.Context, checkpoint string, text string, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
+	info, params, extra, err := rnn.LoadCheckpoint(checkpoint, Kind)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	m, err := fromFile(checkpoint, info, params)
+	if err != nil {
+		return nil, Result{}, err
+	}
+	ck := &checkpointState{info: info, extra: extra}
+	res, err := m.trainFrom(ctx, ck, text, opt, progress)
+	return m, res, err
+}
+
+type checkpointState struct {
+	info  rnn.ModelInfo
+	extra []rnn.Tensor
+}
+
+func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string, opt TrainOptions, progress func(Progress)) (res Result, err error) {
+	opt.defaults()
+	all := m.Tok.Encode(text)
+	nVal := int(float64(len(all)) * opt.ValFrac)
+	tr := &trainer{m: m, opt: opt, T: opt.SeqLen, B: opt.Batch, train: all[:len(all)-nVal], val: all[len(all)-nVal:]}
+	tr.streamLen = len(tr.train) / tr.B
+	tr.perEpoch = (tr.streamLen - 1) / tr.T
+	if tr.perEpoch < 1 {
+		return res, fmt.Errorf("charrnn: training text of %d characters is too short for %d streams of %d-character windows", len(tr.train), tr.B, tr.T)
+	}
+	if len(tr.val) < 2 {
+		return res, fmt.Errorf("charrnn: validation split of %d characters is too short; use more text or a larger ValFrac", len(tr.val))
+	}
+	steps := int(opt.Epochs * float64(tr.perEpoch))
+	if opt.EvalEvery <= 0 {
+		opt.EvalEvery = max(tr.perEpoch/4, 1)
+	}
+	if opt.CheckpointEvery <= 0 {
+		opt.CheckpointEvery = opt.EvalEvery
+	}
+	tr.opt = opt
+	tr.alloc()
+	tr.pcg = rand.NewPCG(opt.Seed, 0x6368617272)
+	tr.rng = rand.New(tr.pcg)
+	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
+	tr.sched = rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
+
+	best := rnn.NewParams()
+	for _, p := range m.Params.List() {
+		best.Add(p.Name, p.Shape...)
+	}
+	best.CopyValues(m.Params)
+	res = Result{BestValLoss: math.Inf(1), Stopped: "done"}
+	step, sinceBest := 0, 0
+	valLoss := math.NaN()
+	if ck != nil {
+		if step, sinceBest, err = tr.restore(ck, best, &res); err != nil {
+			return res, err
+		}
+		valLoss = res.BestValLoss
+	}
+	start := time.Now()
+	chars := 0
+	var lossSum float64
+	var lossN int
+	for ; step < steps; step++ {
+		if ctx.Err() != nil {
+			res.Stopped = "interrupted"
+			res.Steps = step
+			if opt.CheckpointPath != "" {
+				if cerr := tr.checkpoint(step, sinceBest, best, &res); cerr != nil {
+					return res, cerr
+				}
+			}
+			m.Params.CopyValues(best)
+			return res, ctx.Err()
+		}
+		w := step % tr.perEpoch
+		if w == 0 {
+			tr.state.Zero()
+		}
+		lr := tr.sched.LR(step)
+		tr.adam.SetLR(lr)
+		loss, ok := tr.step(w)
+		if !ok {
+			if !opt.SkipNonFinite {
+				return res, fmt.Errorf("charrnn: step %d: %w (loss %v); lower the learning rate, or skip such steps", step, ErrNonFinite, loss)
+			}
+			res.Skipped++
+			tr.state.Zero()
+			continue
+		}
+		chars += tr.T * tr.B
+		lossSum += loss
+		lossN++
+		evaluated := false
+		if (step+1)%opt.EvalEvery == 0 || step+1 == steps {
+			valLoss, _ = m.evaluate(tr.val, 16, 256)
+			res.History = append(res.History, Point{Step: step + 1, Loss: lossSum / float64(max(lossN, 1)), ValLoss: valLoss})
+			lossSum, lossN = 0, 0
+			evaluated = true
+			if valLoss < res.BestValLoss {
+				res.BestValLoss, res.BestStep, sinceBest = valLoss, step+1, 0
+				best.CopyValues(m.Params)
+				if opt.BestPath != "" {
+					if err := m.Save(opt.BestPath, opt.BestDType); err != nil {
+						return res, err
+					}
+				}
+			} else {
+				sinceBest++
+			}
+		}
+		if opt.CheckpointPath != "" && (step+1)%opt.CheckpointEvery == 0 {
+			if err := tr.checkpoint(step+1, sinceBest, best, &res); err != nil {
+				return res, err
+			}
+		}
+		if progress != nil {
+			el := time.Since(start)
+			progress(Progress{Step: step + 1, Steps: steps, Epoch: float64(step+1) / float64(tr.perEpoch),
+				Loss: loss, ValLoss: valLoss, BestValLoss: res.BestValLoss, LR: lr,
+				CharsPerSec: float64(chars) / el.Seconds(), Elapsed: el, Evaluated: evaluated})
+		}
+		if evaluated && opt.Patience > 0 && sinceBest >= opt.Patience {
+			res.Stopped = "early stopping"
+			step++
+			break
+		}
+	}
+	res.Steps = step
+	m.Params.CopyValues(best)
+	return res, nil
+}
+
+func (tr *trainer) alloc() {
+	m := tr.m
+	TB := tr.T * tr.B
+	tr.seq = m.rnn.NewSeq()
+	tr.state = m.rnn.NewState(tr.B)
+	tr.ids = make([]int32, TB)
+	tr.tgt = make([]int32, TB)
+	tr.x = make([]float32, TB*m.inputSize())
+	tr.dxe = make([]float32, TB*m.inputSize())
+	tr.y = make([]float32, TB*m.Config.Hidden)
+	tr.dy = make([]float32, TB*m.Config.Hidden)
+	tr.logits = make([]float32, TB*m.Config.Vocab)
+	tr.dlogits = make([]float32, TB*m.Config.Vocab)
+}
+
+// step trains on window w of every stream and returns the mean loss; ok is
+// false if the loss or the gradient is not finite (no update is made then).
+func (tr *trainer) step(w int) (loss float64, ok bool) {
+	m, T, B := tr.m, tr.T, tr.B
+	for b := 0; b < B; b++ {
+		base := b*tr.streamLen + w*T
+		for t := 0; t < T; t++ {
+			tr.ids[t*B+b] = tr.train[base+t]
+			tr.tgt[t*B+b] = tr.train[base+t+1]
+		}
+	}
+	m.embedInto(tr.x, tr.ids)
+	x := tr.x
+	if m.emb != nil && m.Config.EmbDropout > 0 {
+		tr.embDrop.Forward(tr.x, tr.x, m.Config.EmbDropout, tr.rng, true)
+	}
+	h := tr.seq.Forward(x, T, B, nil, tr.state, true, tr.rng)
+	tr.outDrop.Forward(tr.y, h, m.Config.Dropout, tr.rng, true)
+	m.dec.Forward(tr.logits, tr.y, T*B)
+	loss, _ = rnn.SoftmaxCrossEntropy(tr.dlogits, tr.logits, tr.tgt, T*B, m.Config.Vocab, rnn.CrossEntropyOptions{})
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, false
+	}
+	m.Params.ZeroGrad()
+	m.dec.Backward(tr.dy, tr.dlogits, tr.y, T*B)
+	tr.outDrop.Backward(tr.dy, tr.dy)
+	dx := tr.seq.Backward(tr.dy, nil)
+	if m.emb != nil {
+		if m.Config.EmbDropout > 0 {
+			tr.embDrop.Backward(tr.dxe, dx)
+			dx = tr.dxe
+		}
+		m.emb.Backward(dx, tr.ids)
+	}
+	norm := m.Params.ClipGradNorm(tr.opt.Clip)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return loss, false
+	}
+	tr.adam.Step(m.Params)
+	tr.state.CopyFrom(tr.seq.Final()) // carried, detached, into the next window
+	return loss, true
+}
+
+// checkpoint writes params, optimizer state, best weights, the carried
+// state and the RNG so that a resumed run is bit-identical.
+func (tr *trainer) checkpoint(step, sinceBest int, best *rnn.Params, res *Result) error {
+	info, err := tr.m.info()
+	if err != nil {
+		return err
+	}
+	rngState, err := tr.pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{}
+	for k, v := range tr.m.Meta {
+		meta[k] = v
+	}
+	meta["train.step"] = strconv.Itoa(step)
+	meta["train.since_best"] = strconv.Itoa(sinceBest)
+	meta["train.best_val_loss"] = strconv.FormatFloat(res.BestValLoss, 'g', -1, 64)
+	meta["train.best_step"] = strconv.Itoa(res.BestStep)
+	meta["train.skipped"] = strconv.Itoa(res.Skipped)
+	meta["train.rng"] = fmt.Sprintf("%x", rngState)
+	info.Meta = meta
+	extra := tr.adam.State()
+	extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "carry.h", Shape: []int{len(tr.state.H)}, Data: tr.state.H})
+	if tr.state.C != nil {
+		extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "carry.c", Shape: []int{len(tr.state.C)}, Data: tr.state.C})
+	}
+	for _, p := range best.List() {
+		extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "best." + p.Name, Shape: p.Shape, Data: p.W})
+	}
+	return rnn.SaveCheckpoint(tr.opt.CheckpointPath, info, tr.m.Params, extra)
+}
+
+func (tr *trainer) restore(ck *checkpointState, best *rnn.Params, res *Result) (step, sinceBest int, err error) {
+	meta := ck.info.Meta
+	bad := func(what string) error {
+		return fmt.Errorf("checkpoint: missing or bad %s; it was not written by charrnn.Train", what)
+	}
+	if step, err = strconv.Atoi(meta["train.step"]); err != nil {
+		return 0, 0, bad("train.step")
+	}
+	if sinceBest, err = strconv.Atoi(meta["train.since_best"]); err != nil {
+		return 0, 0, bad("train.since_best")
+	}
+	if res.BestValLoss, err = strconv.ParseFloat(meta["train.best_val_loss"], 64); err != nil {
+		return 0, 0, bad("train.best_val_loss")
+	}
+	res.BestStep, _ = strconv.Atoi(meta["train.best_step"])
+	res.Skipped, _ = strconv.Atoi(meta["train.skipped"])
+	var rs []byte
+	if _, err := fmt.Sscanf(meta["train.rng"], "%x", &rs); err != nil {
+		return 0, 0, bad("train.rng")
+	}
+	if err := tr.pcg.UnmarshalBinary(rs); err != nil {
+		return 0, 0, bad("train.rng")
+	}
+	var adamState []rnn.Tensor
+	found := 0
+	for _, t := range ck.extra {
+		switch {
+		case t.Name == rnn.OptimPrefix+"carry.h" && len(t.Data) == len(tr.state.H):
+			copy(tr.state.H, t.Data)
+			found++
+		case t.Name == rnn.OptimPrefix+"carry.c" && len(t.Data) == len(tr.state.C):
+			copy(tr.state.C, t.Data)
+		case len(t.Name) > len(rnn.OptimPrefix+"best.") && t.Name[:len(rnn.OptimPrefix+"best.")] == rnn.OptimPrefix+"best.":
+			p := best.Get(t.Name[len(rnn.OptimPrefix+"best."):])
+			if p == nil || len(p.W) != len(t.Data) {
+				return 0, 0, bad("best weights " + t.Name)
+			}
+			copy(p.W, t.Data)
+		default:
+			adamState = append(adamState, t)
+		}
+	}
+	if found == 0 {
+		return 0, 0, fmt.Errorf("checkpoint: the carried state does not match batch size %d; resume with the options of the original run", tr.B)
+	}
+	if err := tr.adam.SetState(adamState); err != nil {
+		return 0, 0, fmt.Errorf("checkpoint: %v", err)
+	}
+	return step, sinceBest, nil
+}
