@@ -43,9 +43,13 @@ func grow(s []float32, n int) []float32 {
 
 // gemmSerial computes C = alpha*op(A)*op(B) + beta*C on one goroutine.
 // C: (m, n); m, n, k > 0.
-func gemmSerial(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// bufs is the goroutine's packing buffers, nil to take some from bufPool.
+func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	scaleC(m, n, beta, c, ldc)
-	bufs := bufPool.Get().(*packBufs)
+	pooled := bufs == nil
+	if pooled {
+		bufs = bufPool.Get().(*packBufs)
+	}
 	mr, nr := kern.mr, kern.nr
 	mc, kc, nc := kern.mc, kern.kc, kern.nc
 	kcMax := min(k, kc)
@@ -76,7 +80,9 @@ func gemmSerial(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []
 			}
 		}
 	}
-	bufPool.Put(bufs)
+	if pooled {
+		bufPool.Put(bufs)
+	}
 }
 
 // macro runs the micro-kernel over a packed (mb, kb) A block and (kb, nb) B
@@ -225,8 +231,11 @@ func startWorkers(n int) {
 	for int(workers.started.Load()) < n {
 		workers.started.Add(1)
 		go func(jobs <-chan gemmJob) {
+			// Each worker owns its packing buffers: no sync.Pool traffic
+			// between goroutines, no allocation once they have grown.
+			bufs := new(packBufs)
 			for j := range jobs {
-				gemmSerial(j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
+				gemmSerial(bufs, j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
 				j.done <- struct{}{}
 			}
 		}(workers.jobs)
@@ -239,7 +248,7 @@ func startWorkers(n int) {
 func gemmParallel(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	t := numThreads()
 	if t <= 1 || 2*m*n*k < parFlops {
-		gemmSerial(kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerial(nil, kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	mt, nt := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
@@ -250,7 +259,7 @@ func gemmParallel(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a 
 	}
 	t = min(t, tiles, 64)
 	if t <= 1 {
-		gemmSerial(kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmSerial(nil, kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	if int(workers.started.Load()) < t-1 {
@@ -287,7 +296,7 @@ func gemmParallel(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a 
 		}
 		workers.jobs <- j
 	}
-	gemmSerial(first.kern, first.aT, first.bT, first.m, first.n, first.k, first.alpha, first.a, first.lda, first.b, first.ldb, first.beta, first.c, first.ldc)
+	gemmSerial(nil, first.kern, first.aT, first.bT, first.m, first.n, first.k, first.alpha, first.a, first.lda, first.b, first.ldb, first.beta, first.c, first.ldc)
 	for w := 1; w < t; w++ {
 		<-done
 	}

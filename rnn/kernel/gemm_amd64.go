@@ -57,4 +57,29 @@ func axpy(alpha float32, x, y []float32) {
 	axpyAVX(alpha, &x[0], &y[0], len(x))
 }
 
-func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool { return false }
+// packBT16 transposes 16 rows of B into a packed panel:
+// dst[p*16 + j] = b[j*ldb + p] for j < 16, p < 8*blocks.
+//
+//go:noescape
+func packBT16(b *float32, ldb, blocks int, dst *float32)
+
+// packBTransFast packs one full 16-wide panel of a transposed B, b: (16, kb)
+// with stride ldb into dst: (kb, 16), if the assembly kernel is in use.
+func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool {
+	if !useAsm || nr != 16 {
+		return false
+	}
+	blocks := kb / 8
+	if blocks > 0 {
+		_ = b[15*ldb+8*blocks-1]
+		_ = dst[16*8*blocks-1]
+		packBT16(&b[0], ldb, blocks, &dst[0])
+	}
+	for p := 8 * blocks; p < kb; p++ {
+		d := dst[p*16 : p*16+16]
+		for j := range d {
+			d[j] = b[j*ldb+p]
+		}
+	}
+	return true
+}

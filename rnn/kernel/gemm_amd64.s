@@ -201,3 +201,78 @@ axpy1:
 axpydone:
 	VZEROUPPER
 	RET
+
+// Transpose the 8x8 block of rows at (P0), (P0)(R8*1), (P0)(R8*2),
+// (P0)(R9*1), (P4), ... (8 floats each) into 8 rows of 8 stored at
+// doff(DI) + q*64, q = 0..7 (one k row of a 16-wide packed B panel each).
+#define TRANS8(P0, P4, doff) \
+	VMOVUPS (P0), Y0; \
+	VMOVUPS (P0)(R8*1), Y1; \
+	VMOVUPS (P0)(R8*2), Y2; \
+	VMOVUPS (P0)(R9*1), Y3; \
+	VMOVUPS (P4), Y4; \
+	VMOVUPS (P4)(R8*1), Y5; \
+	VMOVUPS (P4)(R8*2), Y6; \
+	VMOVUPS (P4)(R9*1), Y7; \
+	VUNPCKLPS Y1, Y0, Y8; \
+	VUNPCKHPS Y1, Y0, Y9; \
+	VUNPCKLPS Y3, Y2, Y10; \
+	VUNPCKHPS Y3, Y2, Y11; \
+	VUNPCKLPS Y5, Y4, Y12; \
+	VUNPCKHPS Y5, Y4, Y13; \
+	VUNPCKLPS Y7, Y6, Y0; \
+	VUNPCKHPS Y7, Y6, Y1; \
+	VSHUFPS $0x44, Y10, Y8, Y2; \
+	VSHUFPS $0xEE, Y10, Y8, Y3; \
+	VSHUFPS $0x44, Y11, Y9, Y4; \
+	VSHUFPS $0xEE, Y11, Y9, Y5; \
+	VSHUFPS $0x44, Y0, Y12, Y6; \
+	VSHUFPS $0xEE, Y0, Y12, Y7; \
+	VSHUFPS $0x44, Y1, Y13, Y8; \
+	VSHUFPS $0xEE, Y1, Y13, Y9; \
+	VPERM2F128 $0x20, Y6, Y2, Y10; \
+	VPERM2F128 $0x20, Y7, Y3, Y11; \
+	VMOVUPS Y10, doff(DI); \
+	VMOVUPS Y11, doff+64(DI); \
+	VPERM2F128 $0x20, Y8, Y4, Y10; \
+	VPERM2F128 $0x20, Y9, Y5, Y11; \
+	VMOVUPS Y10, doff+128(DI); \
+	VMOVUPS Y11, doff+192(DI); \
+	VPERM2F128 $0x31, Y6, Y2, Y10; \
+	VPERM2F128 $0x31, Y7, Y3, Y11; \
+	VMOVUPS Y10, doff+256(DI); \
+	VMOVUPS Y11, doff+320(DI); \
+	VPERM2F128 $0x31, Y8, Y4, Y10; \
+	VPERM2F128 $0x31, Y9, Y5, Y11; \
+	VMOVUPS Y10, doff+384(DI); \
+	VMOVUPS Y11, doff+448(DI)
+
+// func packBT16(b *float32, ldb, blocks int, dst *float32)
+// dst[p*16 + j] = b[j*ldb + p] for j < 16, p < 8*blocks.
+TEXT ·packBT16(SB), NOSPLIT, $0-32
+	MOVQ b+0(FP), SI
+	MOVQ ldb+8(FP), R8
+	MOVQ blocks+16(FP), CX
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+	LEAQ (R10)(R8*4), R11
+	LEAQ (R11)(R8*4), R12
+	TESTQ CX, CX
+	JE    packdone
+
+packloop:
+	TRANS8(SI, R10, 0)
+	TRANS8(R11, R12, 32)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, R12
+	ADDQ $512, DI
+	DECQ CX
+	JNZ  packloop
+
+packdone:
+	VZEROUPPER
+	RET

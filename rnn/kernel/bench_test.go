@@ -1,0 +1,101 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// BenchmarkSgemm reports GFLOP/s (2mnk per call) for square and LSTM shapes.
+// Sub-benchmarks per shape:
+//
+//	t1      Sgemm with SetThreads(1)
+//	t2      Sgemm with SetThreads(2)
+//	generic SgemmGeneric (pure-Go micro-kernel), SetThreads(1)
+//	gonum   gonum's native pure-Go Sgemm (GOMAXPROCS goroutines)
+func BenchmarkSgemm(b *testing.B) {
+	type shape struct {
+		name    string
+		tA, tB  blas.Transpose
+		m, n, k int
+		beta    float32
+	}
+	shapes := []shape{
+		{"256", blas.NoTrans, blas.NoTrans, 256, 256, 256, 0},
+		{"1024", blas.NoTrans, blas.NoTrans, 1024, 1024, 1024, 0},
+	}
+	for _, s := range lstmShapes {
+		shapes = append(shapes, shape{s.name, s.tA, s.tB, s.m, s.n, s.k, s.beta})
+	}
+	impls := []struct {
+		name    string
+		f       gemmFunc
+		threads int
+	}{
+		{"t1", Sgemm, 1},
+		{"t2", Sgemm, 2},
+		{"generic", SgemmGeneric, 1},
+		{"gonum", gonum.Implementation{}.Sgemm, 0},
+	}
+	for _, s := range shapes {
+		rng := rand.New(rand.NewPCG(1, 1))
+		a := randSlice(rng, s.m*s.k)
+		bm := randSlice(rng, s.k*s.n)
+		c := randSlice(rng, s.m*s.n)
+		lda, ldb := s.k, s.n
+		if s.tA != blas.NoTrans {
+			lda = s.m
+		}
+		if s.tB != blas.NoTrans {
+			ldb = s.k
+		}
+		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		for _, impl := range impls {
+			b.Run(fmt.Sprintf("%s/%s", s.name, impl.name), func(b *testing.B) {
+				SetThreads(impl.threads)
+				defer SetThreads(0)
+				b.ReportAllocs()
+				start := time.Now()
+				for b.Loop() {
+					impl.f(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bm, ldb, s.beta, c, s.n)
+				}
+				b.ReportMetric(flops*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkDot(b *testing.B) {
+	for _, n := range []int{64, 256, 1024} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, y := randSlice(rng, n), randSlice(rng, n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			var s float32
+			start := time.Now()
+			for b.Loop() {
+				s += Dot(x, y)
+			}
+			b.ReportMetric(2*float64(n)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkAxpy(b *testing.B) {
+	for _, n := range []int{64, 256, 1024} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		x, y := randSlice(rng, n), randSlice(rng, n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			start := time.Now()
+			for b.Loop() {
+				Axpy(1e-3, x, y)
+			}
+			b.ReportMetric(2*float64(n)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
