@@ -111,46 +111,68 @@ func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, n, classes 
 	for i := 0; i < n; i++ {
 		t := targets[i]
 		z := logits[i*classes : (i+1)*classes]
+		var d []float32
+		if dlogits != nil {
+			d = dlogits[i*classes : (i+1)*classes]
+		}
 		if opt.ignored(t) {
-			if dlogits != nil {
-				clear(dlogits[i*classes : (i+1)*classes])
-			}
+			clear(d)
 			continue
 		}
-		lse := rowLogSumExp(z)
+		// Everything that reads z is done before d (which may alias z) is written.
+		m := float64(z[0])
+		for _, v := range z[1:] {
+			m = math.Max(m, float64(v))
+		}
+		zt := float64(z[t])
+		var sz float64 // Σ_c w[c]·z[c], for the smoothing term
+		if eps != 0 {
+			if w != nil {
+				for c, v := range z {
+					sz += float64(w[c]) * float64(v)
+				}
+			} else {
+				for _, v := range z {
+					sz += float64(v)
+				}
+			}
+		}
+		var s float64 // Σ exp(z - m); d holds exp(z - m) meanwhile
+		if d != nil {
+			for k, v := range z {
+				e := math.Exp(float64(v) - m)
+				d[k] = float32(e)
+				s += e
+			}
+		} else {
+			for _, v := range z {
+				s += math.Exp(float64(v) - m)
+			}
+		}
+		lse := m + math.Log(s)
 		wt := 1.0
 		if w != nil {
 			wt = float64(w[t])
 		}
-		// -log p[t] = lse - z[t]
-		li := (1 - eps) * wt * (lse - float64(z[t]))
+		// -log p[t] = lse - z[t]; Σ_c w[c]·(-log p[c]) = lse·Σw - Σ_c w[c]·z[c]
+		total += (1 - eps) * wt * (lse - zt)
 		if eps != 0 {
-			var s float64 // Σ_c w[c]·(-log p[c])
-			for c, v := range z {
-				wc := 1.0
-				if w != nil {
-					wc = float64(w[c])
-				}
-				s += wc * (lse - float64(v))
-			}
-			li += smooth * s
+			total += smooth * (lse*sumW - sz)
 		}
-		total += li
-		if dlogits == nil {
+		if d == nil {
 			continue
 		}
-		d := dlogits[i*classes : (i+1)*classes]
-		a := (1 - eps) * wt // coefficient of p_k, beside the smoothing one
-		b := smooth * sumW
-		for k, v := range z {
-			p := math.Exp(float64(v) - lse)
-			g := (a + b) * p
-			if w != nil {
-				g -= smooth * float64(w[k])
-			} else {
-				g -= smooth
+		a := (1 - eps) * wt // coefficient of p_k beside the smoothing one
+		coef := (a + smooth*sumW) / s * inv
+		if eps != 0 && w != nil {
+			for k, e := range d {
+				d[k] = float32(coef*float64(e) - smooth*float64(w[k])*inv)
 			}
-			d[k] = float32(g * inv)
+		} else {
+			off := smooth * inv
+			for k, e := range d {
+				d[k] = float32(coef*float64(e) - off)
+			}
 		}
 		d[t] -= float32(a * inv)
 	}

@@ -1,6 +1,7 @@
 package rnn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -246,4 +247,24 @@ func TestMSE(t *testing.T) {
 	MSE(d, p, tg)
 	fdCheckSlice(t, "d", p, d, func() float64 { return MSE(nil, p, tg) }, 1e-3, 1e-2, 1e-5)
 	require.Panics(t, func() { MSE(nil, make([]float32, 2), make([]float32, 3)) })
+}
+
+func BenchmarkSoftmaxCrossEntropy(b *testing.B) {
+	for _, sz := range []struct{ n, classes int }{{2048, 65}, {1280, 8000}} {
+		b.Run(fmt.Sprintf("n=%d,classes=%d", sz.n, sz.classes), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			logits := make([]float32, sz.n*sz.classes)
+			fillNormal32(rng, logits, 2)
+			d := make([]float32, len(logits))
+			targets := make([]int32, sz.n)
+			for i := range targets {
+				targets[i] = int32(rng.IntN(sz.classes))
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(4 * len(logits)))
+			for b.Loop() {
+				SoftmaxCrossEntropy(d, logits, targets, sz.n, sz.classes, CrossEntropyOptions{})
+			}
+		})
+	}
 }
