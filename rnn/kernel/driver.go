@@ -124,11 +124,22 @@ func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
 		d := dst[ir*kb : ir*kb+kb*mr]
 		if aT {
 			// A stored (k, m): row p of A holds op(A)[:, p].
-			for p := 0; p < kb; p++ {
-				src := a[(p0+p)*lda+i0+ir:]
-				dp := d[p*mr : p*mr+mr]
-				copy(dp[:mm], src[:mm])
-				clear(dp[mm:])
+			off := (p0)*lda + i0 + ir
+			switch {
+			case mm == 6 && mr == 6:
+				for p := 0; p < kb; p++ {
+					*(*[6]float32)(d[p*6:]) = [6]float32(a[off+p*lda:])
+				}
+			case mm == 4 && mr == 4:
+				for p := 0; p < kb; p++ {
+					*(*[4]float32)(d[p*4:]) = [4]float32(a[off+p*lda:])
+				}
+			default:
+				for p := 0; p < kb; p++ {
+					dp := d[p*mr : p*mr+mr]
+					copy(dp[:mm], a[off+p*lda:off+p*lda+mm])
+					clear(dp[mm:])
+				}
 			}
 			continue
 		}
@@ -156,11 +167,22 @@ func packB(bT bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
 		d := dst[jr*kb : jr*kb+kb*nr]
 		if !bT {
 			// B stored (k, n): copy nr-wide row pieces.
-			for p := 0; p < kb; p++ {
-				src := b[(p0+p)*ldb+j0+jr:]
-				dp := d[p*nr : p*nr+nr]
-				copy(dp[:nn], src[:nn])
-				clear(dp[nn:])
+			off := p0*ldb + j0 + jr
+			switch {
+			case nn == 16 && nr == 16:
+				for p := 0; p < kb; p++ {
+					*(*[16]float32)(d[p*16:]) = [16]float32(b[off+p*ldb:])
+				}
+			case nn == 4 && nr == 4:
+				for p := 0; p < kb; p++ {
+					*(*[4]float32)(d[p*4:]) = [4]float32(b[off+p*ldb:])
+				}
+			default:
+				for p := 0; p < kb; p++ {
+					dp := d[p*nr : p*nr+nr]
+					copy(dp[:nn], b[off+p*ldb:off+p*ldb+nn])
+					clear(dp[nn:])
+				}
 			}
 			continue
 		}

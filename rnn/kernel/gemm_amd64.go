@@ -40,6 +40,39 @@ func dotAVX(x, y *float32, n int) float32
 //go:noescape
 func axpyAVX(alpha float32, x, y *float32, n int)
 
+// dot4AVX computes out[r] = x[0:8*k8] · b[r*ldb : r*ldb+8*k8], r = 0..3.
+//
+//go:noescape
+func dot4AVX(k8 int, x, b *float32, ldb int, out *float32)
+
+// dotRows computes out[r] = x · b[r*ldb : r*ldb+len(x)] for r < len(out):
+// a matrix-vector product with b: (len(out), len(x)) of stride ldb.
+func dotRows(out, x, b []float32, ldb int) {
+	k := len(x)
+	if !useAsm || k < 16 {
+		dotRowsGo(out, x, b, ldb)
+		return
+	}
+	rows := len(out)
+	_ = b[(rows-1)*ldb+k-1]
+	k8 := k / 8
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		o := out[r : r+4 : r+4]
+		dot4AVX(k8, &x[0], &b[r*ldb], ldb, &o[0])
+		for p := 8 * k8; p < k; p++ {
+			xp := x[p]
+			o[0] += xp * b[r*ldb+p]
+			o[1] += xp * b[(r+1)*ldb+p]
+			o[2] += xp * b[(r+2)*ldb+p]
+			o[3] += xp * b[(r+3)*ldb+p]
+		}
+	}
+	for ; r < rows; r++ {
+		out[r] = dot(x, b[r*ldb:r*ldb+k])
+	}
+}
+
 func dot(x, y []float32) float32 {
 	if !useAsm || len(x) < 8 {
 		return dotGo(x, y)

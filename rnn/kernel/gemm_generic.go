@@ -11,3 +11,5 @@ func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool { return f
 func dot(x, y []float32) float32 { return dotGo(x, y) }
 
 func axpy(alpha float32, x, y []float32) { axpyGo(alpha, x, y) }
+
+func dotRows(out, x, b []float32, ldb int) { dotRowsGo(out, x, b, ldb) }

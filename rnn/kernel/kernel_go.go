@@ -91,3 +91,11 @@ func axpyGo(alpha float32, x, y []float32) {
 		y[i] += alpha * x[i]
 	}
 }
+
+// dotRowsGo computes out[r] = x · b[r*ldb : r*ldb+len(x)] for r < len(out).
+func dotRowsGo(out, x, b []float32, ldb int) {
+	k := len(x)
+	for r := range out {
+		out[r] = dotGo(x, b[r*ldb:r*ldb+k])
+	}
+}

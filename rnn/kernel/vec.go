@@ -55,13 +55,17 @@ func gemv(aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		}
 		cv := c[:n]
 		if bT {
-			// B stored (n, k): one dot per output.
-			for j := range cv {
-				s := alpha * dot(x, b[j*ldb:j*ldb+k])
-				if beta == 0 {
-					cv[j] = s
-				} else {
-					cv[j] = s + beta*cv[j]
+			// B stored (n, k): one dot per output, four rows at a time.
+			var t [64]float32
+			for j0 := 0; j0 < n; j0 += len(t) {
+				o := t[:min(len(t), n-j0)]
+				dotRows(o, x, b[j0*ldb:], ldb)
+				for j, v := range o {
+					if beta == 0 {
+						cv[j0+j] = alpha * v
+					} else {
+						cv[j0+j] = alpha*v + beta*cv[j0+j]
+					}
 				}
 			}
 		} else {
@@ -86,13 +90,18 @@ func gemv(aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		y = bufs.b
 	}
 	if !aT {
-		// A stored (m, k): one dot per output.
-		for i := 0; i < m; i++ {
-			s := alpha * dot(a[i*lda:i*lda+k], y)
-			if beta == 0 {
-				c[i*ldc] = s
-			} else {
-				c[i*ldc] = s + beta*c[i*ldc]
+		// A stored (m, k): one dot per output, four rows at a time.
+		var t [64]float32
+		for i0 := 0; i0 < m; i0 += len(t) {
+			o := t[:min(len(t), m-i0)]
+			dotRows(o, y, a[i0*lda:], lda)
+			for i, v := range o {
+				ci := (i0 + i) * ldc
+				if beta == 0 {
+					c[ci] = alpha * v
+				} else {
+					c[ci] = alpha*v + beta*c[ci]
+				}
 			}
 		}
 	} else {
