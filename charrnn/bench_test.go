@@ -1,0 +1,69 @@
+package charrnn
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+// w1Model builds workload W1 of DESIGN.md: vocab 65 (+4 specials), embedding
+// 64, LSTM 2x256.
+func w1Model(b *testing.B) (*Model, string) {
+	var sb strings.Builder
+	alpha := []rune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?'-\n&$3")
+	rng := rand.New(rand.NewPCG(1, 1))
+	for sb.Len() < 400_000 {
+		sb.WriteRune(alpha[rng.IntN(len(alpha))])
+	}
+	text := sb.String()
+	tok, err := tokenize.TrainRune(strings.NewReader(text), tokenize.RuneOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(Config{Cell: rnn.LSTM, Embedding: 64, Hidden: 256, Layers: 2}, tok)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.Init(rng)
+	return m, text
+}
+
+// BenchmarkW1TrainStep is one training step of W1: batch 32, seq 64, Adam,
+// clip 5. Reports chars/s (= 2048 chars per step).
+func BenchmarkW1TrainStep(b *testing.B) {
+	m, text := w1Model(b)
+	opt := TrainOptions{SeqLen: 64, Batch: 32}
+	opt.defaults()
+	tr := &trainer{m: m, opt: opt, T: 64, B: 32, train: m.Tok.Encode(text)}
+	tr.streamLen = len(tr.train) / tr.B
+	tr.perEpoch = (tr.streamLen - 1) / tr.T
+	tr.alloc()
+	tr.pcg = rand.NewPCG(1, 2)
+	tr.rng = rand.New(tr.pcg)
+	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: 2e-3})
+	tr.step(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tr.step(i % tr.perEpoch)
+	}
+	b.ReportMetric(float64(b.N*64*32)/b.Elapsed().Seconds(), "chars/s")
+}
+
+// BenchmarkW2Sample is W2: batch-1 sampling from the W1 model at temperature 0.8.
+func BenchmarkW2Sample(b *testing.B) {
+	m, _ := w1Model(b)
+	g := m.NewGenerator()
+	rng := rand.New(rand.NewPCG(3, 3))
+	g.Feed(5)
+	opt := SampleOptions{Temperature: 0.8}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g.Feed(g.Sample(rng, opt))
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chars/s")
+}
