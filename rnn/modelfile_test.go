@@ -415,9 +415,10 @@ func TestCheckpoint(t *testing.T) {
 }
 
 // TestPythonInterop round-trips a model file through
-// bench/pytorch/safetensors_io.py and torch. It needs python3 with torch:
+// bench/pytorch/safetensors_io.py and torch. It needs a python3 with torch
+// (RNNKIT_PYTHON names it if the one on PATH has none):
 //
-//	RNNKIT_PYTHON_INTEROP=1 go test -run TestPythonInterop ./rnn/
+//	RNNKIT_PYTHON_INTEROP=1 RNNKIT_PYTHON=/usr/bin/python3 go test -run TestPythonInterop ./rnn/
 func TestPythonInterop(t *testing.T) {
 	if os.Getenv("RNNKIT_PYTHON_INTEROP") == "" {
 		t.Skip("set RNNKIT_PYTHON_INTEROP=1 (needs python3 with torch)")
@@ -452,7 +453,11 @@ for k, v in out.items():
 print("ok")
 `
 	outs := []string{filepath.Join(dir, "py.safetensors"), filepath.Join(dir, "py16.safetensors"), filepath.Join(dir, "pybf16.safetensors")}
-	cmd := exec.Command("python3", append([]string{"-c", script, filepath.Join("..", "bench", "pytorch"), src}, outs...)...)
+	python := os.Getenv("RNNKIT_PYTHON")
+	if python == "" {
+		python = "python3"
+	}
+	cmd := exec.Command(python, append([]string{"-c", script, filepath.Join("..", "bench", "pytorch"), src}, outs...)...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	for i, p := range outs {
