@@ -19,11 +19,12 @@ import (
 // per pc, so skinny problems (m = batch) pack A once and stream B.
 
 // microKernel describes one register tile. fn computes
-// C[0:mr, 0:nr] += alpha * pa(kc, mr)^T * pb(kc, nr), C with stride ldc.
+// C[0:mr, 0:nr] += alpha * pa(kc, mr)^T * pb(kc, nr), pb with row stride ldb
+// (nr when packed), C with stride ldc; kc >= 1.
 type microKernel struct {
 	mr, nr     int
 	mc, kc, nc int // cache blocks; mc is a multiple of mr, nc of nr
-	fn         func(kc int, alpha float32, pa, pb, c []float32, ldc int)
+	fn         func(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, ldc int)
 }
 
 // packBufs are one goroutine's packing buffers.
@@ -60,10 +61,16 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			packA(aT, a, lda, 0, pc, m, kb, mr, bufs.a)
+			if !bT {
+				// Few row panels reuse each B panel: read B in place
+				// (its rows are already k-major) instead of packing.
+				macro(kern, m, n, kb, alpha, bufs, b[pc*ldb:], ldb, c, ldc)
+				continue
+			}
 			for jc := 0; jc < n; jc += nc {
 				nb := min(nc, n-jc)
 				packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
-				macro(kern, m, nb, kb, alpha, bufs, c[jc:], ldc)
+				macro(kern, m, nb, kb, alpha, bufs, nil, 0, c[jc:], ldc)
 			}
 		}
 	} else {
@@ -75,7 +82,7 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 				for ic := 0; ic < m; ic += mc {
 					mb := min(mc, m-ic)
 					packA(aT, a, lda, ic, pc, mb, kb, mr, bufs.a)
-					macro(kern, mb, nb, kb, alpha, bufs, c[ic*ldc+jc:], ldc)
+					macro(kern, mb, nb, kb, alpha, bufs, nil, 0, c[ic*ldc+jc:], ldc)
 				}
 			}
 		}
@@ -85,24 +92,34 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 	}
 }
 
-// macro runs the micro-kernel over a packed (mb, kb) A block and (kb, nb) B
-// block into C: (mb, nb) with stride ldc.
-func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, c []float32, ldc int) {
+// macro runs the micro-kernel over a packed (mb, kb) A block and a (kb, nb)
+// B block into C: (mb, nb) with stride ldc. The B block is bufs.b, packed,
+// or, if bd != nil, op(B) read in place from bd: (kb, nb) with stride ldbd
+// (only its last, partial panel is packed).
+func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bd []float32, ldbd int, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	tile := bufs.tile
 	for jr := 0; jr < nb; jr += nr {
-		pb := bufs.b[jr*kb:]
 		nn := min(nr, nb-jr)
+		pb, ldb := bufs.b[jr*kb:], nr
+		if bd != nil {
+			if nn == nr {
+				pb, ldb = bd[jr:], ldbd
+			} else {
+				packB(false, bd, ldbd, 0, jr, kb, nn, nr, bufs.b)
+				pb = bufs.b
+			}
+		}
 		for ir := 0; ir < mb; ir += mr {
 			pa := bufs.a[ir*kb:]
 			mm := min(mr, mb-ir)
 			cij := c[ir*ldc+jr:]
 			if mm == mr && nn == nr {
-				kern.fn(kb, alpha, pa, pb, cij, ldc)
+				kern.fn(kb, alpha, pa, pb, ldb, cij, ldc)
 				continue
 			}
 			clear(tile)
-			kern.fn(kb, alpha, pa, pb, tile, nr)
+			kern.fn(kb, alpha, pa, pb, ldb, tile, nr)
 			for i := 0; i < mm; i++ {
 				row := cij[i*ldc : i*ldc+nn]
 				t := tile[i*nr : i*nr+nn]

@@ -18,16 +18,16 @@ func pickKernel() *microKernel {
 }
 
 // sgemmKernel6x16 computes C[0:6, 0:16] += alpha * a(k, 6)^T * b(k, 16),
-// C with stride ldc (in elements). k >= 0.
+// b with row stride ldb, C with stride ldc (in elements). k >= 1.
 //
 //go:noescape
-func sgemmKernel6x16(k int, alpha float32, a, b, c *float32, ldc int)
+func sgemmKernel6x16(k int, alpha float32, a, b *float32, ldb int, c *float32, ldc int)
 
-func kern6x16AVX(kc int, alpha float32, pa, pb, c []float32, ldc int) {
+func kern6x16AVX(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, ldc int) {
 	_ = pa[6*kc-1]
-	_ = pb[16*kc-1]
+	_ = pb[(kc-1)*ldb+15]
 	_ = c[5*ldc+15]
-	sgemmKernel6x16(kc, alpha, &pa[0], &pb[0], &c[0], ldc)
+	sgemmKernel6x16(kc, alpha, &pa[0], &pb[0], ldb, &c[0], ldc)
 }
 
 // dotAVX returns the dot product of x[0:n] and y[0:n].

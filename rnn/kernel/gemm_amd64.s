@@ -1,10 +1,12 @@
 #include "textflag.h"
 
-// One k step of the 6x16 tile: B row in Y12,Y13 (16 floats at off(DI)),
-// A column broadcast from aoff(SI); Y0..Y11 accumulate rows 0..5.
-#define STEP(aoff, boff) \
-	VMOVUPS boff(DI), Y12; \
-	VMOVUPS boff+32(DI), Y13; \
+// One k step of the 6x16 tile: B row in Y12,Y13 (16 floats at (DI)),
+// A column broadcast from aoff(SI); Y0..Y11 accumulate rows 0..5. DI then
+// moves on by the B row stride R9 (64 for a packed panel).
+#define STEP(aoff) \
+	VMOVUPS (DI), Y12; \
+	VMOVUPS 32(DI), Y13; \
+	ADDQ R9, DI; \
 	VBROADCASTSS aoff(SI), Y14; \
 	VFMADD231PS Y12, Y14, Y0; \
 	VFMADD231PS Y13, Y14, Y1; \
@@ -32,13 +34,15 @@
 	VMOVUPS r1, 32(DX); \
 	ADDQ R8, DX
 
-// func sgemmKernel6x16(k int, alpha float32, a, b, c *float32, ldc int)
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
+// func sgemmKernel6x16(k int, alpha float32, a, b *float32, ldb int, c *float32, ldc int)
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+16(FP), SI
 	MOVQ b+24(FP), DI
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R8
+	MOVQ ldb+32(FP), R9
+	SHLQ $2, R9
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -57,12 +61,11 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
 	JL   tail
 
 loop4:
-	STEP(0, 0)
-	STEP(24, 64)
-	STEP(48, 128)
-	STEP(72, 192)
+	STEP(0)
+	STEP(24)
+	STEP(48)
+	STEP(72)
 	ADDQ $96, SI
-	ADDQ $256, DI
 	SUBQ $4, CX
 	CMPQ CX, $4
 	JGE  loop4
@@ -72,9 +75,8 @@ tail:
 	JE    store
 
 loop1:
-	STEP(0, 0)
+	STEP(0)
 	ADDQ $24, SI
-	ADDQ $64, DI
 	DECQ CX
 	JNZ  loop1
 

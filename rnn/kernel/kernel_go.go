@@ -5,8 +5,13 @@ package kernel
 
 var genericKernel = microKernel{mr: 4, nr: 4, mc: 128, kc: 256, nc: 1024, fn: kern4x4Go}
 
-// kern4x4Go computes C[0:4, 0:4] += alpha * pa(kc, 4)^T * pb(kc, 4).
-func kern4x4Go(kc int, alpha float32, pa, pb, c []float32, ldc int) {
+// kern4x4Go computes C[0:4, 0:4] += alpha * pa(kc, 4)^T * pb(kc, 4), pb
+// with row stride ldb.
+func kern4x4Go(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, ldc int) {
+	if ldb != 4 {
+		kern4x4GoStrided(kc, alpha, pa, pb, ldb, c, ldc)
+		return
+	}
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
@@ -58,6 +63,27 @@ func kern4x4Go(kc int, alpha float32, pa, pb, c []float32, ldc int) {
 	r[1] += alpha * c31
 	r[2] += alpha * c32
 	r[3] += alpha * c33
+}
+
+// kern4x4GoStrided is kern4x4Go reading B rows of stride ldb in place.
+func kern4x4GoStrided(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, ldc int) {
+	var acc [16]float32
+	for p := 0; p < kc; p++ {
+		a := pa[4*p : 4*p+4 : 4*p+4]
+		b := pb[p*ldb : p*ldb+4 : p*ldb+4]
+		for i, av := range a {
+			acc[4*i] += av * b[0]
+			acc[4*i+1] += av * b[1]
+			acc[4*i+2] += av * b[2]
+			acc[4*i+3] += av * b[3]
+		}
+	}
+	for i := 0; i < 4; i++ {
+		r := c[i*ldc : i*ldc+4 : i*ldc+4]
+		for j := range r {
+			r[j] += alpha * acc[4*i+j]
+		}
+	}
 }
 
 // dotGo returns x·y, unrolled by 4. len(y) >= len(x).
