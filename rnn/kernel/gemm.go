@@ -63,7 +63,22 @@ func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 		gemv(aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemmParallel(defaultKernel, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	kern := defaultKernel
+	if r := n % kern.nr; r > 0 && r <= 2 && kern.nr >= 16 {
+		// A narrow last column panel (n = 65 for a 65-symbol vocabulary)
+		// would waste most of a wide tile: do those columns as
+		// matrix-vector products.
+		gemmParallel(kern, aT, bT, m, n-r, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		for j := n - r; j < n; j++ {
+			bj := b[j:]
+			if bT {
+				bj = b[j*ldb:]
+			}
+			gemv(aT, bT, m, 1, k, alpha, a, lda, bj, ldb, beta, c[j:], ldc)
+		}
+		return
+	}
+	gemmParallel(kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmGeneric is Sgemm on the pure-Go micro-kernel, the path taken on CPUs
