@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -472,4 +474,40 @@ print("ok")
 			assert.InDelta(t, v, loaded.Values[j], tol*math.Abs(float64(v))+1e-7, "%s value %d", p, j)
 		}
 	}
+}
+
+func ExampleSaveModel() {
+	dir, err := os.MkdirTemp("", "rnnkit-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "tiny.safetensors")
+
+	ps := NewParams()
+	ps.Add("decoder.weight", 2, 3)
+	ps.Add("decoder.bias", 2)
+	ps.Get("decoder.bias").W[1] = 0.5
+	info := ModelInfo{Kind: "charrnn", Config: json.RawMessage(`{"hidden": 3}`), Meta: map[string]string{"licence": "MIT"}}
+	if err := SaveModel(path, info, ps, F32); err != nil {
+		panic(err)
+	}
+
+	got, tensors, err := LoadModel(path, "charrnn")
+	if err != nil {
+		panic(err)
+	}
+	fresh := NewParams()
+	fresh.Add("decoder.weight", 2, 3)
+	fresh.Add("decoder.bias", 2)
+	if err := fresh.SetFromTensors(tensors); err != nil {
+		panic(err)
+	}
+	fmt.Println(got.Kind, string(got.Config), got.Meta["licence"], fresh.Get("decoder.bias").W)
+
+	_, _, err = LoadModel(path, "sentiment")
+	fmt.Println(strings.Replace(err.Error(), path, "tiny.safetensors", 1))
+	// Output:
+	// charrnn {"hidden":3} MIT [0 0.5]
+	// model file tiny.safetensors: this is a "charrnn" model, but a "sentiment" model is needed; pass a sentiment model file
 }
