@@ -69,6 +69,8 @@ Every command also takes --model FILE to use a model you trained yourself with
 	root.AddCommand(train, eval, newVersionCmd())
 	// Each application adds its commands here (one constructor per file).
 	addCharRNNCommands(root, train, eval, g)
+	addSentimentCommands(root, train, eval, g)
+	addSeq2seqCommands(root, train, eval, g)
 	addTokenizerCommands(root, g)
 	addEmbedCommands(root, g)
 	addCorporaCommands(root, g)
