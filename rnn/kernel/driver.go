@@ -24,6 +24,7 @@ import (
 type microKernel struct {
 	mr, nr     int
 	mc, kc, nc int // cache blocks; mc is a multiple of mr, nc of nr
+	ncSkinny   int // nc when all of m fits one A block: B block stays in L2
 	fn         func(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, ldc int)
 }
 
@@ -53,6 +54,9 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 	}
 	mr, nr := kern.mr, kern.nr
 	mc, kc, nc := kern.mc, kern.kc, kern.nc
+	if m <= mc {
+		nc = kern.ncSkinny
+	}
 	kcMax := min(k, kc)
 	bufs.a = grow(bufs.a, roundUp(min(m, mc), mr)*kcMax)
 	bufs.b = grow(bufs.b, roundUp(min(n, nc), nr)*kcMax)

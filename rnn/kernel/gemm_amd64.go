@@ -6,7 +6,7 @@ import "golang.org/x/sys/cpu"
 // kernel in this package needs; without them the pure-Go kernels run.
 var useAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-var avxKernel = microKernel{mr: 6, nr: 16, mc: 144, kc: 256, nc: 1024, fn: kern6x16AVX}
+var avxKernel = microKernel{mr: 6, nr: 16, mc: 144, kc: 256, nc: 1024, ncSkinny: 128, fn: kern6x16AVX}
 
 var defaultKernel = pickKernel()
 

@@ -3,7 +3,7 @@ package kernel
 // The pure-Go micro-kernel and vector loops: the fallback on CPUs without
 // AVX2/FMA and on other architectures, and the twins the tests call directly.
 
-var genericKernel = microKernel{mr: 4, nr: 4, mc: 128, kc: 256, nc: 1024, fn: kern4x4Go}
+var genericKernel = microKernel{mr: 4, nr: 4, mc: 128, kc: 256, nc: 1024, ncSkinny: 128, fn: kern4x4Go}
 
 // kern4x4Go computes C[0:4, 0:4] += alpha * pa(kc, 4)^T * pb(kc, 4), pb
 // with row stride ldb.
