@@ -105,8 +105,11 @@ func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bd 
 	tile := bufs.tile
 	for jr := 0; jr < nb; jr += nr {
 		nn := min(nr, nb-jr)
-		pb, ldb := bufs.b[jr*kb:], nr
-		if bd != nil {
+		var pb []float32
+		ldb := nr
+		if bd == nil {
+			pb = bufs.b[jr*kb:]
+		} else {
 			if nn == nr {
 				pb, ldb = bd[jr:], ldbd
 			} else {
