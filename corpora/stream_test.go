@@ -36,13 +36,13 @@ func heapInUse() uint64 {
 	return m.HeapAlloc
 }
 
-// TestReadersStream reads about 40 MB of pairs and labelled CSV and checks
+// TestReadersStream reads about 15 MB of pairs and labelled CSV and checks
 // that the live heap stays small: readers hold a line at a time.
 func TestReadersStream(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads 40 MB")
+		t.Skip("reads 15 MB")
 	}
-	const n = 400_000 // ~100 bytes per line
+	const n = 150_000 // ~100 bytes per line
 	base := heapInUse()
 	var peak uint64
 	count := 0
@@ -53,7 +53,7 @@ func TestReadersStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if count++; count%100_000 == 0 {
+		if count++; count%50_000 == 0 {
 			peak = max(peak, heapInUse())
 		}
 	}
@@ -64,10 +64,10 @@ func TestReadersStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if count++; count%100_000 == 0 {
+		if count++; count%50_000 == 0 {
 			peak = max(peak, heapInUse())
 		}
 	}
 	assert.Equal(t, 2*n, count)
-	assert.Less(t, int64(peak)-int64(base), int64(4<<20), "live heap grew by more than 4 MB while streaming 40 MB")
+	assert.Less(t, int64(peak)-int64(base), int64(4<<20), "live heap grew by more than 4 MB while streaming 15 MB")
 }
