@@ -358,3 +358,53 @@ func TestParseContentRange(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchServerWithoutRange(t *testing.T) {
+	body := []byte(pseudoText(100 << 10))
+	archive := buildZip(t, zipEntry{name: "spa-eng/spa.txt", body: string(body)})
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		w.Header().Set("Content-Length", strconv.Itoa(len(archive)))
+		w.WriteHeader(http.StatusOK) // ignores Range: always the whole file
+		if first {
+			w.Write(archive[:len(archive)/3])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		w.Write(archive)
+	}))
+	defer srv.Close()
+	c := &Cache{Dir: t.TempDir(), BaseURL: srv.URL}
+	_, err := c.Fetch(context.Background(), "spa-eng", nil)
+	require.NoError(t, err)
+	p, err := c.Path("spa-eng")
+	require.NoError(t, err)
+	b, _ := os.ReadFile(p)
+	assert.Equal(t, body, b, "a 200 answer to a Range request starts the file again")
+}
+
+func TestFetchCompletePartFile(t *testing.T) {
+	archive := buildZip(t, zipEntry{name: "spa-eng/spa.txt", body: "A.\tB.\n"})
+	srv, c := newServer(t, map[string][]byte{"spa-eng.zip": archive})
+	require.NoError(t, os.MkdirAll(filepath.Join(c.Dir, "spa-eng"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(c.Dir, "spa-eng", "spa-eng.zip.part"), archive, 0o644))
+	_, err := c.Fetch(context.Background(), "spa-eng", nil)
+	require.NoError(t, err)
+	require.Len(t, srv.requests, 1)
+	assert.Equal(t, "spa-eng.zip bytes="+strconv.Itoa(len(archive))+"-", srv.requests[0], "answered 416: already complete")
+
+	// A part file longer than the file on the server is thrown away.
+	_, c = newServer(t, map[string][]byte{"spa-eng.zip": archive})
+	require.NoError(t, os.MkdirAll(filepath.Join(c.Dir, "spa-eng"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(c.Dir, "spa-eng", "spa-eng.zip.part"), append(archive, "junk"...), 0o644))
+	_, err = c.Fetch(context.Background(), "spa-eng", nil)
+	require.NoError(t, err)
+	p, _ := c.Path("spa-eng")
+	b, _ := os.ReadFile(p)
+	assert.Equal(t, "A.\tB.\n", string(b))
+}
