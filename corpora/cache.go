@@ -344,6 +344,9 @@ func writeFileAtomic(path string, b []byte) (err error) {
 	if _, err = f.Write(b); err != nil {
 		return err
 	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
 	if err = f.Sync(); err != nil {
 		return err
 	}
