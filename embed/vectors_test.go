@@ -41,7 +41,6 @@ func binaryFixture(words []string, dim int, data []float32) []byte {
 	return b.Bytes()
 }
 
-
 func TestReadFormats(t *testing.T) {
 	for _, tc := range []struct {
 		name, file, content string
