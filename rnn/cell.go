@@ -2,7 +2,6 @@ package rnn
 
 import (
 	"fmt"
-	"math"
 	"strings"
 )
 
@@ -89,8 +88,6 @@ func (c Cell) Gates() int {
 	return 1
 }
 
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
-func tanh(x float32) float32    { return float32(math.Tanh(float64(x))) }
 
 // cellForward applies the gate nonlinearities and the state update for one
 // batch row. g holds the pre-activations (G*H): for LSTM and the simple RNN
