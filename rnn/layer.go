@@ -148,7 +148,7 @@ type Seq struct {
 	x       []float32   // the caller's input (T, B, In), kept for backward
 	layerIn [][]float32 // input of layer k>0 after dropout (T, B, D*H)
 	out     [][]float32 // output of layer k (T, B, D*H)
-	mask    [][]float32 // dropout mask on the input of layer k>0 (scaled), nil when no dropout
+	drop    []Dropout   // dropout on the input of layer k>0
 	c       [][]dirCache
 	final   State
 	dInit   State
@@ -188,7 +188,7 @@ func (s *Seq) reserve(T, B int) {
 		}
 		s.layerIn = make([][]float32, L)
 		s.out = make([][]float32, L)
-		s.mask = make([][]float32, L)
+		s.drop = make([]Dropout, L)
 		s.dIn = make([][]float32, L)
 	}
 	TB := T * B
@@ -196,7 +196,6 @@ func (s *Seq) reserve(T, B int) {
 		s.out[k] = grow(s.out[k], TB*D*H)
 		if k > 0 && cfg.Dropout > 0 {
 			s.layerIn[k] = grow(s.layerIn[k], TB*D*H)
-			s.mask[k] = grow(s.mask[k], TB*D*H)
 		}
 		for d := 0; d < D; d++ {
 			c := &s.c[k][d]
@@ -261,7 +260,8 @@ func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train b
 		if k > 0 {
 			in = s.out[k-1]
 			if cfg.Dropout > 0 && train {
-				in = s.dropout(k, rng)
+				s.drop[k].Forward(s.layerIn[k], in, cfg.Dropout, rng, true)
+				in = s.layerIn[k]
 			}
 		}
 		for d := 0; d < D; d++ {
@@ -277,21 +277,6 @@ func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train b
 		}
 	}
 	return s.out[L-1]
-}
-
-func (s *Seq) dropout(k int, rng *rand.Rand) []float32 {
-	p := s.l.cfg.Dropout
-	scale := 1 / (1 - p)
-	src, dst, m := s.out[k-1], s.layerIn[k], s.mask[k]
-	for i := range src {
-		if rng.Float32() < p {
-			m[i] = 0
-		} else {
-			m[i] = scale
-		}
-		dst[i] = src[i] * m[i]
-	}
-	return dst
 }
 
 // timeOf maps processing step i to time: forward runs t = 0..T-1, reverse T-1..0.
@@ -471,10 +456,7 @@ func (s *Seq) Backward(dy []float32, dFinal *State) []float32 {
 		}
 		if k > 0 {
 			if cfg.Dropout > 0 && s.train {
-				m := s.mask[k]
-				for i := range dIn {
-					dIn[i] *= m[i]
-				}
+				s.drop[k].Backward(dIn, dIn)
 			}
 			dy = dIn
 		}
