@@ -1,0 +1,386 @@
+package rnn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+)
+
+// AttentionKind selects the score function of an Attention layer.
+type AttentionKind int
+
+const (
+	// Additive is Bahdanau et al. (2015) attention:
+	//	score(q, k) = vᵀ·tanh(W_q·q + W_k·k + b)
+	Additive AttentionKind = iota
+	// Dot is Luong et al. (2015) dot attention: score(q, k) = qᵀ·k (Query == Key).
+	Dot
+	// General is Luong et al. (2015) general attention: score(q, k) = qᵀ·W·k.
+	General
+)
+
+var attentionNames = [...]string{"additive", "dot", "general"}
+
+func (k AttentionKind) String() string {
+	if k < 0 || int(k) >= len(attentionNames) {
+		return fmt.Sprintf("AttentionKind(%d)", int(k))
+	}
+	return attentionNames[k]
+}
+
+// ParseAttention parses "additive" (or "bahdanau"), "dot" or "general" (or "luong").
+func ParseAttention(s string) (AttentionKind, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "additive", "bahdanau", "concat":
+		return Additive, nil
+	case "dot":
+		return Dot, nil
+	case "general", "luong", "bilinear":
+		return General, nil
+	}
+	return 0, fmt.Errorf("unknown attention %q: use additive, dot or general", s)
+}
+
+// MarshalText writes the kind's name.
+func (k AttentionKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses a kind's name.
+func (k *AttentionKind) UnmarshalText(b []byte) error {
+	v, err := ParseAttention(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
+}
+
+// AttentionConfig describes an attention layer.
+type AttentionConfig struct {
+	Kind   AttentionKind `json:"kind"`
+	Query  int           `json:"query"`  // width of a query (e.g. the decoder state)
+	Key    int           `json:"key"`    // width of a key/value (e.g. a bidirectional encoder output)
+	Hidden int           `json:"hidden"` // Additive only: width of the tanh layer (0 means Query)
+}
+
+// Attention scores a query against a memory of S keys per sequence and
+// returns the softmax-weighted sum of the keys (the context). The keys are
+// also the values, as in Bahdanau and Luong attention.
+//
+// Parameters, named as PyTorch modules under the prefix:
+//
+//	Additive: query.weight (Hidden, Query), key.weight (Hidden, Key), key.bias (Hidden), v.weight (1, Hidden)
+//	General:  key.weight (Query, Key)
+//	Dot:      none
+//
+// The key projection (W_k·k + b, or W·k) does not depend on the query, so it is
+// computed once per memory (AttentionMemory.Set) and reused by every
+// decoding step. Like Layer, an Attention holds only weights: its state lives
+// in an AttentionMemory and AttentionSteps, one per goroutine.
+type Attention struct {
+	cfg AttentionConfig
+	Wq  *Linear // Additive: query projection
+	Wk  *Linear // Additive, General: key projection
+	V   *Param  // Additive: (1, Hidden)
+}
+
+// NewAttention registers the layer's parameters in ps (zero until Init).
+func NewAttention(ps *Params, prefix string, cfg AttentionConfig) *Attention {
+	if cfg.Query <= 0 || cfg.Key <= 0 {
+		panic(fmt.Sprintf("rnn: NewAttention: query %d and key %d must be positive", cfg.Query, cfg.Key))
+	}
+	a := &Attention{}
+	switch cfg.Kind {
+	case Additive:
+		if cfg.Hidden <= 0 {
+			cfg.Hidden = cfg.Query
+		}
+		a.Wq = NewLinear(ps, prefix+"query.", cfg.Query, cfg.Hidden, false)
+		a.Wk = NewLinear(ps, prefix+"key.", cfg.Key, cfg.Hidden, true)
+		a.V = ps.Add(prefix+"v.weight", 1, cfg.Hidden)
+	case General:
+		a.Wk = NewLinear(ps, prefix+"key.", cfg.Key, cfg.Query, false)
+	case Dot:
+		if cfg.Query != cfg.Key {
+			panic(fmt.Sprintf("rnn: NewAttention: dot attention needs Query == Key, got %d and %d", cfg.Query, cfg.Key))
+		}
+	default:
+		panic(fmt.Sprintf("rnn: NewAttention: unknown kind %d", int(cfg.Kind)))
+	}
+	a.cfg = cfg
+	return a
+}
+
+// Config returns the layer's configuration (with defaults filled in).
+func (a *Attention) Config() AttentionConfig { return a.cfg }
+
+// Init draws the weights as torch.nn.Linear initializes them.
+func (a *Attention) Init(rng *rand.Rand) {
+	if a.Wq != nil {
+		a.Wq.Init(rng)
+	}
+	if a.Wk != nil {
+		a.Wk.Init(rng)
+	}
+	if a.V != nil {
+		linearFillUniform(a.V.W, 1/math.Sqrt(float64(a.cfg.Hidden)), rng)
+	}
+}
+
+// projWidth is the width of a projected key.
+func (a *Attention) projWidth() int {
+	switch a.cfg.Kind {
+	case Additive:
+		return a.cfg.Hidden
+	case General:
+		return a.cfg.Query
+	}
+	return a.cfg.Key
+}
+
+// AttentionMemory holds the keys of a batch (for example the encoder
+// outputs), their projection, and the gradient with respect to the keys
+// accumulated by the Backward of every step.
+type AttentionMemory struct {
+	a            *Attention
+	S, B         int
+	keys         []float32 // (S, B, Key): the caller's, unchanged until Finish
+	lens         []int     // (B): keys s >= lens[b] are masked out; nil: all S
+	proj         []float32 // (S, B, P); aliases keys for Dot
+	dKeys, dProj []float32 // (S, B, Key), (S, B, P)
+	tmp          []float32 // (S, B, Key)
+}
+
+// NewMemory returns an empty memory for a.
+func (a *Attention) NewMemory() *AttentionMemory { return &AttentionMemory{a: a} }
+
+// Set stores keys: (S, B, Key), time-major, and computes their projection.
+// lengths, if not nil, gives each sequence's number of real keys (1..S); the
+// rest are padding and get zero weight. keys must stay unchanged while the
+// memory is in use. Set clears the key gradient.
+func (m *AttentionMemory) Set(keys []float32, S, B int, lengths []int) {
+	cfg := m.a.cfg
+	if len(keys) != S*B*cfg.Key {
+		panic(fmt.Sprintf("rnn: AttentionMemory.Set: len(keys) = %d, want S*B*Key = %d*%d*%d", len(keys), S, B, cfg.Key))
+	}
+	if lengths != nil && len(lengths) != B {
+		panic(fmt.Sprintf("rnn: AttentionMemory.Set: %d lengths for batch size %d", len(lengths), B))
+	}
+	m.S, m.B, m.keys = S, B, keys
+	m.lens = nil
+	if lengths != nil {
+		m.lens = append(m.lens[:0], lengths...)
+		for b, n := range m.lens {
+			if n < 1 || n > S {
+				panic(fmt.Sprintf("rnn: AttentionMemory.Set: length %d of sequence %d is outside 1..%d", n, b, S))
+			}
+		}
+	}
+	P := m.a.projWidth()
+	if cfg.Kind == Dot {
+		m.proj = keys
+	} else {
+		m.proj = grow(m.proj, S*B*P)
+		m.a.Wk.Forward(m.proj, keys, S*B)
+	}
+	m.dKeys = grow(m.dKeys, S*B*cfg.Key)
+	clear(m.dKeys)
+	m.dProj = grow(m.dProj, S*B*P)
+	clear(m.dProj)
+}
+
+func (m *AttentionMemory) length(b int) int {
+	if m.lens == nil {
+		return m.S
+	}
+	return m.lens[b]
+}
+
+// AttentionStep caches one query's forward pass for its backward pass.
+type AttentionStep struct {
+	q   []float32 // (B, Query) copy of the query
+	qp  []float32 // Additive: (B, Hidden) W_q·q
+	th  []float32 // Additive: (B, S, Hidden) tanh activations
+	w   []float32 // (B, S) attention weights
+	dw  []float32 // (B, S) scratch
+	dqp []float32 // (B, Hidden) scratch
+}
+
+// Weights returns the attention weights of the last Forward: (B, S), each
+// row summing to 1 over the unmasked keys. Owned by the step.
+func (st *AttentionStep) Weights() []float32 { return st.w }
+
+// Forward attends with queries q: (B, Query) and writes the context
+// ctx: (B, Key) = Σ_s w[b,s]·keys[s,b]. The weights are st.Weights().
+func (m *AttentionMemory) Forward(st *AttentionStep, ctx, q []float32) {
+	cfg := m.a.cfg
+	S, B, K := m.S, m.B, cfg.Key
+	if len(q) != B*cfg.Query || len(ctx) != B*K {
+		panic(fmt.Sprintf("rnn: AttentionMemory.Forward: len(q) = %d, len(ctx) = %d, want %d and %d", len(q), len(ctx), B*cfg.Query, B*K))
+	}
+	st.q = grow(st.q, B*cfg.Query)
+	copy(st.q, q)
+	st.w = grow(st.w, B*S)
+	P := m.a.projWidth()
+	if cfg.Kind == Additive {
+		Hd := cfg.Hidden
+		st.qp = grow(st.qp, B*Hd)
+		st.th = grow(st.th, B*S*Hd)
+		m.a.Wq.Forward(st.qp, st.q, B)
+		v := m.a.V.W
+		for b := 0; b < B; b++ {
+			qp := st.qp[b*Hd : (b+1)*Hd]
+			for s := 0; s < m.length(b); s++ {
+				kp := m.proj[(s*B+b)*Hd : (s*B+b+1)*Hd]
+				th := st.th[(b*S+s)*Hd : (b*S+s+1)*Hd]
+				var sc float32
+				for j := range th {
+					t := float32(math.Tanh(float64(qp[j] + kp[j])))
+					th[j] = t
+					sc += v[j] * t
+				}
+				st.w[b*S+s] = sc
+			}
+		}
+	} else {
+		for b := 0; b < B; b++ {
+			qb := st.q[b*P : (b+1)*P]
+			for s := 0; s < m.length(b); s++ {
+				st.w[b*S+s] = dot32(qb, m.proj[(s*B+b)*P:(s*B+b+1)*P])
+			}
+		}
+	}
+	clear(ctx)
+	for b := 0; b < B; b++ {
+		n := m.length(b)
+		w := st.w[b*S : (b+1)*S]
+		mx := float32(math.Inf(-1))
+		for _, x := range w[:n] {
+			mx = max(mx, x)
+		}
+		var sum float64
+		for s := 0; s < n; s++ {
+			e := math.Exp(float64(w[s] - mx))
+			w[s] = float32(e)
+			sum += e
+		}
+		inv := float32(1 / sum)
+		c := ctx[b*K : (b+1)*K]
+		for s := 0; s < n; s++ {
+			w[s] *= inv
+			axpy32(c, w[s], m.keys[(s*B+b)*K:(s*B+b+1)*K])
+		}
+		clear(w[n:])
+	}
+}
+
+// Backward takes dctx = ∂L/∂ctx: (B, Key) for the step st (the memory must
+// be the one st's Forward used), writes ∂L/∂q into dq: (B, Query), and
+// accumulates the weight gradients and the key gradient (see Finish).
+func (m *AttentionMemory) Backward(st *AttentionStep, dq, dctx []float32) {
+	cfg := m.a.cfg
+	S, B, K := m.S, m.B, cfg.Key
+	if len(dq) != B*cfg.Query || len(dctx) != B*K {
+		panic(fmt.Sprintf("rnn: AttentionMemory.Backward: len(dq) = %d, len(dctx) = %d, want %d and %d", len(dq), len(dctx), B*cfg.Query, B*K))
+	}
+	st.dw = grow(st.dw, B*S)
+	// context and softmax: dscore = w ⊙ (dw - Σ w·dw), with dw[b,s] = dctx[b]·keys[s,b]
+	for b := 0; b < B; b++ {
+		n := m.length(b)
+		w := st.w[b*S : (b+1)*S]
+		ds := st.dw[b*S : (b+1)*S]
+		dc := dctx[b*K : (b+1)*K]
+		var tot float32
+		for s := 0; s < n; s++ {
+			i := (s*B + b) * K
+			ds[s] = dot32(dc, m.keys[i:i+K])
+			tot += w[s] * ds[s]
+			axpy32(m.dKeys[i:i+K], w[s], dc)
+		}
+		for s := 0; s < n; s++ {
+			ds[s] = w[s] * (ds[s] - tot)
+		}
+		clear(ds[n:])
+	}
+	P := m.a.projWidth()
+	if cfg.Kind == Additive {
+		Hd := cfg.Hidden
+		st.dqp = grow(st.dqp, B*Hd)
+		clear(st.dqp)
+		v, dv := m.a.V.W, m.a.V.G
+		for b := 0; b < B; b++ {
+			dqp := st.dqp[b*Hd : (b+1)*Hd]
+			for s := 0; s < m.length(b); s++ {
+				g := st.dw[b*S+s]
+				if g == 0 {
+					continue
+				}
+				th := st.th[(b*S+s)*Hd : (b*S+s+1)*Hd]
+				dkp := m.dProj[(s*B+b)*Hd : (s*B+b+1)*Hd]
+				for j, t := range th {
+					dv[j] += g * t
+					d := g * v[j] * (1 - t*t)
+					dqp[j] += d
+					dkp[j] += d
+				}
+			}
+		}
+		m.a.Wq.Backward(dq, st.dqp, st.q, B)
+		return
+	}
+	clear(dq)
+	for b := 0; b < B; b++ {
+		qb := st.q[b*P : (b+1)*P]
+		dqb := dq[b*P : (b+1)*P]
+		for s := 0; s < m.length(b); s++ {
+			g := st.dw[b*S+s]
+			i := (s*B + b) * P
+			axpy32(dqb, g, m.proj[i:i+P])
+			axpy32(m.dProj[i:i+P], g, qb)
+		}
+	}
+}
+
+// Finish propagates the accumulated projection gradient through the key
+// projection (accumulating its weight gradients) and returns
+// ∂L/∂keys: (S, B, Key) summed over every step's Backward since Set. The
+// result is owned by the memory.
+func (m *AttentionMemory) Finish() []float32 {
+	n := m.S * m.B
+	if m.a.cfg.Kind == Dot {
+		for i, g := range m.dProj[:n*m.a.cfg.Key] {
+			m.dKeys[i] += g
+		}
+		return m.dKeys
+	}
+	m.tmp = grow(m.tmp, n*m.a.cfg.Key)
+	m.a.Wk.Backward(m.tmp, m.dProj, m.keys, n)
+	for i, g := range m.tmp {
+		m.dKeys[i] += g
+	}
+	return m.dKeys
+}
+
+func dot32(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// axpy32: y += alpha·x
+func axpy32(y []float32, alpha float32, x []float32) {
+	x = x[:len(y)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
