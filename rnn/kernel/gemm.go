@@ -1,17 +1,3 @@
-// Package kernel holds the float32 compute kernels under rnnkit's recurrent
-// core: GEMM and the vector helpers the cells use. Every optimized kernel has a
-// naive twin in this package and a test that they agree.
-//
-// All matrices are row-major. Slices are caller-owned; nothing allocates in
-// steady state (packing buffers come from a sync.Pool).
-//
-// On amd64 with AVX2 and FMA, Sgemm runs a 6x16 assembly micro-kernel over
-// packed panels of A and B with cache blocking (BLIS style); elsewhere, and on
-// amd64 CPUs without AVX2/FMA, the same blocked driver runs a pure-Go
-// micro-kernel. Problems with m == 1 or n == 1 go through Dot/Axpy instead.
-// Large problems are split across goroutines (see SetThreads); each element of
-// C is always computed in the same order, so results do not depend on the
-// thread count.
 package kernel
 
 import (
