@@ -1,0 +1,256 @@
+package seq2seq
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/diff/fd"
+
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+// wordTok is a word tokenizer over an invented vocabulary.
+func wordTok(t testing.TB, words string) tokenize.Tokenizer {
+	t.Helper()
+	tok, err := tokenize.TrainWord(strings.NewReader(words), tokenize.WordOptions{})
+	require.NoError(t, err)
+	return tok
+}
+
+func toF64(xs []float32) []float64 {
+	out := make([]float64, len(xs))
+	for i, v := range xs {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// TestModelGradients checks the whole model's backward pass (encoder,
+// bridge, attention, decoder, output layer, embeddings) against central
+// finite differences on tiny configurations with a ragged batch.
+func TestModelGradients(t *testing.T) {
+	src := wordTok(t, "a b c d e f")
+	tgt := wordTok(t, "u v w x y")
+	cases := []Config{
+		{Cell: rnn.GRU, Attention: rnn.Additive},
+		{Cell: rnn.LSTM, Attention: rnn.General, InputFeeding: true},
+		{Cell: rnn.GRU, Attention: rnn.Dot, TieEmbeddings: true, DecLayers: 2},
+		{Cell: rnn.LSTM, Attention: rnn.Additive, EncLayers: 2, TieEmbeddings: true, InputFeeding: true},
+	}
+	for i, cfg := range cases {
+		cfg.Embedding, cfg.EncHidden, cfg.DecHidden, cfg.AttnHidden = 3, 3, 4, 5
+		if cfg.Attention == rnn.Dot {
+			cfg.DecHidden = 6
+		}
+		t.Run(fmt.Sprintf("%d-%s-%s-feed=%v-tied=%v", i, cfg.Cell, cfg.Attention, cfg.InputFeeding, cfg.TieEmbeddings), func(t *testing.T) {
+			m, err := New(cfg, src, tgt)
+			require.NoError(t, err)
+			m.Init(rand.New(rand.NewPCG(1, uint64(i))))
+			var bt batch
+			bt.fill([][]int32{{4, 5, 6, 7}, {8, 4}, {9, 5, 6}}, [][]int32{{4, 5, 6}, {7}, {8, 4}})
+			w := newWork(m)
+			rng := rand.New(rand.NewPCG(3, 3))
+			loss := func() float64 {
+				l, _ := w.forward(&bt, true, 1, 0.1, rng, false)
+				return l
+			}
+			w.forward(&bt, true, 1, 0.1, rng, true)
+			m.Params.ZeroGrad()
+			w.backward(&bt)
+			grads := append([]float32(nil), m.Params.Grads...)
+			vals := m.Params.Values
+			want := fd.Gradient(nil, func(v []float64) float64 {
+				for i := range v {
+					vals[i] = float32(v[i])
+				}
+				return loss()
+			}, toF64(vals), &fd.Settings{Formula: fd.Central, Step: 1e-2})
+			bad := 0
+			for _, p := range m.Params.List() {
+				off := &p.W[0]
+				base := 0
+				for k := range vals {
+					if &vals[k] == off {
+						base = k
+						break
+					}
+				}
+				for j := range p.W {
+					g, f := float64(grads[base+j]), want[base+j]
+					if math.Abs(g-f) > 2e-3+2e-2*math.Abs(f) && bad < 5 {
+						t.Errorf("%s[%d]: analytic %.6f, finite difference %.6f", p.Name, j, g, f)
+						bad++
+					}
+				}
+			}
+		})
+	}
+}
+
+// synthetic makes pairs of a toy task: the target is the source reversed,
+// with every word mapped to its upper-case twin.
+func synthetic(n int, seed uint64) []Pair {
+	r := rand.New(rand.NewPCG(seed, 9))
+	words := strings.Fields("ka lo mi nu pe ra si tu")
+	var out []Pair
+	for i := 0; i < n; i++ {
+		l := 2 + r.IntN(4)
+		var s, tt []string
+		for j := 0; j < l; j++ {
+			s = append(s, words[r.IntN(len(words))])
+		}
+		for j := l - 1; j >= 0; j-- {
+			tt = append(tt, strings.ToUpper(s[j]))
+		}
+		out = append(out, Pair{Source: strings.Join(s, " "), Target: strings.Join(tt, " ")})
+	}
+	return out
+}
+
+func tinyModel(t testing.TB, pairs []Pair, cfg Config) *Model {
+	var s, tg strings.Builder
+	for _, p := range pairs {
+		s.WriteString(p.Source + "\n")
+		tg.WriteString(p.Target + "\n")
+	}
+	m, err := New(cfg, wordTok(t, s.String()), wordTok(t, tg.String()))
+	require.NoError(t, err)
+	m.Init(rand.New(rand.NewPCG(5, 5)))
+	return m
+}
+
+func TestLearnsReversal(t *testing.T) {
+	pairs := synthetic(1500, 1)
+	val := synthetic(100, 2)
+	m := tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 16, EncHidden: 32, DecHidden: 32, Attention: rnn.Additive})
+	res, err := Train(context.Background(), m, pairs, TrainOptions{Batch: 32, Epochs: 6, LR: 1e-2, Warmup: 20, Val: val, Seed: 3, LabelSmoothing: -1}, nil)
+	require.NoError(t, err)
+	t.Logf("best BLEU %.1f at step %d of %d", res.BestBLEU, res.BestStep, res.Steps)
+	srcs := make([]string, len(val))
+	for i, p := range val {
+		srcs[i] = p.Source
+	}
+	trs, err := m.Translate(context.Background(), srcs, TranslateOptions{})
+	require.NoError(t, err)
+	correct := 0
+	for i, tr := range trs {
+		if tr.Text == val[i].Target {
+			correct++
+		}
+	}
+	t.Logf("exact greedy matches %d/%d, e.g. %q -> %q", correct, len(val), srcs[0], trs[0].Text)
+	assert.GreaterOrEqual(t, correct, 90, "greedy exact matches")
+	assert.Greater(t, res.BestBLEU, 90.0)
+
+	// beam search of width 1 is greedy decoding
+	b1, err := m.Translate(context.Background(), srcs, TranslateOptions{Beam: 1 + 0, Batch: 7})
+	require.NoError(t, err)
+	inf := newInfer(m)
+	var ids [][]int32
+	for _, s := range srcs[:20] {
+		ids = append(ids, m.Src.Encode(s))
+	}
+	g := inf.greedy(ids, TranslateOptions{MaxLenRatio: 2})
+	bm := inf.beam(ids, TranslateOptions{Beam: 1, MaxLenRatio: 2, LengthPenalty: -1})
+	for i := range g {
+		assert.Equal(t, g[i].toks, bm[i].toks, "sentence %d", i)
+		assert.InDelta(t, g[i].logProb, bm[i].logProb, 1e-4)
+		assert.Equal(t, g[i].attn, bm[i].attn)
+	}
+	for i := range b1 {
+		assert.Equal(t, trs[i].Text, b1[i].Text)
+	}
+	// beam 4 finds translations at least as likely (length-normalised) as greedy on this easy task
+	b4, err := m.Translate(context.Background(), srcs, TranslateOptions{Beam: 4})
+	require.NoError(t, err)
+	same := 0
+	for i := range b4 {
+		if b4[i].Text == val[i].Target {
+			same++
+		}
+		assert.Len(t, b4[i].Attention, len(b4[i].Target))
+		assert.Len(t, b4[i].Attention[0], len(b4[i].Source))
+	}
+	assert.GreaterOrEqual(t, same, 90)
+
+	// save / load round trip gives the same translations
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	m.Meta["license"] = "test"
+	require.NoError(t, m.Save(path, rnn.F32))
+	m2, err := Load(path)
+	require.NoError(t, err)
+	assert.Equal(t, m.Config, m2.Config)
+	assert.Equal(t, "test", m2.Meta["license"])
+	trs2, err := m2.Translate(context.Background(), srcs, TranslateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, trs, trs2)
+}
+
+func TestTranslateBadInput(t *testing.T) {
+	pairs := synthetic(50, 1)
+	m := tinyModel(t, pairs, Config{Cell: rnn.LSTM, Embedding: 4, EncHidden: 4, DecHidden: 4, Attention: rnn.General, InputFeeding: true, TieEmbeddings: true})
+	trs, err := m.Translate(context.Background(), []string{"", "ka lo", "zz unknown"}, TranslateOptions{Beam: 3})
+	require.NoError(t, err)
+	assert.Equal(t, "", trs[0].Text)
+	assert.NotEmpty(t, trs[1].Target)
+	_, err = m.Translate(context.Background(), []string{"ok", "bad \xff"}, TranslateOptions{})
+	assert.ErrorIs(t, err, ErrInvalidUTF8)
+	assert.Contains(t, err.Error(), "sentence 2")
+	_, err = m.Translate(context.Background(), []string{strings.Repeat("ka ", 1000)}, TranslateOptions{})
+	assert.ErrorIs(t, err, ErrTooLong)
+}
+
+func TestUnkReplacement(t *testing.T) {
+	pairs := synthetic(50, 1)
+	m := tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 4, EncHidden: 4, DecHidden: 4})
+	text := "ka Zorblax lo"
+	ids, offs := m.Src.EncodeOffsets(text)
+	require.Equal(t, tokenize.Unk, ids[1])
+	ka, _ := m.Tgt.ID("KA")
+	h := hyp{toks: []int32{ka, tokenize.Unk, tokenize.EOS}, attn: [][]float32{{1, 0, 0}, {0.1, 0.8, 0.1}, {0, 0, 1}}}
+	tr := m.render(text, ids, offs, h, false)
+	assert.Equal(t, "KA Zorblax", tr.Text)
+	assert.Equal(t, "KA <unk>", m.render(text, ids, offs, h, true).Text)
+}
+
+func TestBatchLayout(t *testing.T) {
+	var b batch
+	b.fill([][]int32{{5, 6}, {7}}, [][]int32{{8}, {9, 10}})
+	assert.Equal(t, 2, b.S)
+	assert.Equal(t, 3, b.T)
+	assert.Equal(t, []int32{5, 7, 6, 0}, b.src)
+	assert.Equal(t, []int{2, 1}, b.srcLen)
+	assert.Equal(t, []int32{tokenize.BOS, tokenize.BOS, 8, 9, 0, 10}, b.tgtIn)
+	assert.Equal(t, []int32{8, 9, tokenize.EOS, 10, -1, tokenize.EOS}, b.tgtOut)
+	assert.Equal(t, 5, b.tokens)
+}
+
+func TestSplitPairsGrouped(t *testing.T) {
+	var pairs []Pair
+	for i := 0; i < 400; i++ {
+		s := fmt.Sprintf("sentence %d", i/3)
+		pairs = append(pairs, Pair{Source: s, Target: fmt.Sprintf("t %d", i)})
+	}
+	tr, val := SplitPairs(pairs, 0.1, 1)
+	assert.Equal(t, len(pairs), len(tr)+len(val))
+	assert.NotEmpty(t, val)
+	seen := map[string]bool{}
+	for _, p := range tr {
+		seen[p.Source] = true
+	}
+	for _, p := range val {
+		assert.False(t, seen[p.Source], "validation source %q is in training", p.Source)
+	}
+	srcs, refs := GroupReferences(pairs[:7])
+	assert.Equal(t, []string{"sentence 0", "sentence 1", "sentence 2"}, srcs)
+	assert.Equal(t, []string{"t 0", "t 1", "t 2"}, refs[0])
+	assert.Equal(t, []string{"t 6"}, refs[2])
+}

@@ -1,0 +1,505 @@
+package seq2seq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+// MaxSourceTokens is the longest source sentence Translate accepts.
+const MaxSourceTokens = 400
+
+// ErrTooLong reports a source sentence longer than MaxSourceTokens.
+var ErrTooLong = errors.New("sentence too long")
+
+// ErrInvalidUTF8 reports a source sentence that is not valid UTF-8.
+var ErrInvalidUTF8 = errors.New("invalid UTF-8")
+
+// TranslateOptions configure Translate. Zero values mean the defaults.
+type TranslateOptions struct {
+	Beam          int     // beam width; 0 or 1 means greedy decoding
+	LengthPenalty float64 // beam: hypotheses are ranked by log p / len^LengthPenalty; default 1 (mean log-probability), negative = 0 (none)
+	MaxLenRatio   float64 // the output stops after MaxLenRatio·(source tokens) + 5 tokens; default 2
+	Batch         int     // sentences decoded together (greedy), default 64; beam decodes Batch/Beam sentences at once
+	KeepUnk       bool    // keep <unk> in the output instead of the most-attended source word
+}
+
+func (o *TranslateOptions) defaults() {
+	if o.Beam < 1 {
+		o.Beam = 1
+	}
+	if o.LengthPenalty == 0 {
+		o.LengthPenalty = 1
+	} else if o.LengthPenalty < 0 {
+		o.LengthPenalty = 0
+	}
+	if o.MaxLenRatio <= 0 {
+		o.MaxLenRatio = 2
+	}
+	if o.Batch <= 0 {
+		o.Batch = 64
+	}
+}
+
+// Translation is the output for one source sentence.
+type Translation struct {
+	Text      string      `json:"translation"`
+	Source    []string    `json:"source_tokens"` // the source tokens
+	Target    []string    `json:"target_tokens"` // the generated tokens, </s> last
+	Attention [][]float32 `json:"attention"`     // (len(Target), len(Source)): where each target token looked
+	LogProb   float64     `json:"log_prob"`      // log-probability of the target tokens under the model
+}
+
+// Translate translates each text. Sentences are decoded in batches of
+// similar length; the results are in the order of texts. An empty text gives
+// an empty translation. A text that is not valid UTF-8 or longer than
+// MaxSourceTokens is an error naming its index (wrapping ErrInvalidUTF8 or
+// ErrTooLong). Translate does not modify m and may run concurrently.
+func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOptions) ([]Translation, error) {
+	opt.defaults()
+	srcs := make([][]int32, len(texts))
+	offs := make([][][2]int, len(texts))
+	for i, s := range texts {
+		if !utf8.ValidString(s) {
+			return nil, fmt.Errorf("sentence %d: %w", i+1, ErrInvalidUTF8)
+		}
+		if len(s) > 16*MaxSourceTokens {
+			return nil, fmt.Errorf("sentence %d: %w (%d bytes; at most %d tokens are translated at once, split it into sentences)", i+1, ErrTooLong, len(s), MaxSourceTokens)
+		}
+		srcs[i], offs[i] = m.Src.EncodeOffsets(s)
+		if len(srcs[i]) > MaxSourceTokens {
+			return nil, fmt.Errorf("sentence %d: %w (%d tokens, at most %d; split it into sentences)", i+1, ErrTooLong, len(srcs[i]), MaxSourceTokens)
+		}
+	}
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
+	out := make([]Translation, len(texts))
+	inf := newInfer(m)
+	per := opt.Batch
+	if opt.Beam > 1 {
+		per = max(1, opt.Batch/opt.Beam)
+	}
+	for lo := 0; lo < len(order); lo += per {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		idx := order[lo:min(lo+per, len(order))]
+		var chunk [][]int32
+		for _, i := range idx {
+			if len(srcs[i]) > 0 {
+				chunk = append(chunk, srcs[i])
+			}
+		}
+		if len(chunk) == 0 {
+			continue
+		}
+		var hyps []hyp
+		if opt.Beam > 1 {
+			hyps = inf.beam(chunk, opt)
+		} else {
+			hyps = inf.greedy(chunk, opt)
+		}
+		k := 0
+		for _, i := range idx {
+			if len(srcs[i]) == 0 {
+				continue
+			}
+			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k], opt.KeepUnk)
+			k++
+		}
+	}
+	return out, nil
+}
+
+// hyp is a decoded target: tokens (EOS last unless cut at the length
+// limit), one attention row per token, and the log-probability.
+type hyp struct {
+	toks    []int32
+	attn    [][]float32
+	logProb float64
+}
+
+// render detokenizes a hypothesis and replaces <unk> by the source word the
+// model attended to most.
+func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk bool) Translation {
+	tr := Translation{LogProb: h.logProb, Attention: h.attn}
+	for _, id := range src {
+		tr.Source = append(tr.Source, m.Src.Token(id))
+	}
+	toks := h.toks
+	for _, id := range toks {
+		tr.Target = append(tr.Target, m.Tgt.Token(id))
+	}
+	if n := len(toks); n > 0 && toks[n-1] == tokenize.EOS {
+		toks = toks[:n-1]
+	}
+	var sb strings.Builder
+	seg := 0
+	for i, id := range toks {
+		if id != tokenize.Unk || keepUnk {
+			continue
+		}
+		sb.WriteString(m.Tgt.Decode(toks[seg:i]))
+		w := sourceWord(text, offs, h.attn[i])
+		if sb.Len() > 0 && !strings.HasSuffix(sb.String(), " ") {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(w)
+		if i+1 < len(toks) && startsWord(m.Tgt, toks[i+1]) {
+			sb.WriteByte(' ')
+		}
+		seg = i + 1
+	}
+	sb.WriteString(m.Tgt.Decode(toks[seg:]))
+	tr.Text = strings.Join(strings.Fields(sb.String()), " ")
+	return tr
+}
+
+// startsWord reports whether token id begins a new word when decoded.
+func startsWord(t tokenize.Tokenizer, id int32) bool {
+	s := t.Token(id)
+	if strings.HasPrefix(s, "▁") {
+		return true
+	}
+	if t.Kind() == "word" {
+		r, _ := utf8.DecodeRuneInString(s)
+		return unicode.IsLetter(r) || unicode.IsDigit(r)
+	}
+	return false
+}
+
+// sourceWord is the whitespace-delimited word of text around the source
+// token with the largest weight in attn.
+func sourceWord(text string, offs [][2]int, attn []float32) string {
+	if len(offs) == 0 {
+		return ""
+	}
+	best := 0
+	for s := range offs {
+		if s < len(attn) && attn[s] > attn[best] {
+			best = s
+		}
+	}
+	a, b := offs[best][0], offs[best][1]
+	for a > 0 && !isSpaceByte(text[a-1]) {
+		a--
+	}
+	for b < len(text) && !isSpaceByte(text[b]) {
+		b++
+	}
+	w := strings.TrimSpace(text[a:b])
+	return strings.TrimRightFunc(w, func(r rune) bool { return unicode.IsPunct(r) && r != '\'' })
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// infer holds the buffers of batched decoding. Each Translate call has its own.
+type infer struct {
+	m      *Model
+	w      *work // encoder and bridge
+	mem    *rnn.AttentionMemory
+	seq    *rnn.Seq
+	state  *rnn.State
+	st     rnn.AttentionStep
+	keys   []float32
+	lens   []int
+	ids    []int32
+	e, x   []float32
+	h, ctx []float32
+	feat   []float32
+	pre    []float32
+	logits []float32
+	bt     batch
+}
+
+func newInfer(m *Model) *infer {
+	return &infer{m: m, w: newWork(m), mem: m.attn.NewMemory(), seq: m.dec.NewSeq()}
+}
+
+// start encodes srcs and prepares rows = len(srcs)·rep decoder rows (each
+// sentence repeated rep times, consecutively) with the bridged state.
+func (in *infer) start(srcs [][]int32, rep int) {
+	m, cfg := in.m, in.m.Config
+	in.bt.fill(srcs, nil)
+	S, B := in.bt.S, in.bt.B
+	E, K, Hd := cfg.Embedding, 2*cfg.EncHidden, cfg.DecHidden
+	w := in.w
+	w.srcX = grow(w.srcX, S*B*E)
+	m.srcEmb.Forward(w.srcX, in.bt.src)
+	enc := w.encSeq.Forward(w.srcX, S, B, in.bt.srcLen, nil, false, nil)
+	w.bridgeForward(w.encSeq.Final(), B)
+	R := B * rep
+	in.keys = grow(in.keys, S*R*K)
+	in.lens = in.lens[:0]
+	for b := 0; b < B; b++ {
+		for j := 0; j < rep; j++ {
+			in.lens = append(in.lens, in.bt.srcLen[b])
+		}
+	}
+	for s := 0; s < S; s++ {
+		for b := 0; b < B; b++ {
+			src := enc[(s*B+b)*K : (s*B+b+1)*K]
+			for j := 0; j < rep; j++ {
+				copy(in.keys[(s*R+b*rep+j)*K:], src)
+			}
+		}
+	}
+	in.mem.Set(in.keys, S, R, in.lens)
+	in.state = m.dec.NewState(R)
+	for l := 0; l < cfg.DecLayers; l++ {
+		for b := 0; b < B; b++ {
+			for j := 0; j < rep; j++ {
+				r := b*rep + j
+				copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], w.s0[b*Hd:(b+1)*Hd])
+			}
+		}
+	}
+	in.ctx = grow(in.ctx, R*K)
+	clear(in.ctx)
+	in.ids = growI(in.ids, R)
+	for r := range in.ids {
+		in.ids[r] = tokenize.BOS
+	}
+}
+
+// step advances every row by one token (in.ids) and leaves log-probabilities
+// in in.logits (R, V) and the attention weights in in.st.Weights() (R, S).
+func (in *infer) step(R int) {
+	m, cfg := in.m, in.m.Config
+	E, K, Hd, V, F := cfg.Embedding, 2*cfg.EncHidden, cfg.DecHidden, cfg.TgtVocab, m.featWidth()
+	in.e = grow(in.e, R*E)
+	m.tgtEmb.Forward(in.e, in.ids[:R])
+	x := in.e
+	if cfg.InputFeeding {
+		D := E + K
+		in.x = grow(in.x, R*D)
+		for r := 0; r < R; r++ {
+			copy(in.x[r*D:], in.e[r*E:(r+1)*E])
+			copy(in.x[r*D+E:(r+1)*D], in.ctx[r*K:(r+1)*K])
+		}
+		x = in.x
+	}
+	h := in.seq.Forward(x, 1, R, nil, in.state, false, nil)
+	in.state.CopyFrom(in.seq.Final())
+	in.h = grow(in.h, R*Hd)
+	copy(in.h, h)
+	in.mem.Forward(&in.st, in.ctx, in.h)
+	in.feat = grow(in.feat, R*F)
+	for r := 0; r < R; r++ {
+		f := in.feat[r*F : (r+1)*F]
+		copy(f, in.h[r*Hd:(r+1)*Hd])
+		copy(f[Hd:], in.ctx[r*K:(r+1)*K])
+		copy(f[Hd+K:], in.e[r*E:(r+1)*E])
+	}
+	in.logits = grow(in.logits, R*V)
+	f := in.feat
+	if m.preOut != nil {
+		in.pre = grow(in.pre, R*E)
+		m.preOut.Forward(in.pre, f, R)
+		f = in.pre
+	}
+	m.out.Forward(in.logits, f, R)
+	rnn.LogSoftmax(in.logits, in.logits, R, V)
+}
+
+func (in *infer) maxLen(srcLen int, opt TranslateOptions) int {
+	return int(opt.MaxLenRatio*float64(srcLen)) + 5
+}
+
+// greedy decodes srcs taking the most likely token at every step.
+func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
+	in.start(srcs, 1)
+	B, S, V := len(srcs), in.bt.S, in.m.Config.TgtVocab
+	out := make([]hyp, B)
+	done := make([]bool, B)
+	left := B
+	for t := 0; left > 0; t++ {
+		in.step(B)
+		w := in.st.Weights()
+		for b := 0; b < B; b++ {
+			if done[b] {
+				continue
+			}
+			lp := in.logits[b*V : (b+1)*V]
+			y := argmax(lp)
+			h := &out[b]
+			h.toks = append(h.toks, y)
+			h.logProb += float64(lp[y])
+			h.attn = append(h.attn, append([]float32(nil), w[b*S:b*S+len(srcs[b])]...))
+			in.ids[b] = y
+			if y == tokenize.EOS || t+1 >= in.maxLen(len(srcs[b]), opt) {
+				done[b] = true
+				left--
+			}
+		}
+	}
+	return out
+}
+
+type cand struct {
+	score float64
+	row   int // parent row
+	tok   int32
+}
+
+// beam decodes srcs with beam search of width opt.Beam, all sentences of the
+// batch at once (Beam rows each).
+func (in *infer) beam(srcs [][]int32, opt TranslateOptions) []hyp {
+	W := opt.Beam
+	in.start(srcs, W)
+	m := in.m
+	B, S, V := len(srcs), in.bt.S, m.Config.TgtVocab
+	R := B * W
+	score := make([]float64, R)
+	for r := range score {
+		if r%W != 0 {
+			score[r] = math.Inf(-1) // identical rows at the start: keep one
+		}
+	}
+	type fin struct {
+		norm float64
+		h    hyp
+	}
+	finished := make([][]fin, B)
+	done := make([]bool, B)
+	left := B
+	// history for backtracking
+	var parents [][]int
+	var toks [][]int32
+	var attns [][]float32
+	backtrack := func(t, row int) hyp {
+		var h hyp
+		for ; t >= 0; t-- {
+			h.toks = append(h.toks, toks[t][row])
+			p := parents[t][row]
+			a := attns[t][p*S : p*S+len(srcs[p/W])]
+			h.attn = append(h.attn, a)
+			row = p
+		}
+		for i, j := 0, len(h.toks)-1; i < j; i, j = i+1, j-1 {
+			h.toks[i], h.toks[j] = h.toks[j], h.toks[i]
+			h.attn[i], h.attn[j] = h.attn[j], h.attn[i]
+		}
+		return h
+	}
+	norm := func(s float64, n int) float64 { return s / math.Pow(float64(n), opt.LengthPenalty) }
+	newScore := make([]float64, R)
+	par := make([]int, R)
+	top := make([]cand, 0, 2*W)
+	K, Hd := 2*m.Config.EncHidden, m.Config.DecHidden
+	Ld := m.Config.DecLayers
+	tmpH := make([]float32, len(in.state.H))
+	var tmpC []float32
+	if in.state.C != nil {
+		tmpC = make([]float32, len(in.state.C))
+	}
+	tmpCtx := make([]float32, R*K)
+	for t := 0; left > 0; t++ {
+		in.step(R)
+		attns = append(attns, append([]float32(nil), in.st.Weights()...))
+		tk := make([]int32, R)
+		pr := make([]int, R)
+		for b := 0; b < B; b++ {
+			if done[b] {
+				for j := 0; j < W; j++ {
+					r := b*W + j
+					pr[r], tk[r], newScore[r] = r, tokenize.Pad, math.Inf(-1)
+				}
+				continue
+			}
+			// the best 2W extensions of the W live rows
+			top = top[:0]
+			for j := 0; j < W; j++ {
+				r := b*W + j
+				if math.IsInf(score[r], -1) {
+					continue
+				}
+				lp := in.logits[r*V : (r+1)*V]
+				for v, l := range lp {
+					s := score[r] + float64(l)
+					if len(top) == 2*W && s <= top[len(top)-1].score {
+						continue
+					}
+					c := cand{s, r, int32(v)}
+					i := sort.Search(len(top), func(i int) bool { return top[i].score < s })
+					if len(top) < 2*W {
+						top = append(top, cand{})
+					}
+					copy(top[i+1:], top[i:len(top)-1])
+					top[i] = c
+				}
+			}
+			last := t+1 >= in.maxLen(len(srcs[b]), opt)
+			n := 0
+			for i, c := range top {
+				if c.tok == tokenize.EOS || last {
+					// an ending counts only if it ranks among the best W
+					// extensions (as in fairseq), so width 1 is greedy
+					if i < W && len(finished[b]) < W {
+						h := backtrack(t-1, c.row)
+						h.toks = append(h.toks, c.tok)
+						h.attn = append(h.attn, attns[t][c.row*S:c.row*S+len(srcs[b])])
+						h.logProb = c.score
+						finished[b] = append(finished[b], fin{norm(c.score, len(h.toks)), h})
+					}
+					continue
+				}
+				if n < W {
+					r := b*W + n
+					pr[r], tk[r], newScore[r] = c.row, c.tok, c.score
+					n++
+				}
+			}
+			for ; n < W; n++ {
+				r := b*W + n
+				pr[r], tk[r], newScore[r] = b*W, tokenize.Pad, math.Inf(-1)
+			}
+			if len(finished[b]) >= W || last {
+				done[b] = true
+				left--
+			}
+		}
+		parents = append(parents, pr)
+		toks = append(toks, tk)
+		copy(score, newScore)
+		copy(par, pr)
+		// reorder the decoder state and context rows by parent
+		copy(tmpH, in.state.H)
+		copy(tmpC, in.state.C)
+		copy(tmpCtx, in.ctx)
+		for r, p := range par {
+			for l := 0; l < Ld; l++ {
+				copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], tmpH[(l*R+p)*Hd:(l*R+p+1)*Hd])
+				if tmpC != nil {
+					copy(in.state.C[(l*R+r)*Hd:(l*R+r+1)*Hd], tmpC[(l*R+p)*Hd:(l*R+p+1)*Hd])
+				}
+			}
+			copy(in.ctx[r*K:(r+1)*K], tmpCtx[p*K:(p+1)*K])
+			in.ids[r] = tk[r]
+		}
+	}
+	out := make([]hyp, B)
+	for b := range out {
+		best := 0
+		for i, f := range finished[b] {
+			if f.norm > finished[b][best].norm {
+				best = i
+			}
+		}
+		out[b] = finished[b][best].h
+	}
+	return out
+}
+
+func tanh32(x float32) float32 { return float32(math.Tanh(float64(x))) }
