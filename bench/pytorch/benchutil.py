@@ -1,0 +1,55 @@
+"""Shared helpers for the PyTorch reference scripts of `go run ./bench`.
+
+Each script prints one JSON line per metric on stdout:
+
+    {"workload": "W1", "metric": "train", "value": 5650.0, "unit": "chars/s",
+     "cpu_value": 2900.0, "threads": 1, "openblas_threads": 2, "torch": "1.13.0"}
+
+value is per wall-clock second, cpu_value per CPU-second of the whole process
+(user+system, all threads, from getrusage), measured over the timed steps only
+(warm-up excluded).
+"""
+
+import json
+import os
+import resource
+import time
+
+import torch
+
+
+def cpu_seconds():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def setup(threads, seed):
+    """PyTorch's best setting on the 2-core reference machine is one torch
+    (intra-op) thread with OpenBLAS left at its own 2 threads."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+
+
+class Timer:
+    def __enter__(self):
+        self.wall0, self.cpu0 = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall0
+        self.cpu = cpu_seconds() - self.cpu0
+
+
+def emit(workload, metric, work, unit, timer, threads, **extra):
+    rec = {
+        "workload": workload,
+        "metric": metric,
+        "value": work / timer.wall,
+        "unit": unit,
+        "cpu_value": work / timer.cpu if timer.cpu > 0 else None,
+        "threads": threads,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        "torch": torch.__version__,
+    }
+    rec.update(extra)
+    print(json.dumps(rec), flush=True)

@@ -1,0 +1,57 @@
+package main
+
+// The workload table. Adding a workload (or a metric of one) is one entry:
+// the Go benchmark that measures rnnkit's side, the PyTorch script that
+// measures the reference, and the target ratio from issue 8.
+//
+// The rnnkit side runs the package's compiled test binary:
+//
+//	<pkg>.test -test.run '^$' -test.bench '^<Bench>$' -test.benchtime <N>x
+//
+// so it measures exactly the benchmark `go test -bench` runs, which drives
+// the same code paths as the library's Train/Generate/Predict. The benchmark
+// must report the metric under GoUnit (for example "chars/s") and, for the
+// per-CPU-second figure, the same unit with "/s" replaced by "/cpu-s".
+//
+// The PyTorch side runs `python3 bench/pytorch/<Py> <PyArgs>`, which prints
+// JSON lines {"workload","metric","value","unit","cpu_value",...}; the line
+// whose "metric" equals PyMetric is used. Metrics sharing the same script and
+// arguments share one process per repetition.
+
+type metric struct {
+	Workload string // W1..W4 (DESIGN.md)
+	Name     string // what is measured, e.g. "training"
+	Config   string // one-line config, for the table's footnotes
+
+	GoPkg        string // package directory relative to the module root
+	GoBench      string // benchmark function name
+	GoUnit       string // metric unit reported by the benchmark (per wall second)
+	GoN, GoQuick int    // -benchtime iterations (normal, --quick)
+
+	Py              string   // script under bench/pytorch
+	PyArgs, PyQuick []string // arguments (normal, --quick)
+	PyMetric        string   // "metric" field of the JSON line to use
+
+	Target float64 // rnnkit/PyTorch throughput ratio to reach (issue 8)
+}
+
+var metrics = []metric{
+	{
+		Workload: "W1", Name: "char-LSTM training", Config: "vocab 65+4, emb 64, LSTM 2x256, batch 32, seq 64, Adam, clip 5",
+		GoPkg: "charrnn", GoBench: "BenchmarkW1TrainStep", GoUnit: "chars/s", GoN: 15, GoQuick: 3,
+		Py: "w1.py", PyArgs: []string{"--steps", "15", "--warmup", "3"}, PyQuick: []string{"--steps", "3", "--warmup", "1"},
+		PyMetric: "train", Target: 1,
+	},
+	{
+		Workload: "W2", Name: "char-LSTM sampling", Config: "W1 model, batch 1, temperature 0.8",
+		GoPkg: "charrnn", GoBench: "BenchmarkW2Sample", GoUnit: "chars/s", GoN: 3000, GoQuick: 300,
+		Py: "w2.py", PyArgs: []string{"--chars", "1000", "--warmup", "50"}, PyQuick: []string{"--chars", "200", "--warmup", "20"},
+		PyMetric: "sample", Target: 10,
+	},
+}
+
+// rssTarget is the peak-RSS ratio (rnnkit/PyTorch) to stay under (issue 8).
+const rssTarget = 0.5
+
+// coldStartTarget is the wall time of `rnnkit generate -n 1` to stay under.
+const coldStartTargetMs = 150
