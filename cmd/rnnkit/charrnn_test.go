@@ -1,0 +1,153 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rnnkit/rnnkit/charrnn"
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+	"github.com/stretchr/testify/require"
+)
+
+// tinyText is a small corpus the test writes itself.
+func tinyText() string {
+	lines := []string{"KING: the crown is heavy.\n", "QUEEN: ¿dónde está el rey?\n", "FOOL: a merry jest, my lord.\n"}
+	var b strings.Builder
+	for i := 0; b.Len() < 5000; i++ {
+		b.WriteString(lines[(i*7)%3])
+	}
+	return b.String()
+}
+
+// tinyCharModel writes an untrained (initialized) charrnn model for CLI tests.
+func tinyCharModel(t *testing.T, dir string) string {
+	t.Helper()
+	tok, err := tokenize.TrainRune(strings.NewReader(tinyText()), tokenize.RuneOptions{})
+	require.NoError(t, err)
+	m, err := charrnn.New(charrnn.Config{Cell: rnn.GRU, Embedding: 8, Hidden: 16, Layers: 1}, tok)
+	require.NoError(t, err)
+	m.Init(rand.New(rand.NewPCG(1, 1)))
+	path := filepath.Join(dir, "tiny.safetensors")
+	require.NoError(t, m.Save(path, rnn.F32))
+	return path
+}
+
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, data, 0o644))
+	return p
+}
+
+func TestTrainGenerateEvalCharRNN(t *testing.T) {
+	dir := t.TempDir()
+	data := writeFile(t, dir, "text.txt", []byte(tinyText()))
+	out := filepath.Join(dir, "m.safetensors")
+	plot := filepath.Join(dir, "loss.png")
+	_, stderr, err := runCLI(t, "train", "charrnn", "--data", data, "--out", out, "--hidden", "24", "--layers", "1",
+		"--embedding", "8", "--seq-len", "16", "--batch", "4", "--epochs", "2", "--eval-every", "20", "--plot", plot, "--dtype", "f16")
+	require.NoError(t, err, stderr)
+	require.Contains(t, stderr, "best validation loss")
+	for _, p := range []string{out, plot} {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		require.Greater(t, st.Size(), int64(100))
+	}
+
+	stdout, _, err := runCLI(t, "generate", "--model", out, "--seed", "KING:", "-n", "40", "--rng-seed", "3")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(stdout, "KING:"))
+	require.Equal(t, len([]rune("KING:"))+40+1, len([]rune(stdout)), "seed + 40 characters + newline")
+	again, _, _ := runCLI(t, "generate", "--model", out, "--seed", "KING:", "-n", "40", "--rng-seed", "3")
+	require.Equal(t, stdout, again, "--rng-seed makes output reproducible")
+
+	stdout, _, err = runCLI(t, "eval", "charrnn", "--model", out, "--data", data, "--json")
+	require.NoError(t, err)
+	var r map[string]float64
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r))
+	for _, k := range []string{"loss", "bits_per_char", "perplexity", "chars"} {
+		require.Contains(t, r, k)
+	}
+	require.Greater(t, r["chars"], 4000.0)
+}
+
+// TestCharRNNBadInput covers the bad-input cases of issue 9 for the charrnn
+// commands: each gives one error naming the file and the problem, no panic.
+func TestCharRNNBadInput(t *testing.T) {
+	dir := t.TempDir()
+	model := tinyCharModel(t, dir)
+	good, err := os.ReadFile(model)
+	require.NoError(t, err)
+
+	// A model of the wrong kind, a newer format version, a truncated file.
+	wrongKind := filepath.Join(dir, "wrong.safetensors")
+	require.NoError(t, rnn.SaveModel(wrongKind, rnn.ModelInfo{Kind: "sentiment", Config: []byte(`{}`)}, rnn.NewParams(), rnn.F32))
+	newer := writeFile(t, dir, "newer.safetensors", bumpVersion(t, good))
+	truncated := writeFile(t, dir, "trunc.safetensors", good[:len(good)/2])
+
+	empty := writeFile(t, dir, "empty.txt", nil)
+	binaryFile := writeFile(t, dir, "bin.txt", []byte("abc\x00\x01\x02def"))
+	badUTF8 := writeFile(t, dir, "bad.txt", []byte("line one\nline \xff two\n"))
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong kind", []string{"generate", "--model", wrongKind}, `"sentiment" model`},
+		{"newer version", []string{"generate", "--model", newer}, "upgrade rnnkit"},
+		{"truncated", []string{"generate", "--model", truncated}, "trunc.safetensors"},
+		{"missing model", []string{"generate", "--model", filepath.Join(dir, "nope.safetensors")}, "no such file"},
+		{"empty data", []string{"eval", "charrnn", "--model", model, "--data", empty}, "empty.txt: file is empty"},
+		{"binary data", []string{"eval", "charrnn", "--model", model, "--data", binaryFile}, "bin.txt: binary file"},
+		{"invalid utf-8", []string{"eval", "charrnn", "--model", model, "--data", badUTF8}, "bad.txt:2: invalid UTF-8"},
+		{"missing data", []string{"train", "charrnn", "--data", filepath.Join(dir, "none.txt"), "--out", filepath.Join(dir, "o.safetensors")}, "none.txt"},
+		{"unknown seed char", []string{"generate", "--model", model, "--seed", "Ω"}, "--skip-unknown"},
+		{"bad temperature", []string{"generate", "--model", model, "--temperature", "-1"}, "--temperature"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCLI(t, tc.args...)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.NotContains(t, err.Error(), "goroutine", "no stack traces")
+		})
+	}
+	// Usage errors exit with 2, failures with 1.
+	require.Equal(t, 2, run([]string{"generate", "--model", model, "--temperature", "0"}))
+	require.Equal(t, 1, run([]string{"generate", "--model", truncated}))
+	require.Equal(t, 2, run([]string{"no-such-command"}))
+}
+
+// bumpVersion rewrites the format_version in a model file's header to 99,
+// keeping the header length (the version string has the same width).
+func bumpVersion(t *testing.T, data []byte) []byte {
+	t.Helper()
+	n := binary.LittleEndian.Uint64(data[:8])
+	header := string(data[8 : 8+n])
+	require.Contains(t, header, `"format_version":"1"`)
+	out := append([]byte(nil), data...)
+	copy(out[8:8+n], strings.Replace(header, `"format_version":"1"`, `"format_version":"9"`, 1))
+	return out
+}
+
+// FuzzGenerateSeed feeds arbitrary seed text through the generate path: it
+// may fail with an error but must never panic.
+func FuzzGenerateSeed(f *testing.F) {
+	tok, _ := tokenize.TrainRune(strings.NewReader(tinyText()), tokenize.RuneOptions{})
+	m, _ := charrnn.New(charrnn.Config{Cell: rnn.LSTM, Embedding: 4, Hidden: 8, Layers: 1}, tok)
+	m.Init(rand.New(rand.NewPCG(1, 1)))
+	for _, s := range []string{"", "KING:", "Ω", "a\xffb", "\x00", "¿dónde?", strings.Repeat("x", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, seed string) {
+		_ = m.Generate(t.Context(), seed, charrnn.SampleOptions{N: 3, Seed: 1}, func(string) error { return nil })
+		_ = m.Generate(t.Context(), seed, charrnn.SampleOptions{N: 3, Seed: 1, SkipUnknown: true, TopK: 2, TopP: 0.5}, func(string) error { return nil })
+	})
+}
