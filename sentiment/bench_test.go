@@ -1,0 +1,84 @@
+package sentiment
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+// w3 builds workload W3 of DESIGN.md: vocab 20k, embedding 128, BiLSTM 128,
+// max-pool over time, Linear to 2 classes; and n reviews of random ids,
+// every one cut at 256 tokens (lengths 256, as bench/pytorch/w3.py).
+func w3(b *testing.B, n int) (*Model, [][]int32) {
+	toks := make([]string, 20000)
+	for i := range toks {
+		toks[i] = "w" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
+	}
+	var text []byte
+	for _, t := range toks {
+		text = append(text, t...)
+		text = append(text, ' ')
+	}
+	tok, err := tokenize.TrainWord(bytes.NewReader(text), tokenize.WordOptions{MaxVocab: 20000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := New(Config{Cell: rnn.LSTM, Embedding: 128, Hidden: 128, Layers: 1, Bidirectional: true,
+		Pooling: PoolMax, Labels: []string{"negative", "positive"}, MaxLen: 256, Truncate: TruncHead}, tok)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	m.Init(rng)
+	ids := make([][]int32, n)
+	for i := range ids {
+		ids[i] = make([]int32, 256)
+		for t := range ids[i] {
+			ids[i][t] = int32(4 + rng.IntN(m.Config.Vocab-4))
+		}
+	}
+	return m, ids
+}
+
+// BenchmarkW3Train is one training step of W3 (batch 64, 256 tokens, Adam).
+// Reports training tokens/s.
+func BenchmarkW3Train(b *testing.B) {
+	m, ids := w3(b, 64)
+	w := m.newWork()
+	adam := rnn.NewAdam(rnn.AdamOptions{LR: 1e-3})
+	rng := rand.New(rand.NewPCG(2, 2))
+	tgt := make([]int32, 64)
+	for i := range tgt {
+		tgt[i] = int32(i % 2)
+	}
+	dlogits := make([]float32, 64*2)
+	step := func() {
+		logits := m.forward(w, ids, true, rng)
+		rnn.SoftmaxCrossEntropy(dlogits, logits, tgt, 64, 2, rnn.CrossEntropyOptions{})
+		m.Params.ZeroGrad()
+		m.backward(w, dlogits)
+		adam.Step(m.Params)
+	}
+	step()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	b.ReportMetric(float64(b.N*64*256)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkW3Infer classifies batches of 64 W3 reviews. Reports reviews/s.
+func BenchmarkW3Infer(b *testing.B) {
+	m, ids := w3(b, 64)
+	m.PredictIDs(ids)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.PredictIDs(ids)
+	}
+	b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "reviews/s")
+}
