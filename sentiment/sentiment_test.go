@@ -186,3 +186,36 @@ func TestMetrics(t *testing.T) {
 	want := -(math.Log(0.9) + math.Log(0.6) + math.Log(0.3) + math.Log(0.8) + math.Log(0.45) + math.Log(0.9)) / 6
 	assert.InDelta(t, want, r.Loss, 1e-6)
 }
+
+// Interrupting a run (ctx cancelled) and resuming from its checkpoint gives
+// the same weights as an uninterrupted run.
+func TestResumeBitExact(t *testing.T) {
+	all := synth(300, 20, 11)
+	tok := synthTok(t, all)
+	tr, val := SplitExamples(all, 0.2, 1)
+	data := Data{Train: tr, Val: val}
+	dir := t.TempDir()
+	opt := TrainOptions{Batch: 16, Epochs: 2, LR: 5e-3, Warmup: 5, EvalEvery: 5}
+
+	full := tinyModel(t, tok, rnn.LSTM, "max+mean")
+	full.Config.Dropout, full.Config.EmbDropout = 0.2, 0.1 // exercise the dropout RNG
+	full2 := tinyModel(t, tok, rnn.LSTM, "max+mean")
+	full2.Config = full.Config
+	_, err := Train(context.Background(), full, data, opt, nil)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	o := opt
+	o.CheckpointPath = filepath.Join(dir, "ck")
+	res, err := Train(ctx, full2, data, o, func(p Progress) {
+		if p.Step == 12 {
+			cancel()
+		}
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, "interrupted", res.Stopped)
+	m, res, err := Resume(context.Background(), o.CheckpointPath, data, o, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "done", res.Stopped)
+	assert.Equal(t, full.Params.Values, m.Params.Values)
+}
