@@ -107,21 +107,21 @@ var ErrNonFinite = errors.New("non-finite loss or gradient")
 
 // trainer holds the buffers of one training run; nothing is allocated per step.
 type trainer struct {
-	m                  *Model
-	opt                TrainOptions
-	T, B               int
-	seq                *rnn.Seq
-	state              *rnn.State
-	ids, tgt           []int32   // (T, B) time-major window
-	x, dxe             []float32 // (T*B, In)
-	y, dy              []float32 // (T*B, H) after dropout
-	logits, dlogits    []float32 // (T*B, V)
-	embDrop, outDrop   rnn.Dropout
-	rng                *rand.Rand
-	pcg                *rand.PCG
-	adam               *rnn.Adam
-	sched              rnn.CosineWarmup
-	train, val         []int32
+	m                   *Model
+	opt                 TrainOptions
+	T, B                int
+	seq                 *rnn.Seq
+	state               *rnn.State
+	ids, tgt            []int32   // (T, B) time-major window
+	x, dxe              []float32 // (T*B, In)
+	y, dy               []float32 // (T*B, H) after dropout
+	logits, dlogits     []float32 // (T*B, V)
+	embDrop, outDrop    rnn.Dropout
+	rng                 *rand.Rand
+	pcg                 *rand.PCG
+	adam                *rnn.Adam
+	sched               rnn.CosineWarmup
+	train, val          []int32
 	streamLen, perEpoch int
 }
 

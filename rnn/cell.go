@@ -88,7 +88,6 @@ func (c Cell) Gates() int {
 	return 1
 }
 
-
 // cellForward applies the gate nonlinearities and the state update for one
 // batch row. g holds the pre-activations (G*H): for LSTM and the simple RNN
 // both the input and hidden parts summed; for GRU only the input part, with
