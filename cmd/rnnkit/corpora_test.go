@@ -154,3 +154,12 @@ func TestCorporaHelp(t *testing.T) {
 		assert.Contains(t, out, "Examples:", sub)
 	}
 }
+
+func TestCorporaCompletion(t *testing.T) {
+	out, _, err := runCLI(t, "__complete", "corpora", "info", "")
+	require.NoError(t, err)
+	for _, name := range []string{"imdb\t", "spa-eng\t", "sst2\t", "tinyshakespeare\t", "uci-sentences\t"} {
+		assert.Contains(t, out, name)
+	}
+	assert.Contains(t, out, ":4") // ShellCompDirectiveNoFileComp
+}
