@@ -192,13 +192,13 @@ type Point struct {
 
 // Result summarizes a training run.
 type Result struct {
-	Steps, BestStep   int
+	Steps, BestStep    int
 	BestBLEU, BestChrF float64
-	History           []Point
-	Stopped           string // "done", "early stopping", "interrupted"
-	Skipped           int
-	TrainPairs        int // pairs used for training (after MaxLen filtering)
-	ValSentences      int // distinct validation sources scored per evaluation
+	History            []Point
+	Stopped            string // "done", "early stopping", "interrupted"
+	Skipped            int
+	TrainPairs         int // pairs used for training (after MaxLen filtering)
+	ValSentences       int // distinct validation sources scored per evaluation
 }
 
 // ErrNonFinite reports a NaN or Inf loss or gradient.
@@ -234,20 +234,20 @@ type checkpointState struct {
 }
 
 type trainer struct {
-	m          *Model
-	opt        TrainOptions
-	src, tgt   [][]int32
-	perEpoch   int
-	planEpoch  int
-	plan       [][]int // batches of pair indices for planEpoch
-	valSrc     []string
-	valRefs    [][]string
-	pcg        *rand.PCG
-	rng        *rand.Rand
-	adam       *rnn.Adam
-	w          *work
-	bt         batch
-	bs, bto    [][]int32
+	m         *Model
+	opt       TrainOptions
+	src, tgt  [][]int32
+	perEpoch  int
+	planEpoch int
+	plan      [][]int // batches of pair indices for planEpoch
+	valSrc    []string
+	valRefs   [][]string
+	pcg       *rand.PCG
+	rng       *rand.Rand
+	adam      *rnn.Adam
+	w         *work
+	bt        batch
+	bs, bto   [][]int32
 }
 
 // epochPlan cuts a deterministic shuffle of the pairs (a function of the

@@ -1,6 +1,544 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/seq2seq"
+	"github.com/rnnkit/rnnkit/tokenize"
+	"github.com/spf13/cobra"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
 
 // addSeq2seqCommands registers the seq2seq commands: train seq2seq, eval seq2seq, and the inference command.
-func addSeq2seqCommands(root, train, eval *cobra.Command, g *globalOptions) {}
+func addSeq2seqCommands(root, train, eval *cobra.Command, g *globalOptions) {
+	root.AddCommand(newTranslateCmd(g))
+	train.AddCommand(newTrainSeq2seqCmd(g))
+	eval.AddCommand(newEvalSeq2seqCmd(g))
+}
+
+// loadSeq2seq loads --model, or the embedded default when path is empty.
+func loadSeq2seq(path string) (*seq2seq.Model, error) {
+	if path != "" {
+		return seq2seq.Load(path)
+	}
+	name, data, err := defaultModel(seq2seq.Kind)
+	if err != nil {
+		return nil, err
+	}
+	return seq2seq.LoadBytes(name, data)
+}
+
+// maxTranslateLine is the longest input line translate accepts, in bytes.
+const maxTranslateLine = 64 << 10
+
+type translateOptions struct {
+	model, attention string
+	asJSON           bool
+	opt              seq2seq.TranslateOptions
+}
+
+func newTranslateCmd(g *globalOptions) *cobra.Command {
+	o := &translateOptions{}
+	c := &cobra.Command{
+		Use:   "translate [TEXT...]",
+		Short: "Translate sentences (default: English to Spanish)",
+		Long: `Translate sentences with an encoder-decoder RNN with attention.
+
+Each TEXT argument is translated; with no TEXT, stdin is read one sentence per
+line and one translation per line is written, in order (blank lines stay
+blank), so whole files translate with a pipe. Without --model the embedded
+default English->Spanish model is used.
+
+Decoding is greedy unless --beam N > 1. An unknown source word the model
+cannot spell is copied through from the source (the word it attended to most).
+--json prints one object per sentence with the tokens and the attention matrix
+(one row per target token, one column per source token); --attention draws
+the matrix as a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
+		Example: `  rnnkit translate "Where is the train station?"
+  rnnkit translate --beam 5 "I would like a cup of coffee, please."
+  rnnkit translate < english.txt > spanish.txt
+  rnnkit translate --json --attention align.png "The cat is sleeping."
+  rnnkit translate --model es-en.safetensors "¿Dónde está la estación de tren?"`,
+		RunE: func(c *cobra.Command, args []string) error { return runTranslate(c, g, o, args) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.model, "model", "", "model file (default: the embedded English->Spanish model)")
+	f.IntVar(&o.opt.Beam, "beam", 1, "beam width (1 = greedy)")
+	f.Float64Var(&o.opt.LengthPenalty, "length-penalty", 1, "beam: rank hypotheses by log p / length^this (0 = none)")
+	f.Float64Var(&o.opt.MaxLenRatio, "max-len-ratio", 2, "stop a translation after this many tokens per source token (+5)")
+	f.IntVar(&o.opt.Batch, "batch", 64, "sentences decoded together")
+	f.BoolVar(&o.opt.KeepUnk, "keep-unk", false, "print <unk> instead of copying the attended source word")
+	f.BoolVar(&o.asJSON, "json", false, "one JSON object per sentence: translation, tokens, attention matrix, log_prob")
+	f.StringVar(&o.attention, "attention", "", "draw the attention heatmap to this PNG")
+	return c
+}
+
+func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args []string) error {
+	if o.opt.Beam < 1 || o.opt.Beam > 64 {
+		return usagef("--beam must be in 1..64, got %d", o.opt.Beam)
+	}
+	if o.opt.Batch < 1 {
+		return usagef("--batch must be >= 1, got %d", o.opt.Batch)
+	}
+	if o.opt.MaxLenRatio <= 0 || math.IsNaN(o.opt.MaxLenRatio) {
+		return usagef("--max-len-ratio must be > 0")
+	}
+	if o.opt.LengthPenalty < 0 || math.IsNaN(o.opt.LengthPenalty) {
+		return usagef("--length-penalty must be >= 0")
+	} else if o.opt.LengthPenalty == 0 {
+		o.opt.LengthPenalty = -1 // none
+	}
+	for i, a := range args {
+		if !utf8.ValidString(a) {
+			return usagef("argument %d is not valid UTF-8", i+1)
+		}
+		if len(a) > maxTranslateLine {
+			return usagef("argument %d is %d bytes long (at most %d); split it into sentences", i+1, len(a), maxTranslateLine)
+		}
+	}
+	m, err := loadSeq2seq(o.model)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(c.OutOrStdout())
+	defer w.Flush()
+	n := 0
+	emit := func(lines []string, lineNo int) error {
+		trs, err := m.Translate(c.Context(), lines, o.opt)
+		if err != nil {
+			if lineNo > 0 {
+				return fmt.Errorf("stdin (lines from %d): %v", lineNo, err)
+			}
+			return err
+		}
+		for _, tr := range trs {
+			n++
+			if o.asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(tr); err != nil {
+					return err
+				}
+			} else {
+				w.WriteString(tr.Text)
+				w.WriteByte('\n')
+			}
+			if o.attention != "" && len(tr.Target) > 0 {
+				path := o.attention
+				if n > 1 {
+					ext := filepath.Ext(path)
+					path = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(path, ext), n, ext)
+				}
+				if err := plotAttention(path, tr); err != nil {
+					return err
+				}
+			}
+		}
+		return w.Flush()
+	}
+	if len(args) > 0 {
+		return emit(args, 0)
+	}
+	sc := bufio.NewScanner(c.InOrStdin())
+	sc.Buffer(make([]byte, 0, 64<<10), maxTranslateLine)
+	var chunk []string
+	line, first := 0, 1
+	for sc.Scan() {
+		line++
+		s := strings.TrimRight(sc.Text(), "\r")
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("stdin:%d: invalid UTF-8; convert the input to UTF-8", line)
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("stdin:%d: NUL byte (binary input?); give UTF-8 text, one sentence per line", line)
+		}
+		chunk = append(chunk, s)
+		if len(chunk) == 256 {
+			if err := emit(chunk, first); err != nil {
+				return err
+			}
+			chunk, first = chunk[:0], line+1
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("stdin:%d: line longer than %d KB; give one sentence per line", line+1, maxTranslateLine>>10)
+		}
+		return fmt.Errorf("stdin: %v", err)
+	}
+	if line == 0 {
+		return errors.New("stdin: empty input; give TEXT arguments or sentences on stdin, one per line")
+	}
+	if len(chunk) > 0 {
+		return emit(chunk, first)
+	}
+	return nil
+}
+
+// attnGrid adapts an attention matrix to plotter.GridXYZ: columns are source
+// tokens, rows target tokens (first at the top).
+type attnGrid struct{ a [][]float32 }
+
+func (g attnGrid) Dims() (c, r int)   { return len(g.a[0]), len(g.a) }
+func (g attnGrid) Z(c, r int) float64 { return float64(g.a[len(g.a)-1-r][c]) }
+func (g attnGrid) X(c int) float64    { return float64(c) }
+func (g attnGrid) Y(r int) float64    { return float64(r) }
+func (g attnGrid) Min() float64       { return 0 }
+func (g attnGrid) Max() float64       { return 1 }
+
+func tokenTicks(labels []string, reverse bool) plot.TickerFunc {
+	return func(min, max float64) []plot.Tick {
+		ts := make([]plot.Tick, len(labels))
+		for i, l := range labels {
+			v := i
+			if reverse {
+				v = len(labels) - 1 - i
+			}
+			ts[i] = plot.Tick{Value: float64(v), Label: strings.ReplaceAll(l, "▁", "_")}
+		}
+		return ts
+	}
+}
+
+// plotAttention draws tr's attention matrix as a heatmap.
+func plotAttention(path string, tr seq2seq.Translation) error {
+	if len(tr.Attention) == 0 || len(tr.Attention[0]) == 0 {
+		return nil
+	}
+	p := plot.New()
+	p.Title.Text = tr.Text
+	p.X.Label.Text = "source"
+	p.Y.Label.Text = "translation"
+	h := plotter.NewHeatMap(attnGrid{tr.Attention}, moreland.SmoothBlueRed().Palette(64))
+	p.Add(h)
+	p.X.Tick.Marker = tokenTicks(tr.Source, false)
+	p.Y.Tick.Marker = tokenTicks(tr.Target, true)
+	p.X.Tick.Label.Rotation = math.Pi / 3
+	p.X.Tick.Label.XAlign = -1
+	w := vg.Length(3+0.35*float64(len(tr.Source))) * vg.Inch
+	hh := vg.Length(2.5+0.3*float64(len(tr.Target))) * vg.Inch
+	if err := p.Save(w, hh, path); err != nil {
+		return fmt.Errorf("attention plot %s: %v", path, err)
+	}
+	return nil
+}
+
+type trainSeq2seqOptions struct {
+	data, out, resume, checkpoint, plot, dtype, cell, attention, tokenizer, valOut string
+	license, attribution                                                          string
+	reverse                                                                       bool
+	srcVocab, tgtVocab, maxPairs                                                  int
+	cfg                                                                           seq2seq.Config
+	opt                                                                           seq2seq.TrainOptions
+	valFrac                                                                       float64
+}
+
+func newTrainSeq2seqCmd(g *globalOptions) *cobra.Command {
+	o := &trainSeq2seqOptions{}
+	c := &cobra.Command{
+		Use:   "seq2seq --data PAIRS --out MODEL.safetensors",
+		Short: "Train a translator (encoder-decoder RNN with attention) on sentence pairs",
+		Long: `Train an encoder-decoder translator with attention on sentence pairs in the
+Tatoeba/manythings TSV format: Source<TAB>Target per line (an optional third
+attribution column is ignored). --reverse swaps the columns, so spa.txt
+(English<TAB>Spanish) trains Spanish->English.
+
+A BPE vocabulary is learnt per side from the training pairs. --val-frac of the
+source sentences (grouped: every pair of a held-out source is held out) is
+the validation split; its BLEU is measured every epoch (or --eval-every
+steps) and the best model by validation BLEU is written to --out whenever it
+improves. A checkpoint (default: OUT.ckpt) is written at each evaluation and
+on Ctrl-C; --resume CHECKPOINT continues where it stopped (same data and
+flags). --val-out writes the held-out pairs, for "rnnkit eval seq2seq".`,
+		Example: `  rnnkit train seq2seq --data spa.txt --out en-es.safetensors
+  rnnkit train seq2seq --data spa.txt --out es-en.safetensors --reverse
+  rnnkit train seq2seq --data spa.txt --out small.safetensors --vocab 4000 --enc-hidden 128 --dec-hidden 256 --epochs 3 --plot bleu.png
+  rnnkit train seq2seq --data spa.txt --out en-es.safetensors --resume en-es.safetensors.ckpt`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runTrainSeq2seq(c, g, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.data, "data", "", "sentence pairs, Source<TAB>Target per line (required)")
+	f.StringVar(&o.out, "out", "", "where to write the best model (required)")
+	f.BoolVar(&o.reverse, "reverse", false, "swap the columns: translate from the second into the first")
+	f.StringVar(&o.resume, "resume", "", "continue from this checkpoint")
+	f.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint path (default: OUT.ckpt)")
+	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
+	f.StringVar(&o.plot, "plot", "", "draw training loss and validation BLEU curves to this PNG")
+	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
+	f.StringVar(&o.valOut, "val-out", "", "write the held-out validation pairs (TSV) to this file")
+	f.IntVar(&o.maxPairs, "max-pairs", 0, "use only the first N pairs (0 = all)")
+	f.StringVar(&o.license, "license", "", "licence of the training data, kept in the model metadata")
+	f.StringVar(&o.attribution, "attribution", "", "attribution of the training data, kept in the model metadata")
+
+	f.StringVar(&o.tokenizer, "tokenizer", "bpe", "vocabulary per side: bpe (subwords) or word")
+	f.IntVar(&o.srcVocab, "src-vocab", 6000, "source vocabulary size")
+	f.IntVar(&o.tgtVocab, "tgt-vocab", 6000, "target vocabulary size")
+	f.StringVar(&o.cell, "cell", "gru", "recurrent cell: gru or lstm")
+	f.IntVar(&o.cfg.Embedding, "embedding", 128, "embedding width (both sides)")
+	f.IntVar(&o.cfg.EncHidden, "enc-hidden", 256, "encoder hidden units per direction")
+	f.IntVar(&o.cfg.EncLayers, "enc-layers", 1, "stacked bidirectional encoder layers")
+	f.IntVar(&o.cfg.DecHidden, "dec-hidden", 256, "decoder hidden units")
+	f.IntVar(&o.cfg.DecLayers, "dec-layers", 1, "stacked decoder layers")
+	f.StringVar(&o.attention, "attention", "additive", "attention: additive (Bahdanau), dot or general (Luong)")
+	f.IntVar(&o.cfg.AttnHidden, "attn-hidden", 0, "additive attention width (default: --dec-hidden)")
+	f.BoolVar(&o.cfg.InputFeeding, "input-feeding", false, "feed the previous attention context into the decoder")
+	f.BoolVar(&o.cfg.TieEmbeddings, "tie-embeddings", false, "tie the output layer to the target embedding (smaller, faster softmax input)")
+	f.Float32Var(&o.cfg.Dropout, "dropout", 0.2, "dropout on embeddings, between layers and before the output layer")
+
+	f.IntVar(&o.opt.Batch, "batch", 64, "pairs per step (length-bucketed)")
+	f.Float64Var(&o.opt.Epochs, "epochs", 10, "passes over the training pairs")
+	f.Float64Var(&o.opt.LR, "lr", 1e-3, "peak Adam learning rate (cosine schedule with warm-up)")
+	f.IntVar(&o.opt.Warmup, "warmup", 200, "warm-up steps")
+	f.Float64Var(&o.opt.Clip, "clip", 5, "global gradient-norm clip (negative = off)")
+	f.Float32Var(&o.opt.LabelSmoothing, "label-smoothing", 0.1, "label smoothing ε (0 = off)")
+	f.Float64Var(&o.opt.TeacherForcing, "teacher-forcing", 1, "probability of feeding the gold previous token (else the model's own)")
+	f.IntVar(&o.opt.MaxLen, "max-len", 50, "skip training pairs with more tokens on either side")
+	f.Float64Var(&o.valFrac, "val-frac", 0.02, "fraction of source sentences held out for validation")
+	f.IntVar(&o.opt.ValMax, "val-max", 1000, "validation sentences translated per evaluation (0 = all)")
+	f.IntVar(&o.opt.EvalEvery, "eval-every", 0, "steps between validation BLEU measurements (default: once per epoch)")
+	f.IntVar(&o.opt.Patience, "patience", 0, "stop after this many evaluations without improvement (0 = off)")
+	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (split, initialization, batches, dropout)")
+	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
+	return c
+}
+
+func trainTokenizer(kind string, lines []string, vocab int) (tokenize.Tokenizer, error) {
+	r := strings.NewReader(strings.Join(lines, "\n"))
+	switch kind {
+	case "bpe":
+		return tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: vocab})
+	case "word":
+		return tokenize.TrainWord(r, tokenize.WordOptions{MaxVocab: vocab, SplitPunct: true})
+	}
+	return nil, usagef("--tokenizer must be bpe or word, got %q", kind)
+}
+
+func writePairs(path string, pairs []seq2seq.Pair) error {
+	var b strings.Builder
+	for _, p := range pairs {
+		b.WriteString(p.Source + "\t" + p.Target + "\n")
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions) error {
+	if o.data == "" || o.out == "" {
+		return usagef("--data and --out are required")
+	}
+	dtype, err := parseDType(o.dtype)
+	if err != nil {
+		return err
+	}
+	cell, err := rnn.ParseCell(o.cell)
+	if err != nil || (cell != rnn.GRU && cell != rnn.LSTM) {
+		return usagef("--cell must be gru or lstm, got %q", o.cell)
+	}
+	attn, err := rnn.ParseAttention(o.attention)
+	if err != nil {
+		return usageError{err}
+	}
+	if o.valFrac <= 0 || o.valFrac >= 1 {
+		return usagef("--val-frac must be in (0, 1), got %v", o.valFrac)
+	}
+	if o.opt.ValMax == 0 {
+		o.opt.ValMax = -1
+	}
+	if o.opt.LabelSmoothing == 0 {
+		o.opt.LabelSmoothing = -1
+	}
+	if st, err := os.Stat(o.data); err != nil {
+		return err
+	} else if st.IsDir() {
+		return fmt.Errorf("%s is a directory; give a Source<TAB>Target file", o.data)
+	} else if st.Size() == 0 {
+		return fmt.Errorf("%s: file is empty", o.data)
+	}
+	pairs, err := seq2seq.ReadPairsFile(o.data, o.reverse)
+	if err != nil {
+		return err
+	}
+	if o.maxPairs > 0 && len(pairs) > o.maxPairs {
+		pairs = pairs[:o.maxPairs]
+	}
+	trainPairs, val := seq2seq.SplitPairs(pairs, o.valFrac, o.opt.Seed)
+	if len(val) == 0 || len(trainPairs) == 0 {
+		return fmt.Errorf("%s: %d pairs are too few to hold out a validation split; use more pairs or a larger --val-frac", o.data, len(pairs))
+	}
+	if o.valOut != "" {
+		if err := writePairs(o.valOut, val); err != nil {
+			return err
+		}
+	}
+	o.opt.Val = val
+	o.opt.BestPath, o.opt.BestDType = o.out, dtype
+	o.opt.CheckpointPath = o.checkpoint
+	if o.opt.CheckpointPath == "" {
+		o.opt.CheckpointPath = o.out + ".ckpt"
+	}
+	bar := newProgress(c, g, -1, "training")
+	report := func(p seq2seq.Progress) {
+		if bar.GetMax64() != int64(p.Steps) {
+			bar.ChangeMax64(int64(p.Steps))
+		}
+		bar.Describe(fmt.Sprintf("epoch %.2f loss %.3f BLEU %.1f best %.1f %.0f pairs/s", p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.PairsPerSec))
+		bar.Set(p.Step)
+		if p.Evaluated && !g.quiet && !stderrIsTerminal(c) {
+			status(c, g, "step %d/%d epoch %.2f loss %.4f val BLEU %.2f best %.2f lr %.2e %.0f pairs/s %s",
+				p.Step, p.Steps, p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.LR, p.PairsPerSec, p.Elapsed.Round(1e9))
+		}
+	}
+	var m *seq2seq.Model
+	var res seq2seq.Result
+	if o.resume != "" {
+		status(c, g, "resuming from %s", o.resume)
+		m, res, err = seq2seq.Resume(c.Context(), o.resume, trainPairs, o.opt, report)
+	} else {
+		srcL, tgtL := make([]string, len(trainPairs)), make([]string, len(trainPairs))
+		for i, p := range trainPairs {
+			srcL[i], tgtL[i] = p.Source, p.Target
+		}
+		src, err := trainTokenizer(o.tokenizer, srcL, o.srcVocab)
+		if err != nil {
+			return err
+		}
+		tgt, err := trainTokenizer(o.tokenizer, tgtL, o.tgtVocab)
+		if err != nil {
+			return err
+		}
+		o.cfg.Cell, o.cfg.Attention = cell, attn
+		m, err = seq2seq.New(o.cfg, src, tgt)
+		if err != nil {
+			return usageError{err}
+		}
+		m.Meta["trained_on"] = filepath.Base(o.data)
+		if o.reverse {
+			m.Meta["direction"] = "reverse (second column -> first)"
+		}
+		if o.license != "" {
+			m.Meta["license"] = o.license
+		}
+		if o.attribution != "" {
+			m.Meta["attribution"] = o.attribution
+		}
+		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+		status(c, g, "training %s seq2seq (%d parameters, vocab %d/%d, %s attention) on %d pairs, validating on %d pairs",
+			cell, m.Params.Len(), m.Config.SrcVocab, m.Config.TgtVocab, attn, len(trainPairs), len(val))
+		res, err = seq2seq.Train(c.Context(), m, trainPairs, o.opt, report)
+	}
+	bar.Finish()
+	if errors.Is(err, context.Canceled) {
+		status(c, g, "interrupted at step %d; checkpoint %s; resume with: --resume %s", res.Steps, o.opt.CheckpointPath, o.opt.CheckpointPath)
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.plot != "" && len(res.History) > 0 {
+		var tr, va plotter.XYs
+		for _, p := range res.History {
+			tr = append(tr, plotter.XY{X: float64(p.Step), Y: p.Loss})
+			va = append(va, plotter.XY{X: float64(p.Step), Y: p.ValBLEU / 10})
+		}
+		if err := plotLoss(o.plot, "seq2seq training", "loss (nats/token) and BLEU/10", lossCurve{"train loss", tr}, lossCurve{"validation BLEU / 10", va}); err != nil {
+			return err
+		}
+	}
+	if res.BestBLEU < 0 {
+		return errors.New("training ended before the first evaluation; no model written")
+	}
+	m.Meta["quality.val_bleu"] = fmt.Sprintf("%.2f", res.BestBLEU)
+	m.Meta["quality.val_chrf2"] = fmt.Sprintf("%.2f", res.BestChrF)
+	m.Meta["quality.val_sentences"] = fmt.Sprint(res.ValSentences)
+	if err := m.Save(o.out, dtype); err != nil {
+		return err
+	}
+	status(c, g, "%s after %d steps: best validation BLEU %.2f (chrF2 %.2f) at step %d; model written to %s",
+		res.Stopped, res.Steps, res.BestBLEU, res.BestChrF, res.BestStep, o.out)
+	return nil
+}
+
+func newEvalSeq2seqCmd(g *globalOptions) *cobra.Command {
+	var (
+		model, data string
+		asJSON      bool
+		reverse     bool
+		hypsOut     string
+		opt         seq2seq.TranslateOptions
+	)
+	c := &cobra.Command{
+		Use:   "seq2seq --data PAIRS [--model MODEL]",
+		Short: "Score a translator with corpus BLEU (sacreBLEU-compatible) and chrF2",
+		Long: `Translate the source column of a Source<TAB>Target file and score the
+translations with corpus BLEU (sacreBLEU's defaults: 13a tokenization, exp
+smoothing; the signature is printed) and chrF2. When a source sentence
+appears on several lines, all its targets are its references.`,
+		Example: `  rnnkit eval seq2seq --data heldout.tsv
+  rnnkit eval seq2seq --model es-en.safetensors --data heldout.tsv --reverse --beam 5
+  rnnkit eval seq2seq --data heldout.tsv --json --hyps out.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if data == "" {
+				return usagef("--data is required")
+			}
+			if opt.Beam < 1 || opt.Beam > 64 {
+				return usagef("--beam must be in 1..64, got %d", opt.Beam)
+			}
+			if st, err := os.Stat(data); err != nil {
+				return err
+			} else if st.Size() == 0 {
+				return fmt.Errorf("%s: file is empty", data)
+			}
+			pairs, err := seq2seq.ReadPairsFile(data, reverse)
+			if err != nil {
+				return err
+			}
+			m, err := loadSeq2seq(model)
+			if err != nil {
+				return err
+			}
+			ev, trs, err := m.Evaluate(c.Context(), pairs, opt)
+			if err != nil {
+				return fmt.Errorf("%s: %v", data, err)
+			}
+			if hypsOut != "" {
+				var b strings.Builder
+				for _, t := range trs {
+					b.WriteString(t.Text + "\n")
+				}
+				if err := os.WriteFile(hypsOut, []byte(b.String()), 0o644); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return writeJSON(c, ev)
+			}
+			fmt.Fprintln(c.OutOrStdout(), ev.BLEU)
+			fmt.Fprintln(c.OutOrStdout(), ev.ChrF)
+			fmt.Fprintf(c.OutOrStdout(), "%d source sentences, %d pairs\n", ev.Sentences, ev.Pairs)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&model, "model", "", "model file (default: the embedded English->Spanish model)")
+	f.StringVar(&data, "data", "", "Source<TAB>Target pairs to score on (required)")
+	f.BoolVar(&reverse, "reverse", false, "swap the columns (for a model trained with --reverse)")
+	f.IntVar(&opt.Beam, "beam", 1, "beam width (1 = greedy)")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object with bleu, chrf2, sentences, pairs")
+	f.StringVar(&hypsOut, "hyps", "", "also write the translations, one per distinct source, to this file")
+	return c
+}
