@@ -239,12 +239,12 @@ func plotAttention(path string, tr seq2seq.Translation) error {
 
 type trainSeq2seqOptions struct {
 	data, out, resume, checkpoint, plot, dtype, cell, attention, tokenizer, valOut string
-	license, attribution                                                          string
-	reverse                                                                       bool
-	srcVocab, tgtVocab, maxPairs                                                  int
-	cfg                                                                           seq2seq.Config
-	opt                                                                           seq2seq.TrainOptions
-	valFrac                                                                       float64
+	license, attribution                                                           string
+	reverse                                                                        bool
+	srcVocab, tgtVocab, maxPairs                                                   int
+	cfg                                                                            seq2seq.Config
+	opt                                                                            seq2seq.TrainOptions
+	valFrac                                                                        float64
 }
 
 func newTrainSeq2seqCmd(g *globalOptions) *cobra.Command {
