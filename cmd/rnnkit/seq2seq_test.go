@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// runCLIStdin runs the CLI in-process with stdin.
+func runCLIStdin(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	root := NewRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	_, err = root.ExecuteContextC(context.Background())
+	return out.String(), errb.String(), err
+}
+
+// writeToyPairs writes an invented parallel corpus: the target is the
+// source reversed, in capitals, with a final period.
+func writeToyPairs(t *testing.T, dir string, n int, seed uint64) string {
+	t.Helper()
+	words := strings.Fields("ka lo mi nu pe ra")
+	r := rand.New(rand.NewPCG(seed, 1))
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		var s, tt []string
+		for j := 0; j < 2+r.IntN(3); j++ {
+			s = append(s, words[r.IntN(len(words))])
+		}
+		for j := len(s) - 1; j >= 0; j-- {
+			tt = append(tt, strings.ToUpper(s[j]))
+		}
+		fmt.Fprintf(&b, "%s\t%s.\n", strings.Join(s, " "), strings.Join(tt, " "))
+	}
+	path := filepath.Join(dir, fmt.Sprintf("pairs-%d.tsv", seed))
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	return path
+}
+
+var (
+	toyOnce  sync.Once
+	toyModel string
+	toyDir   string
+	toyErr   error
+)
+
+// trainedToy trains one tiny model for all the tests of this file.
+func trainedToy(t *testing.T) (model, dir string) {
+	toyOnce.Do(func() {
+		toyDir, toyErr = os.MkdirTemp("", "rnnkit-s2s")
+		if toyErr != nil {
+			return
+		}
+		data := writeToyPairs(t, toyDir, 1500, 1)
+		toyModel = filepath.Join(toyDir, "toy.safetensors")
+		_, _, toyErr = runCLI(t, "train", "seq2seq", "--data", data, "--out", toyModel, "--tokenizer", "word",
+			"--embedding", "16", "--enc-hidden", "32", "--dec-hidden", "32", "--epochs", "5", "--batch", "32",
+			"--lr", "1e-2", "--warmup", "20", "--val-frac", "0.1", "--dropout", "0", "-q",
+			"--val-out", filepath.Join(toyDir, "val.tsv"), "--plot", filepath.Join(toyDir, "curve.png"),
+			"--license", "test", "--attribution", "invented")
+	})
+	require.NoError(t, toyErr)
+	return toyModel, toyDir
+}
+
+func TestSeq2seqTrainTranslateEval(t *testing.T) {
+	model, dir := trainedToy(t)
+	assert.FileExists(t, filepath.Join(dir, "curve.png"))
+	assert.FileExists(t, model+".ckpt")
+
+	out, _, err := runCLI(t, "translate", "--model", model, "ka lo mi", "pe nu")
+	require.NoError(t, err)
+	assert.Equal(t, "MI LO KA.\nNU PE.\n", out)
+
+	// stdin: one translation per line, in order, blank lines kept
+	out, _, err = runCLIStdin(t, "ka lo mi\n\npe nu\n", "translate", "--model", model, "--beam", "3")
+	require.NoError(t, err)
+	assert.Equal(t, "MI LO KA.\n\nNU PE.\n", out)
+
+	png := filepath.Join(dir, "attn.png")
+	out, _, err = runCLI(t, "translate", "--model", model, "--json", "--attention", png, "ka lo mi")
+	require.NoError(t, err)
+	var tr struct {
+		Translation string      `json:"translation"`
+		Source      []string    `json:"source_tokens"`
+		Target      []string    `json:"target_tokens"`
+		Attention   [][]float64 `json:"attention"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &tr))
+	assert.Equal(t, "MI LO KA.", tr.Translation)
+	assert.Len(t, tr.Attention, len(tr.Target))
+	assert.Len(t, tr.Attention[0], len(tr.Source))
+	// reversal: the first target word looks at the last source word
+	assert.Greater(t, tr.Attention[0][2], tr.Attention[0][0])
+	assert.FileExists(t, png)
+
+	out, _, err = runCLI(t, "eval", "seq2seq", "--model", model, "--data", filepath.Join(dir, "val.tsv"))
+	require.NoError(t, err)
+	assert.Contains(t, out, "BLEU|nrefs:")
+	assert.Contains(t, out, "tok:13a|smooth:exp|version:")
+	assert.Contains(t, out, "chrF2|nrefs:")
+
+	out, _, err = runCLI(t, "eval", "seq2seq", "--model", model, "--data", filepath.Join(dir, "val.tsv"), "--json", "--beam", "2")
+	require.NoError(t, err)
+	var ev struct {
+		BLEU struct{ Score float64 } `json:"bleu"`
+		ChrF struct{ Score float64 } `json:"chrf2"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &ev))
+	assert.Greater(t, ev.BLEU.Score, 80.0)
+	assert.Greater(t, ev.ChrF.Score, 80.0)
+
+	out, _, err = runCLI(t, "models")
+	require.NoError(t, err)
+	_ = out
+}
+
+func TestSeq2seqResume(t *testing.T) {
+	dir := t.TempDir()
+	data := writeToyPairs(t, dir, 300, 2)
+	out := filepath.Join(dir, "m.safetensors")
+	args := []string{"train", "seq2seq", "--data", data, "--out", out, "--tokenizer", "word", "--embedding", "8",
+		"--enc-hidden", "8", "--dec-hidden", "8", "--epochs", "2", "--batch", "16", "--eval-every", "10", "-q"}
+	_, _, err := runCLI(t, args...)
+	require.NoError(t, err)
+	_, _, err = runCLI(t, append(args, "--resume", out+".ckpt")...)
+	require.NoError(t, err)
+	_, _, err = runCLI(t, append(args, "--reverse", "--out", filepath.Join(dir, "r.safetensors"))...)
+	require.NoError(t, err)
+}
+
+func TestSeq2seqBadInput(t *testing.T) {
+	model, dir := trainedToy(t)
+	cases := []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"empty stdin", "", nil, "empty input"},
+		{"invalid utf8", "ka lo\nmi \xff nu\n", nil, "stdin:2: invalid UTF-8"},
+		{"binary", "ka\x00lo\n", nil, "stdin:1: NUL byte"},
+		{"huge line", "ka lo\n" + strings.Repeat("ka ", 40000) + "\n", nil, "stdin:2: line longer than"},
+		{"bad arg", "", []string{"bad \xff"}, "not valid UTF-8"},
+		{"bad beam", "", []string{"--beam", "0", "ka"}, "--beam"},
+		{"missing model", "", []string{"--model", filepath.Join(dir, "nope.safetensors"), "ka"}, "nope.safetensors"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"translate"}, tc.args...)
+			if !strings.Contains(strings.Join(tc.args, " "), "--model") {
+				args = append(args[:1], append([]string{"--model", model}, args[1:]...)...)
+			}
+			_, _, err := runCLIStdin(t, tc.stdin, args...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "goroutine")
+		})
+	}
+	// a model of another kind, a truncated model, an empty or malformed pairs file
+	trunc := filepath.Join(dir, "trunc.safetensors")
+	b, _ := os.ReadFile(model)
+	require.NoError(t, os.WriteFile(trunc, b[:len(b)/2], 0o644))
+	_, _, err := runCLI(t, "translate", "--model", trunc, "ka")
+	require.Error(t, err)
+	empty := filepath.Join(dir, "empty.tsv")
+	require.NoError(t, os.WriteFile(empty, nil, 0o644))
+	_, _, err = runCLI(t, "eval", "seq2seq", "--model", model, "--data", empty)
+	require.ErrorContains(t, err, "empty")
+	_, _, err = runCLI(t, "train", "seq2seq", "--data", empty, "--out", filepath.Join(dir, "x.safetensors"))
+	require.ErrorContains(t, err, "empty")
+	bad := filepath.Join(dir, "bad.tsv")
+	require.NoError(t, os.WriteFile(bad, []byte("ka\tKA\nno tab here\n"), 0o644))
+	_, _, err = runCLI(t, "eval", "seq2seq", "--model", model, "--data", bad)
+	require.ErrorContains(t, err, "2")
+	_, _, err = runCLI(t, "train", "seq2seq", "--data", filepath.Join(dir, "missing.tsv"), "--out", filepath.Join(dir, "x.safetensors"))
+	require.Error(t, err)
+}
