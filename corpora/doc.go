@@ -8,12 +8,17 @@
 // per corpus under [CacheDir] (os.UserCacheDir()/rnnkit/corpora, or $RNNKIT_CACHE),
 // each with a manifest.json ([Manifest]). [Cache.Fetch] downloads with HTTP
 // Range resume, checks the sha256, renames atomically and unpacks zip and
-// tar.gz archives with path-traversal and size guards. [Cache.Import] registers
+// tar.gz archives with path-traversal and size guards (MaxUnpacked).
+// Concurrent fetches of one corpus, also from several processes, are
+// serialised by a lock file. [Cache.Import] registers
 // a local copy by symlink (or copy). [Cache.Path] returns the registered file
 // or folder.
 //
 // # Readers
 //
+// [ReadLines], [ReadPairs], [ReadLabeled] (TSV/CSV), [ReadGLUE], [ReadJSONL]
+// and [ReadFolder] read the real formats; [ReadExamples] picks the right one
+// for a sentiment corpus path (folder, JSONL, GLUE TSV, headerless TSV).
 // Every reader returns an iter.Seq2[T, error] and streams: it holds one line
 // (or one file, for folder layouts) at a time, never the whole input. Each
 // record carries its 1-based source line (and file) for error messages.

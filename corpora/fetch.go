@@ -70,14 +70,21 @@ func (c *Cache) Fetch(ctx context.Context, name string, progress func(done, tota
 	if c.Dir == "" {
 		return nil, errors.New("corpora: Cache.Dir is empty")
 	}
+	cdir := c.corpusDir(name)
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		return nil, err
+	}
+	// One fetch per corpus at a time, across processes: a second one waits,
+	// then finds the corpus in place.
+	unlock, err := lockFile(ctx, filepath.Join(c.Dir, "."+name+".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: waiting for another fetch: %w", name, err)
+	}
+	defer unlock()
 	if m, err := c.Manifest(name); err == nil && m.Source == "download" {
 		if _, err := c.Path(name); err == nil {
 			return m, nil
 		}
-	}
-	cdir := c.corpusDir(name)
-	if err := os.MkdirAll(cdir, 0o755); err != nil {
-		return nil, err
 	}
 	url := c.URL(corpus)
 	file := corpus.FileName()

@@ -408,3 +408,25 @@ func TestFetchCompletePartFile(t *testing.T) {
 	b, _ := os.ReadFile(p)
 	assert.Equal(t, "A.\tB.\n", string(b))
 }
+
+func TestFetchConcurrent(t *testing.T) {
+	archive := buildZip(t, zipEntry{name: "spa-eng/spa.txt", body: pseudoText(50 << 10)})
+	srv, c := newServer(t, map[string][]byte{"spa-eng.zip": archive})
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c2 := *c
+			_, errs[i] = c2.Fetch(context.Background(), "spa-eng", nil)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	assert.Len(t, srv.requests, 1, "one download; the others wait and find it")
+}
