@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rnnkit/rnnkit/rnn"
@@ -113,4 +114,36 @@ func TestResumeIsExact(t *testing.T) {
 	require.Equal(t, full.Steps, res.Steps)
 	require.Equal(t, full.BestValLoss, res.BestValLoss)
 	require.Equal(t, m.Params.Values, m3.Params.Values, "resumed weights differ from the uninterrupted run")
+}
+
+// TestConcurrentGenerateAndEvaluate shares one loaded Model between
+// goroutines (run under -race in CI): inference never writes the model, so
+// each goroutine gets the same text as a lone caller.
+func TestConcurrentGenerateAndEvaluate(t *testing.T) {
+	text := synthetic(1500)
+	m := newTiny(t, text, rnn.LSTM)
+	gen := func() string {
+		var b strings.Builder
+		if err := m.Generate(context.Background(), "the ", SampleOptions{N: 30, Seed: 7}, func(s string) error { b.WriteString(s); return nil }); err != nil {
+			t.Error(err)
+		}
+		return b.String()
+	}
+	want := gen()
+	wantEval, err := m.Evaluate(text[:500])
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got := gen(); got != want {
+				t.Errorf("concurrent Generate = %q, want %q", got, want)
+			}
+			if r, err := m.Evaluate(text[:500]); err != nil || r != wantEval {
+				t.Errorf("concurrent Evaluate = %+v, %v; want %+v", r, err, wantEval)
+			}
+		}()
+	}
+	wg.Wait()
 }

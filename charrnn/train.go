@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -188,11 +189,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string,
 	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
 	tr.sched = rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
 
-	best := rnn.NewParams()
-	for _, p := range m.Params.List() {
-		best.Add(p.Name, p.Shape...)
-	}
-	best.CopyValues(m.Params)
+	best := slices.Clone(m.Params.Values) // the best weights so far (flat, like Params.Values)
 	res = Result{BestValLoss: math.Inf(1), Stopped: "done"}
 	step, sinceBest := 0, 0
 	valLoss := math.NaN()
@@ -215,7 +212,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string,
 					return res, cerr
 				}
 			}
-			m.Params.CopyValues(best)
+			copy(m.Params.Values, best)
 			return res, ctx.Err()
 		}
 		w := step % tr.perEpoch
@@ -244,7 +241,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string,
 			evaluated = true
 			if valLoss < res.BestValLoss {
 				res.BestValLoss, res.BestStep, sinceBest = valLoss, step+1, 0
-				best.CopyValues(m.Params)
+				copy(best, m.Params.Values)
 				if opt.BestPath != "" {
 					if err := m.Save(opt.BestPath, opt.BestDType); err != nil {
 						return res, err
@@ -272,7 +269,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string,
 		}
 	}
 	res.Steps = step
-	m.Params.CopyValues(best)
+	copy(m.Params.Values, best)
 	return res, nil
 }
 
@@ -336,7 +333,7 @@ func (tr *trainer) step(w int) (loss float64, ok bool) {
 
 // checkpoint writes params, optimizer state, best weights, the carried
 // state and the RNG so that a resumed run is bit-identical.
-func (tr *trainer) checkpoint(step, sinceBest int, best *rnn.Params, res *Result) error {
+func (tr *trainer) checkpoint(step, sinceBest int, best []float32, res *Result) error {
 	info, err := tr.m.info()
 	if err != nil {
 		return err
@@ -361,13 +358,11 @@ func (tr *trainer) checkpoint(step, sinceBest int, best *rnn.Params, res *Result
 	if tr.state.C != nil {
 		extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "carry.c", Shape: []int{len(tr.state.C)}, Data: tr.state.C})
 	}
-	for _, p := range best.List() {
-		extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "best." + p.Name, Shape: p.Shape, Data: p.W})
-	}
+	extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "best", Shape: []int{len(best)}, Data: best})
 	return rnn.SaveCheckpoint(tr.opt.CheckpointPath, info, tr.m.Params, extra)
 }
 
-func (tr *trainer) restore(ck *checkpointState, best *rnn.Params, res *Result) (step, sinceBest int, err error) {
+func (tr *trainer) restore(ck *checkpointState, best []float32, res *Result) (step, sinceBest int, err error) {
 	meta := ck.info.Meta
 	bad := func(what string) error {
 		return fmt.Errorf("checkpoint: missing or bad %s; it was not written by charrnn.Train", what)
@@ -399,12 +394,11 @@ func (tr *trainer) restore(ck *checkpointState, best *rnn.Params, res *Result) (
 			found++
 		case t.Name == rnn.OptimPrefix+"carry.c" && len(t.Data) == len(tr.state.C):
 			copy(tr.state.C, t.Data)
-		case len(t.Name) > len(rnn.OptimPrefix+"best.") && t.Name[:len(rnn.OptimPrefix+"best.")] == rnn.OptimPrefix+"best.":
-			p := best.Get(t.Name[len(rnn.OptimPrefix+"best."):])
-			if p == nil || len(p.W) != len(t.Data) {
-				return 0, 0, bad("best weights " + t.Name)
+		case t.Name == rnn.OptimPrefix+"best":
+			if len(t.Data) != len(best) {
+				return 0, 0, bad("best weights")
 			}
-			copy(p.W, t.Data)
+			copy(best, t.Data)
 		default:
 			adamState = append(adamState, t)
 		}

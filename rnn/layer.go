@@ -531,3 +531,32 @@ func (s *Seq) backwardDir(k, d int, in, dy, dhN, dcN, dIn []float32, accumulate 
 	}
 	kernel.Sgemm(blas.NoTrans, blas.NoTrans, TB, In, GH, 1, c.dgx, GH, w.wih.W, In, beta, dIn, In)
 }
+
+// Bytes is the memory held by the workspace's buffers. After a training
+// Forward and Backward over (T, B) it is, in float32s (×4 bytes), with
+// L layers, D directions, H hidden units, G gates (1 RNN, 4 LSTM, 3 GRU),
+// In the input width and S = 1 for LSTM (cell states) else 0:
+//
+//	per layer and direction:  T·B·(2·G·H + (2+3S)·H) + B·H·(1+S) + [GRU: T·B·(H + G·H) + B·G·H]
+//	per layer:                T·B·D·H (outputs) + [k>0 with dropout: 2·T·B·D·H (input, mask)]
+//	layers k>0 backward:      T·B·D·H (gradient of the layer input)
+//	layer 0 backward:         T·B·In
+//	states:                   2·L·D·B·H·(1+S) (final state and its gradient)
+//
+// It grows linearly in T: truncated BPTT over windows of T steps needs the
+// memory of one window, not of the whole sequence. docs/MEMORY.md derives
+// the whole-model figure from this.
+func (s *Seq) Bytes() int {
+	n := cap(s.dx) + cap(s.final.H) + cap(s.final.C) + cap(s.dInit.H) + cap(s.dInit.C)
+	for k := range s.c {
+		n += cap(s.out[k]) + cap(s.layerIn[k]) + cap(s.dIn[k]) + cap(s.drop[k].Mask())
+		for d := range s.c[k] {
+			c := &s.c[k][d]
+			n += cap(c.gates) + cap(c.ghn) + cap(c.gh) + cap(c.hp) + cap(c.ho) + cap(c.cp) + cap(c.co) + cap(c.tc) + cap(c.dgx) + cap(c.dh) + cap(c.dc)
+			if s.l.cfg.Cell == GRU {
+				n += cap(c.dgh)
+			}
+		}
+	}
+	return 4 * n
+}

@@ -199,3 +199,33 @@ func TestLayerRaggedMatchesUnpadded(t *testing.T) {
 		}
 	}
 }
+
+// TestSeqBytesFormula checks the documented memory formula of Seq.Bytes
+// against the buffers a training pass really holds.
+func TestSeqBytesFormula(t *testing.T) {
+	for _, cell := range []Cell{Tanh, LSTM, GRU} {
+		for _, bidir := range []bool{false, true} {
+			const T, B, In, H, L = 7, 5, 3, 6, 2
+			cfg := Config{Cell: cell, InputSize: In, HiddenSize: H, NumLayers: L, Bidirectional: bidir, Dropout: 0.2}
+			ps := NewParams()
+			l := NewLayer(ps, "", cfg)
+			l.Init(rand.New(rand.NewPCG(1, 1)))
+			seq := l.NewSeq()
+			y := seq.Forward(make([]float32, T*B*In), T, B, nil, nil, true, rand.New(rand.NewPCG(2, 2)))
+			seq.Backward(make([]float32, len(y)), nil)
+			G, D, S := cell.Gates(), cfg.dirs(), 0
+			if cell == LSTM {
+				S = 1
+			}
+			perDir := T*B*(2*G*H+(2+3*S)*H) + B*H*(1+S) // + dh (and dc) scratch
+			if cell == GRU {
+				perDir += T*B*(H+G*H) + B*G*H
+			}
+			want := L*D*perDir + L*T*B*D*H + (L-1)*T*B*D*H /* dropout inputs */ + (L-1)*T*B*D*H /* masks */ +
+				(L-1)*T*B*D*H + T*B*In + 2*L*D*B*H*(1+S)
+			if got := seq.Bytes(); got != 4*want {
+				t.Errorf("%v bidir=%v: Bytes() = %d, formula gives %d", cell, bidir, got, 4*want)
+			}
+		}
+	}
+}
