@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 
 	"github.com/rnnkit/rnnkit/rnn/kernel"
 	"gonum.org/v1/gonum/blas"
@@ -264,7 +266,7 @@ func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train b
 				in = s.layerIn[k]
 			}
 		}
-		for d := 0; d < D; d++ {
+		run := func(d int) {
 			var h0, c0 []float32
 			off := (k*D + d) * B * H
 			if init != nil {
@@ -275,8 +277,30 @@ func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train b
 			}
 			s.forwardDir(k, d, in, h0, c0)
 		}
+		s.eachDir(run)
 	}
 	return s.out[L-1]
+}
+
+// eachDir runs f for every direction. The two directions of a bidirectional
+// layer are independent given the layer's input, so with more than one
+// processor they run concurrently; each writes only its own buffers, and
+// the results do not depend on whether they ran in parallel.
+func (s *Seq) eachDir(f func(d int)) {
+	if s.l.cfg.dirs() == 2 && runtime.GOMAXPROCS(0) > 1 {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(1)
+		}()
+		f(0)
+		wg.Wait()
+		return
+	}
+	for d := 0; d < s.l.cfg.dirs(); d++ {
+		f(d)
+	}
 }
 
 // timeOf maps processing step i to time: forward runs t = 0..T-1, reverse T-1..0.
@@ -437,7 +461,7 @@ func (s *Seq) Backward(dy []float32, dFinal *State) []float32 {
 			s.dIn[k] = grow(s.dIn[k], T*B*inSize)
 			dIn = s.dIn[k]
 		}
-		for d := 0; d < D; d++ {
+		s.eachDir(func(d int) {
 			off := (k*D + d) * B * H
 			var dhN, dcN []float32
 			if dFinal != nil {
@@ -448,11 +472,22 @@ func (s *Seq) Backward(dy []float32, dFinal *State) []float32 {
 					dcN = dFinal.C[off : off+B*H]
 				}
 			}
-			s.backwardDir(k, d, in, dy, dhN, dcN, dIn, d > 0)
+			s.backwardDir(k, d, in, dy, dhN, dcN)
 			copy(s.dInit.H[off:off+B*H], s.c[k][d].dh)
 			if cfg.Cell == LSTM {
 				copy(s.dInit.C[off:off+B*H], s.c[k][d].dc)
 			}
+		})
+		// dIn = Σ_d dgx_d · W_ih,d   (T·B, GH) x (GH, In); both directions
+		// write dIn, so this part runs after both time loops.
+		for d := 0; d < D; d++ {
+			w := &s.l.w[k][d]
+			var beta float32
+			if d > 0 {
+				beta = 1
+			}
+			GH := cfg.Cell.Gates() * H
+			kernel.Sgemm(blas.NoTrans, blas.NoTrans, T*B, inSize, GH, 1, s.c[k][d].dgx, GH, w.wih.W, inSize, beta, dIn, inSize)
 		}
 		if k > 0 {
 			if cfg.Dropout > 0 && s.train {
@@ -467,7 +502,7 @@ func (s *Seq) Backward(dy []float32, dFinal *State) []float32 {
 // DInit returns dL/d(initial state) after Backward, owned by s.
 func (s *Seq) DInit() *State { return &s.dInit }
 
-func (s *Seq) backwardDir(k, d int, in, dy, dhN, dcN, dIn []float32, accumulate bool) {
+func (s *Seq) backwardDir(k, d int, in, dy, dhN, dcN []float32) {
 	cfg := s.l.cfg
 	w := &s.l.w[k][d]
 	c := &s.c[k][d]
@@ -525,11 +560,6 @@ func (s *Seq) backwardDir(k, d int, in, dy, dhN, dcN, dIn []float32, accumulate 
 	kernel.Sgemm(blas.Trans, blas.NoTrans, GH, H, TB, 1, c.dgh, GH, c.hp, H, 1, w.whh.G, H)
 	sumRows(w.bih.G, c.dgx, TB)
 	sumRows(w.bhh.G, c.dgh, TB)
-	var beta float32
-	if accumulate {
-		beta = 1
-	}
-	kernel.Sgemm(blas.NoTrans, blas.NoTrans, TB, In, GH, 1, c.dgx, GH, w.wih.W, In, beta, dIn, In)
 }
 
 // Bytes is the memory held by the workspace's buffers. After a training
