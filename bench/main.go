@@ -210,7 +210,7 @@ and run with --python /usr/bin/python3. Running rnnkit's side only.
 					if goSkip[mkey(m)] != "" {
 						continue
 					}
-					j = goJob(o, root, bins[m.GoPkg], m, rep == o.reps-1)
+					j = goJob(o, root, bins[m.GoPkg], sel, m, rep == o.reps-1)
 				} else {
 					if pySkip[mkey(m)] != "" {
 						continue
@@ -273,16 +273,25 @@ and run with --python /usr/bin/python3. Running rnnkit's side only.
 
 func mkey(m metric) string { return m.Workload + "/" + m.Name }
 
-func goJob(o options, root, bin string, m metric, last bool) job {
+func goJob(o options, root, bin string, sel []metric, m metric, last bool) job {
 	n := m.GoN
 	if o.quick {
 		n = m.GoQuick
 	}
-	argv := []string{bin, "-test.run", "^$", "-test.bench", "^" + m.GoBench + "$",
+	// Group with the other selected metrics of the workload that share the
+	// PyTorch process, so both sides' RSS covers the same work.
+	var names []string
+	for _, x := range sel {
+		if x.Workload == m.Workload && x.GoPkg == m.GoPkg && x.GoN == m.GoN && x.GoQuick == m.GoQuick &&
+			x.Py == m.Py && slices.Equal(x.PyArgs, m.PyArgs) {
+			names = append(names, x.GoBench)
+		}
+	}
+	argv := []string{bin, "-test.run", "^$", "-test.bench", "^(" + strings.Join(names, "|") + ")$",
 		"-test.benchtime", strconv.Itoa(n) + "x", "-test.benchmem"}
 	if last && o.profileDir != "" {
 		os.MkdirAll(o.profileDir, 0o755)
-		p, _ := filepath.Abs(filepath.Join(o.profileDir, m.GoBench+".pprof"))
+		p, _ := filepath.Abs(filepath.Join(o.profileDir, strings.Join(names, "+")+".pprof"))
 		argv = append(argv, "-test.cpuprofile", p)
 	}
 	return job{side: "rnnkit", dir: filepath.Join(root, m.GoPkg), argv: argv}

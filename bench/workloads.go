@@ -15,8 +15,12 @@ package main
 //
 // The PyTorch side runs `python3 bench/pytorch/<Py> <PyArgs>`, which prints
 // JSON lines {"workload","metric","value","unit","cpu_value",...}; the line
-// whose "metric" equals PyMetric is used. Metrics sharing the same script and
-// arguments share one process per repetition.
+// whose "metric" equals PyMetric is used.
+//
+// Metrics of one workload that share a script and its arguments share one
+// PyTorch process per repetition; their Go benchmarks (same package and
+// GoN) then also share one test binary run, so the peak RSS of both sides
+// covers the same work (for W3 and W4: training, then inference).
 
 type metric struct {
 	Workload string // W1..W4 (DESIGN.md)
@@ -47,6 +51,30 @@ var metrics = []metric{
 		GoPkg: "charrnn", GoBench: "BenchmarkW2Sample", GoUnit: "chars/s", GoN: 3000, GoQuick: 300,
 		Py: "w2.py", PyArgs: []string{"--chars", "1000", "--warmup", "50"}, PyQuick: []string{"--chars", "200", "--warmup", "20"},
 		PyMetric: "sample", Target: 10,
+	},
+	{
+		Workload: "W3", Name: "sentiment training", Config: "vocab 20k, emb 128, BiLSTM 128, max-pool, Linear to 2, batch 64, 256 tokens, Adam",
+		GoPkg: "sentiment", GoBench: "BenchmarkW3Train", GoUnit: "tokens/s", GoN: 5, GoQuick: 1,
+		Py: "w3.py", PyArgs: []string{"--steps", "5", "--warmup", "1", "--infer-batches", "5"}, PyQuick: []string{"--steps", "1", "--warmup", "1", "--infer-batches", "1"},
+		PyMetric: "train", Target: 1,
+	},
+	{
+		Workload: "W3", Name: "sentiment inference", Config: "same model, batches of 64 reviews of 256 tokens",
+		GoPkg: "sentiment", GoBench: "BenchmarkW3Infer", GoUnit: "reviews/s", GoN: 5, GoQuick: 1,
+		Py: "w3.py", PyArgs: []string{"--steps", "5", "--warmup", "1", "--infer-batches", "5"}, PyQuick: []string{"--steps", "1", "--warmup", "1", "--infer-batches", "1"},
+		PyMetric: "infer", Target: 1,
+	},
+	{
+		Workload: "W4", Name: "seq2seq training", Config: "vocab 8k/8k, emb 128, bi-GRU 256 encoder, GRU 256 decoder, additive attention, batch 64, 20 tokens, Adam, clip 5",
+		GoPkg: "seq2seq", GoBench: "BenchmarkW4Train", GoUnit: "pairs/s", GoN: 4, GoQuick: 1,
+		Py: "w4.py", PyArgs: []string{"--steps", "4", "--warmup", "1", "--infer-batches", "4"}, PyQuick: []string{"--steps", "1", "--warmup", "1", "--infer-batches", "1"},
+		PyMetric: "train", Target: 1,
+	},
+	{
+		Workload: "W4", Name: "seq2seq greedy decoding", Config: "same model, batch 64, 20 output tokens",
+		GoPkg: "seq2seq", GoBench: "BenchmarkW4Greedy", GoUnit: "sentences/s", GoN: 4, GoQuick: 1,
+		Py: "w4.py", PyArgs: []string{"--steps", "4", "--warmup", "1", "--infer-batches", "4"}, PyQuick: []string{"--steps", "1", "--warmup", "1", "--infer-batches", "1"},
+		PyMetric: "greedy", Target: 1,
 	},
 }
 

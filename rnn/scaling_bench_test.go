@@ -17,6 +17,7 @@ package rnn_test
 //	tokens/s         T·B per wall second
 //	BPTT-MiB         bytes the Seq allocated for its first Forward+Backward:
 //	                 the activations BPTT keeps for T steps, and their gradients
+//	Seq-MiB          Seq.Bytes(), the same buffers by their formula
 //
 // Sizes are tables with fixed seeds, as STYLE.md asks.
 
@@ -76,6 +77,7 @@ func runScale(b *testing.B, c scaleCase) {
 	seq.Backward(dy, nil)
 	runtime.ReadMemStats(&m1)
 	bptt := float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20)
+	seqMiB := float64(seq.Bytes()) / (1 << 20)
 
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -103,6 +105,7 @@ func runScale(b *testing.B, c scaleCase) {
 	}
 	b.ReportMetric(float64(c.T*c.B)*n/wall, "tokens/s")
 	b.ReportMetric(bptt, "BPTT-MiB")
+	b.ReportMetric(seqMiB, "Seq-MiB")
 }
 
 func runScaleCases(b *testing.B, cases []scaleCase) {
