@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rnnkit/rnnkit/rnn"
@@ -218,4 +219,31 @@ func TestResumeBitExact(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "done", res.Stopped)
 	assert.Equal(t, full.Params.Values, m.Params.Values)
+}
+
+// A loaded model serves several goroutines at once (run with -race).
+func TestConcurrentPredict(t *testing.T) {
+	ex := synth(64, 30, 21)
+	tok := synthTok(t, ex)
+	m := tinyModel(t, tok, rnn.GRU, "max+attention")
+	texts := make([]string, len(ex))
+	for i, e := range ex {
+		texts[i] = e.Text
+	}
+	want := m.PredictBatch(texts)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < len(texts); i += 4 {
+				assert.InDelta(t, want[i].Probs[1], m.Predict(texts[i]).Probs[1], 1e-5)
+			}
+			got := m.PredictBatch(texts[g*8 : g*8+8])
+			for i := range got {
+				assert.InDelta(t, want[g*8+i].Probs[1], got[i].Probs[1], 1e-5)
+			}
+		}()
+	}
+	wg.Wait()
 }
