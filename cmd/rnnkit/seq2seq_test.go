@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -188,4 +189,11 @@ func TestSeq2seqBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "2")
 	_, _, err = runCLI(t, "train", "seq2seq", "--data", filepath.Join(dir, "missing.tsv"), "--out", filepath.Join(dir, "x.safetensors"))
 	require.Error(t, err)
+	// a model of another kind
+	other := filepath.Join(dir, "other.safetensors")
+	ps := rnn.NewParams()
+	ps.Add("w", 2)
+	require.NoError(t, rnn.SaveModel(other, rnn.ModelInfo{Kind: "charrnn", Config: []byte("{}")}, ps, rnn.F32))
+	_, _, err = runCLI(t, "translate", "--model", other, "ka")
+	require.ErrorContains(t, err, "charrnn")
 }
