@@ -43,8 +43,7 @@ func BenchmarkW1TrainStep(b *testing.B) {
 	tr.streamLen = len(tr.train) / tr.B
 	tr.perEpoch = (tr.streamLen - 1) / tr.T
 	tr.alloc()
-	tr.pcg = rand.NewPCG(1, 2)
-	tr.rng = rand.New(tr.pcg)
+	tr.rng = rand.New(rand.NewPCG(1, 2))
 	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: 2e-3})
 	tr.step(0)
 	b.ReportAllocs()

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/rnnkit/rnnkit/rnn"
@@ -119,7 +118,7 @@ type trainer struct {
 	logits, dlogits     []float32 // (T*B, V)
 	embDrop, outDrop    rnn.Dropout
 	rng                 *rand.Rand
-	pcg                 *rand.PCG
+	st                  *rnn.RunState
 	adam                *rnn.Adam
 	sched               rnn.CosineWarmup
 	train, val          []int32
@@ -144,7 +143,7 @@ func Train(ctx context.Context, m *Model, text string, opt TrainOptions, progres
 // Resume continues a run from a checkpoint written by Train, to the same
 // result as an uninterrupted run with the same text and options.
 func Resume(ctx context.Context, checkpoint string, text string, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
-	info, params, extra, err := rnn.LoadCheckpoint(checkpoint, Kind)
+	info, params, st, optState, err := rnn.LoadRun(checkpoint, Kind)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -152,17 +151,16 @@ func Resume(ctx context.Context, checkpoint string, text string, opt TrainOption
 	if err != nil {
 		return nil, Result{}, err
 	}
-	ck := &checkpointState{info: info, extra: extra}
-	res, err := m.trainFrom(ctx, ck, text, opt, progress)
+	res, err := m.trainFrom(ctx, &resumeState{st, optState}, text, opt, progress)
 	return m, res, err
 }
 
-type checkpointState struct {
-	info  rnn.ModelInfo
-	extra []rnn.Tensor
+type resumeState struct {
+	run      *rnn.RunState
+	optState []rnn.Tensor
 }
 
-func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string, opt TrainOptions, progress func(Progress)) (res Result, err error) {
+func (m *Model) trainFrom(ctx context.Context, ck *resumeState, text string, opt TrainOptions, progress func(Progress)) (res Result, err error) {
 	opt.defaults()
 	all := m.Tok.Encode(text)
 	nVal := int(float64(len(all)) * opt.ValFrac)
@@ -184,35 +182,41 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string,
 	}
 	tr.opt = opt
 	tr.alloc()
-	tr.pcg = rand.NewPCG(opt.Seed, 0x6368617272)
-	tr.rng = rand.New(tr.pcg)
 	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
 	tr.sched = rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
-
-	best := slices.Clone(m.Params.Values) // the best weights so far (flat, like Params.Values)
-	res = Result{BestValLoss: math.Inf(1), Stopped: "done"}
-	step, sinceBest := 0, 0
+	st := &rnn.RunState{
+		Best:    slices.Clone(m.Params.Values), // the best weights so far (flat, like Params.Values)
+		Metrics: map[string]float64{"val_loss": math.Inf(1)},
+		RNG:     rand.NewPCG(opt.Seed, 0x6368617272),
+	}
 	valLoss := math.NaN()
 	if ck != nil {
-		if step, sinceBest, err = tr.restore(ck, best, &res); err != nil {
+		if err := tr.restore(ck, st); err != nil {
 			return res, err
 		}
-		valLoss = res.BestValLoss
+		valLoss = st.Metrics["val_loss"]
 	}
+	tr.st = st
+	tr.rng = rand.New(st.RNG)
+	res = Result{Stopped: "done"}
+	defer func() {
+		res.Steps, res.BestStep, res.Skipped = st.Step, st.BestStep, st.Skipped
+		res.BestValLoss = st.Metrics["val_loss"]
+		copy(m.Params.Values, st.Best)
+	}()
 	start := time.Now()
 	chars := 0
 	var lossSum float64
 	var lossN int
-	for ; step < steps; step++ {
+	for ; st.Step < steps; st.Step++ {
+		step := st.Step
 		if ctx.Err() != nil {
 			res.Stopped = "interrupted"
-			res.Steps = step
 			if opt.CheckpointPath != "" {
-				if cerr := tr.checkpoint(step, sinceBest, best, &res); cerr != nil {
+				if cerr := tr.checkpoint(); cerr != nil {
 					return res, cerr
 				}
 			}
-			copy(m.Params.Values, best)
 			return res, ctx.Err()
 		}
 		w := step % tr.perEpoch
@@ -226,7 +230,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string,
 			if !opt.SkipNonFinite {
 				return res, fmt.Errorf("charrnn: step %d: %w (loss %v); lower the learning rate, or skip such steps", step, ErrNonFinite, loss)
 			}
-			res.Skipped++
+			st.Skipped++
 			tr.state.Zero()
 			continue
 		}
@@ -239,37 +243,38 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, text string,
 			res.History = append(res.History, Point{Step: step + 1, Loss: lossSum / float64(max(lossN, 1)), ValLoss: valLoss})
 			lossSum, lossN = 0, 0
 			evaluated = true
-			if valLoss < res.BestValLoss {
-				res.BestValLoss, res.BestStep, sinceBest = valLoss, step+1, 0
-				copy(best, m.Params.Values)
+			if valLoss < st.Metrics["val_loss"] {
+				st.Metrics["val_loss"], st.BestStep, st.SinceBest = valLoss, step+1, 0
+				copy(st.Best, m.Params.Values)
 				if opt.BestPath != "" {
 					if err := m.Save(opt.BestPath, opt.BestDType); err != nil {
 						return res, err
 					}
 				}
 			} else {
-				sinceBest++
+				st.SinceBest++
 			}
 		}
 		if opt.CheckpointPath != "" && (step+1)%opt.CheckpointEvery == 0 {
-			if err := tr.checkpoint(step+1, sinceBest, best, &res); err != nil {
+			st.Step++ // the checkpoint resumes after this step
+			err := tr.checkpoint()
+			st.Step--
+			if err != nil {
 				return res, err
 			}
 		}
 		if progress != nil {
 			el := time.Since(start)
 			progress(Progress{Step: step + 1, Steps: steps, Epoch: float64(step+1) / float64(tr.perEpoch),
-				Loss: loss, ValLoss: valLoss, BestValLoss: res.BestValLoss, LR: lr,
+				Loss: loss, ValLoss: valLoss, BestValLoss: st.Metrics["val_loss"], LR: lr,
 				CharsPerSec: float64(chars) / el.Seconds(), Elapsed: el, Evaluated: evaluated})
 		}
-		if evaluated && opt.Patience > 0 && sinceBest >= opt.Patience {
+		if evaluated && opt.Patience > 0 && st.SinceBest >= opt.Patience {
 			res.Stopped = "early stopping"
-			step++
+			st.Step++
 			break
 		}
 	}
-	res.Steps = step
-	copy(m.Params.Values, best)
 	return res, nil
 }
 
@@ -331,83 +336,35 @@ func (tr *trainer) step(w int) (loss float64, ok bool) {
 	return loss, true
 }
 
-// checkpoint writes params, optimizer state, best weights, the carried
-// state and the RNG so that a resumed run is bit-identical.
-func (tr *trainer) checkpoint(step, sinceBest int, best []float32, res *Result) error {
+// checkpoint saves the run so that a resumed run is bit-identical: weights,
+// optimizer, best weights, RNG and the recurrent state carried between windows.
+func (tr *trainer) checkpoint() error {
 	info, err := tr.m.info()
 	if err != nil {
 		return err
 	}
-	rngState, err := tr.pcg.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	meta := map[string]string{}
-	for k, v := range tr.m.Meta {
-		meta[k] = v
-	}
-	meta["train.step"] = strconv.Itoa(step)
-	meta["train.since_best"] = strconv.Itoa(sinceBest)
-	meta["train.best_val_loss"] = strconv.FormatFloat(res.BestValLoss, 'g', -1, 64)
-	meta["train.best_step"] = strconv.Itoa(res.BestStep)
-	meta["train.skipped"] = strconv.Itoa(res.Skipped)
-	meta["train.rng"] = fmt.Sprintf("%x", rngState)
-	info.Meta = meta
-	extra := tr.adam.State()
-	extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "carry.h", Shape: []int{len(tr.state.H)}, Data: tr.state.H})
+	tr.st.Tensors = append(tr.st.Tensors[:0], rnn.Tensor{Name: "carry.h", Shape: []int{len(tr.state.H)}, Data: tr.state.H})
 	if tr.state.C != nil {
-		extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "carry.c", Shape: []int{len(tr.state.C)}, Data: tr.state.C})
+		tr.st.Tensors = append(tr.st.Tensors, rnn.Tensor{Name: "carry.c", Shape: []int{len(tr.state.C)}, Data: tr.state.C})
 	}
-	extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "best", Shape: []int{len(best)}, Data: best})
-	return rnn.SaveCheckpoint(tr.opt.CheckpointPath, info, tr.m.Params, extra)
+	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.Params, tr.adam, tr.st)
 }
 
-func (tr *trainer) restore(ck *checkpointState, best []float32, res *Result) (step, sinceBest int, err error) {
-	meta := ck.info.Meta
-	bad := func(what string) error {
-		return fmt.Errorf("checkpoint: missing or bad %s; it was not written by charrnn.Train", what)
+// restore loads a checkpoint's run state into st and the trainer.
+func (tr *trainer) restore(ck *resumeState, st *rnn.RunState) error {
+	run := ck.run
+	h, c := run.Tensor("carry.h"), run.Tensor("carry.c")
+	if len(h) != len(tr.state.H) || len(c) != len(tr.state.C) || len(run.Best) != len(st.Best) || run.RNG == nil {
+		return fmt.Errorf("checkpoint: it was written with other options (batch size, model size); resume with the options of the original run")
 	}
-	if step, err = strconv.Atoi(meta["train.step"]); err != nil {
-		return 0, 0, bad("train.step")
+	copy(tr.state.H, h)
+	copy(tr.state.C, c)
+	if err := tr.adam.SetState(ck.optState); err != nil {
+		return fmt.Errorf("checkpoint: %v", err)
 	}
-	if sinceBest, err = strconv.Atoi(meta["train.since_best"]); err != nil {
-		return 0, 0, bad("train.since_best")
+	if _, ok := run.Metrics["val_loss"]; !ok {
+		run.Metrics["val_loss"] = math.Inf(1)
 	}
-	if res.BestValLoss, err = strconv.ParseFloat(meta["train.best_val_loss"], 64); err != nil {
-		return 0, 0, bad("train.best_val_loss")
-	}
-	res.BestStep, _ = strconv.Atoi(meta["train.best_step"])
-	res.Skipped, _ = strconv.Atoi(meta["train.skipped"])
-	var rs []byte
-	if _, err := fmt.Sscanf(meta["train.rng"], "%x", &rs); err != nil {
-		return 0, 0, bad("train.rng")
-	}
-	if err := tr.pcg.UnmarshalBinary(rs); err != nil {
-		return 0, 0, bad("train.rng")
-	}
-	var adamState []rnn.Tensor
-	found := 0
-	for _, t := range ck.extra {
-		switch {
-		case t.Name == rnn.OptimPrefix+"carry.h" && len(t.Data) == len(tr.state.H):
-			copy(tr.state.H, t.Data)
-			found++
-		case t.Name == rnn.OptimPrefix+"carry.c" && len(t.Data) == len(tr.state.C):
-			copy(tr.state.C, t.Data)
-		case t.Name == rnn.OptimPrefix+"best":
-			if len(t.Data) != len(best) {
-				return 0, 0, bad("best weights")
-			}
-			copy(best, t.Data)
-		default:
-			adamState = append(adamState, t)
-		}
-	}
-	if found == 0 {
-		return 0, 0, fmt.Errorf("checkpoint: the carried state does not match batch size %d; resume with the options of the original run", tr.B)
-	}
-	if err := tr.adam.SetState(adamState); err != nil {
-		return 0, 0, fmt.Errorf("checkpoint: %v", err)
-	}
-	return step, sinceBest, nil
+	*st = *run
+	return nil
 }

@@ -1,0 +1,139 @@
+package rnn
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// RunState is what an exact resume of a training run needs besides the
+// weights: the step counters, the best weights and validation metrics so far
+// (keep-best and early stopping), the random source (dropout, shuffling),
+// and any application tensors such as a recurrent state carried between
+// truncated-BPTT windows. The optimizer's state is saved beside it.
+//
+// SaveRun and LoadRun store it in a checkpoint file (see SaveCheckpoint):
+// counters and metrics in the metadata under "train.", tensors under
+// "optim.run." and the optimizer's own "optim." tensors.
+type RunState struct {
+	Step      int // steps completed
+	SinceBest int // evaluations since the best one (early stopping)
+	BestStep  int
+	Skipped   int                // steps skipped for a non-finite loss or gradient
+	Best      []float32          // Params.Values at the best evaluation
+	Metrics   map[string]float64 // best validation metrics by name ("val_loss", "val_bleu", ...)
+	RNG       *rand.PCG
+	Tensors   []Tensor // application tensors; names without a prefix
+}
+
+const runPrefix = OptimPrefix + "run."
+
+// SaveRun writes a checkpoint of ps, the optimizer's state and st to path,
+// atomically.
+func SaveRun(path string, info ModelInfo, ps *Params, opt Optimizer, st *RunState) error {
+	meta := map[string]string{}
+	for k, v := range info.Meta {
+		meta[k] = v
+	}
+	meta["train.step"] = strconv.Itoa(st.Step)
+	meta["train.since_best"] = strconv.Itoa(st.SinceBest)
+	meta["train.best_step"] = strconv.Itoa(st.BestStep)
+	meta["train.skipped"] = strconv.Itoa(st.Skipped)
+	names := make([]string, 0, len(st.Metrics))
+	for k := range st.Metrics {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		meta["train.metric."+k] = strconv.FormatFloat(st.Metrics[k], 'g', -1, 64)
+	}
+	if st.RNG != nil {
+		b, err := st.RNG.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		meta["train.rng"] = hex.EncodeToString(b)
+	}
+	info.Meta = meta
+	extra := opt.State()
+	if st.Best != nil {
+		extra = append(extra, Tensor{Name: runPrefix + "best", Shape: []int{len(st.Best)}, Data: st.Best})
+	}
+	for _, t := range st.Tensors {
+		extra = append(extra, Tensor{Name: runPrefix + t.Name, Shape: t.Shape, Data: t.Data})
+	}
+	return SaveCheckpoint(path, info, ps, extra)
+}
+
+// LoadRun reads a checkpoint written by SaveRun: the model info (its Meta
+// without the "train." keys), the parameter tensors, the run state (RNG
+// restored into a new PCG; Best sized as written) and the optimizer's
+// tensors for Optimizer.SetState. The caller checks that Best and Tensors
+// fit its model and options.
+func LoadRun(path, kind string) (ModelInfo, []Tensor, *RunState, []Tensor, error) {
+	info, params, extra, err := LoadCheckpoint(path, kind)
+	if err != nil {
+		return ModelInfo{}, nil, nil, nil, err
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("checkpoint %s: missing or bad %s; it is not a training checkpoint (pass it as --model, or resume from the .ckpt file)", path, what)
+	}
+	st := &RunState{Metrics: map[string]float64{}}
+	ints := []struct {
+		key string
+		dst *int
+	}{{"train.step", &st.Step}, {"train.since_best", &st.SinceBest}, {"train.best_step", &st.BestStep}, {"train.skipped", &st.Skipped}}
+	for _, f := range ints {
+		v, err := strconv.Atoi(info.Meta[f.key])
+		if err != nil {
+			return ModelInfo{}, nil, nil, nil, bad(f.key)
+		}
+		*f.dst = v
+	}
+	meta := map[string]string{}
+	for k, v := range info.Meta {
+		switch {
+		case strings.HasPrefix(k, "train.metric."):
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return ModelInfo{}, nil, nil, nil, bad(k)
+			}
+			st.Metrics[strings.TrimPrefix(k, "train.metric.")] = x
+		case k == "train.rng":
+			b, err := hex.DecodeString(v)
+			st.RNG = rand.NewPCG(0, 0)
+			if err != nil || st.RNG.UnmarshalBinary(b) != nil {
+				return ModelInfo{}, nil, nil, nil, bad(k)
+			}
+		case strings.HasPrefix(k, "train."):
+		default:
+			meta[k] = v
+		}
+	}
+	info.Meta = meta
+	var optState []Tensor
+	for _, t := range extra {
+		switch {
+		case t.Name == runPrefix+"best":
+			st.Best = t.Data
+		case strings.HasPrefix(t.Name, runPrefix):
+			st.Tensors = append(st.Tensors, Tensor{Name: strings.TrimPrefix(t.Name, runPrefix), Shape: t.Shape, Data: t.Data})
+		default:
+			optState = append(optState, t)
+		}
+	}
+	return info, params, st, optState, nil
+}
+
+// Tensor returns the application tensor with the given name, or nil.
+func (st *RunState) Tensor(name string) []float32 {
+	for _, t := range st.Tensors {
+		if t.Name == name {
+			return t.Data
+		}
+	}
+	return nil
+}
