@@ -23,6 +23,10 @@ const (
 	FormatJSONL   = "jsonl"
 )
 
+// MaxReviewBytes is the longest review (line, record or file) ReadExamples
+// accepts: 10 MiB. Longer ones are reported as bad records and skipped.
+const MaxReviewBytes = 10 << 20
+
 // ReadOptions select the layout of a labelled data file.
 type ReadOptions struct {
 	Format string // FormatAuto ("" too), FormatIMDBDir, FormatTSV, FormatCSV or FormatJSONL
@@ -67,6 +71,15 @@ func ReadExamples(path string, o ReadOptions) (ex []RawExample, warnings []error
 			}
 			return nil, warnings, err
 		}
+		if e.Label == e.Text || strings.TrimSpace(e.Label) == "" {
+			// A row of one column: the label column "-1" is the text itself.
+			err := &corpora.RecordError{File: e.File, Line: e.Line, Err: errors.New("no label (the row has one column)")}
+			if len(warnings) >= maxBad {
+				return nil, warnings, fmt.Errorf("%v (more than %d bad records; is --format right?)", err, max(maxBad, 0))
+			}
+			warnings = append(warnings, err)
+			continue
+		}
 		ex = append(ex, RawExample{Text: e.Text, Label: e.Label})
 	}
 	if len(ex) == 0 {
@@ -97,14 +110,14 @@ func examples(path string, o ReadOptions) (iter.Seq2[corpora.Example, error], er
 		case strings.EqualFold(filepath.Ext(path), ".csv"):
 			format = FormatCSV
 		default:
-			return corpora.ReadExamples(path, corpora.ReadOptions{}), nil
+			return corpora.ReadExamples(path, corpora.ReadOptions{MaxLineBytes: MaxReviewBytes}), nil
 		}
 	}
 	if format == FormatIMDBDir {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("%s is not a folder; --format imdb-dir needs class folders such as pos/ and neg/", path)
 		}
-		return corpora.ReadFolder(path, corpora.FolderOptions{}), nil
+		return corpora.ReadFolder(path, corpora.FolderOptions{ReadOptions: corpora.ReadOptions{MaxLineBytes: MaxReviewBytes}}), nil
 	}
 	if st.IsDir() {
 		return nil, fmt.Errorf("%s is a folder; --format %s needs a file", path, format)
@@ -126,7 +139,7 @@ func examples(path string, o ReadOptions) (iter.Seq2[corpora.Example, error], er
 	}
 	switch format {
 	case FormatTSV, FormatCSV:
-		lo := corpora.LabeledOptions{ReadOptions: corpora.ReadOptions{Name: path}, CSV: format == FormatCSV,
+		lo := corpora.LabeledOptions{ReadOptions: corpora.ReadOptions{Name: path, MaxLineBytes: MaxReviewBytes}, CSV: format == FormatCSV,
 			Header: o.Header, Text: o.Text, Label: o.Label}
 		if lo.Label == "" {
 			lo.Label = "-1"
@@ -139,7 +152,7 @@ func examples(path string, o ReadOptions) (iter.Seq2[corpora.Example, error], er
 		}
 		return open(func(f *os.File) iter.Seq2[corpora.Example, error] { return corpora.ReadLabeled(f, lo) }), nil
 	case FormatJSONL:
-		jo := corpora.JSONLOptions{ReadOptions: corpora.ReadOptions{Name: path}, Text: o.Text, Label: o.Label}
+		jo := corpora.JSONLOptions{ReadOptions: corpora.ReadOptions{Name: path, MaxLineBytes: MaxReviewBytes}, Text: o.Text, Label: o.Label}
 		return open(func(f *os.File) iter.Seq2[corpora.Example, error] { return corpora.ReadJSONL(f, jo) }), nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want auto, imdb-dir, tsv, csv or jsonl)", o.Format)

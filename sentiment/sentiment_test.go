@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -246,4 +247,21 @@ func TestConcurrentPredict(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestReadExamplesBadRecords(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "d.tsv")
+	long := strings.Repeat("good ", (MaxReviewBytes/5)+10)
+	data := "a fine film\t1\n" + long + "\t1\nno label column\n" + "caf\xe9\t0\n" + "dull\t0\n"
+	require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+	ex, warnings, err := ReadExamples(p, ReadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []RawExample{{"a fine film", "1"}, {"dull", "0"}}, ex)
+	require.Len(t, warnings, 3)
+	assert.Contains(t, warnings[0].Error(), "d.tsv:2: line too long")
+	_, _, err = ReadExamples(p, ReadOptions{MaxBad: -1})
+	assert.ErrorContains(t, err, "line too long")
+	_, _, err = ReadExamples(filepath.Join(dir, "missing.tsv"), ReadOptions{})
+	assert.ErrorContains(t, err, "no such file")
 }
