@@ -235,7 +235,7 @@ func (m *AttentionMemory) Forward(st *AttentionStep, ctx, q []float32) {
 				th := st.th[(b*S+s)*Hd : (b*S+s+1)*Hd]
 				var sc float32
 				for j := range th {
-					t := float32(math.Tanh(float64(qp[j] + kp[j])))
+					t := tanh(qp[j] + kp[j])
 					th[j] = t
 					sc += v[j] * t
 				}
