@@ -156,6 +156,7 @@ type Seq struct {
 	dInit   State
 	dx      []float32 // (T, B, In)
 	dIn     [][]float32
+	done    chan struct{} // the reverse direction finished on a worker
 }
 
 type dirCache struct {
@@ -256,7 +257,7 @@ func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train b
 			}
 		}
 	}
-	L, D, H := cfg.layers(), cfg.dirs(), cfg.HiddenSize
+	L := cfg.layers()
 	in := x
 	for k := 0; k < L; k++ {
 		if k > 0 {
@@ -266,40 +267,95 @@ func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train b
 				in = s.layerIn[k]
 			}
 		}
-		run := func(d int) {
-			var h0, c0 []float32
-			off := (k*D + d) * B * H
-			if init != nil {
-				h0 = init.H[off : off+B*H]
-				if cfg.Cell == LSTM {
-					c0 = init.C[off : off+B*H]
-				}
-			}
-			s.forwardDir(k, d, in, h0, c0)
-		}
-		s.eachDir(run)
+		s.eachDir(dirJob{s: s, k: k, in: in, init: init})
 	}
 	return s.out[L-1]
 }
 
-// eachDir runs f for every direction. The two directions of a bidirectional
-// layer are independent given the layer's input, so with more than one
-// processor they run concurrently; each writes only its own buffers, and
-// the results do not depend on whether they ran in parallel.
-func (s *Seq) eachDir(f func(d int)) {
-	if s.l.cfg.dirs() == 2 && runtime.GOMAXPROCS(0) > 1 {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(1)
-		}()
-		f(0)
-		wg.Wait()
+// dirJob is one direction's share of a forward or backward pass over layer k.
+type dirJob struct {
+	s        *Seq
+	backward bool
+	k, d     int
+	in       []float32 // the layer's input
+	init     *State    // forward: initial state, or nil
+	dy       []float32 // backward: dL/d(outputs), or nil
+	dFinal   *State    // backward: dL/d(final state), or nil
+}
+
+func (j dirJob) run() {
+	s, k, d := j.s, j.k, j.d
+	cfg := s.l.cfg
+	B, H, D := s.B, cfg.HiddenSize, cfg.dirs()
+	off := (k*D + d) * B * H
+	if !j.backward {
+		var h0, c0 []float32
+		if j.init != nil {
+			h0 = j.init.H[off : off+B*H]
+			if cfg.Cell == LSTM {
+				c0 = j.init.C[off : off+B*H]
+			}
+		}
+		s.forwardDir(k, d, j.in, h0, c0)
 		return
 	}
+	var dhN, dcN []float32
+	if j.dFinal != nil {
+		if j.dFinal.H != nil {
+			dhN = j.dFinal.H[off : off+B*H]
+		}
+		if j.dFinal.C != nil {
+			dcN = j.dFinal.C[off : off+B*H]
+		}
+	}
+	s.backwardDir(k, d, j.in, j.dy, dhN, dcN)
+	copy(s.dInit.H[off:off+B*H], s.c[k][d].dh)
+	if cfg.Cell == LSTM {
+		copy(s.dInit.C[off:off+B*H], s.c[k][d].dc)
+	}
+}
+
+// dirWorkers run the reverse direction of bidirectional layers; one pool
+// serves every Seq, so no goroutine outlives its work.
+var dirWorkers struct {
+	once sync.Once
+	jobs chan dirJob
+}
+
+// eachDir runs job for every direction of its layer. The two directions of
+// a bidirectional layer are independent given the layer's input, so with
+// more than one processor the reverse one runs on a worker meanwhile; each
+// writes only its own buffers, and the results do not depend on whether they
+// ran in parallel. Nothing is allocated.
+func (s *Seq) eachDir(job dirJob) {
+	if s.l.cfg.dirs() == 2 && runtime.GOMAXPROCS(0) > 1 {
+		dirWorkers.once.Do(func() {
+			dirWorkers.jobs = make(chan dirJob)
+			for i := 0; i < runtime.GOMAXPROCS(0)-1; i++ {
+				go func() {
+					for j := range dirWorkers.jobs {
+						j.run()
+						j.s.done <- struct{}{}
+					}
+				}()
+			}
+		})
+		if s.done == nil {
+			s.done = make(chan struct{}, 1)
+		}
+		rev := job
+		rev.d = 1
+		select {
+		case dirWorkers.jobs <- rev:
+			job.run()
+			<-s.done
+			return
+		default: // every worker is busy (other Seqs): run both here
+		}
+	}
 	for d := 0; d < s.l.cfg.dirs(); d++ {
-		f(d)
+		job.d = d
+		job.run()
 	}
 }
 
@@ -461,23 +517,7 @@ func (s *Seq) Backward(dy []float32, dFinal *State) []float32 {
 			s.dIn[k] = grow(s.dIn[k], T*B*inSize)
 			dIn = s.dIn[k]
 		}
-		s.eachDir(func(d int) {
-			off := (k*D + d) * B * H
-			var dhN, dcN []float32
-			if dFinal != nil {
-				if dFinal.H != nil {
-					dhN = dFinal.H[off : off+B*H]
-				}
-				if dFinal.C != nil {
-					dcN = dFinal.C[off : off+B*H]
-				}
-			}
-			s.backwardDir(k, d, in, dy, dhN, dcN)
-			copy(s.dInit.H[off:off+B*H], s.c[k][d].dh)
-			if cfg.Cell == LSTM {
-				copy(s.dInit.C[off:off+B*H], s.c[k][d].dc)
-			}
-		})
+		s.eachDir(dirJob{s: s, backward: true, k: k, in: in, dy: dy, dFinal: dFinal})
 		// dIn = Σ_d dgx_d · W_ih,d   (T·B, GH) x (GH, In); both directions
 		// write dIn, so this part runs after both time loops.
 		for d := 0; d < D; d++ {

@@ -229,3 +229,29 @@ func TestSeqBytesFormula(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerSteadyStateAllocs: after the first pass has sized the buffers, a
+// training forward and backward allocates nothing, with or without the
+// concurrent directions of a bidirectional layer.
+func TestLayerSteadyStateAllocs(t *testing.T) {
+	for _, bidir := range []bool{false, true} {
+		const T, B, In, H = 16, 4, 8, 16
+		ps := NewParams()
+		l := NewLayer(ps, "", Config{Cell: LSTM, InputSize: In, HiddenSize: H, NumLayers: 2, Bidirectional: bidir, Dropout: 0.1})
+		rng := rand.New(rand.NewPCG(1, 1))
+		l.Init(rng)
+		seq := l.NewSeq()
+		x := randomProbe(rng, T*B*In)
+		dy := randomProbe(rng, T*B*l.OutputSize())
+		init := l.NewState(B)
+		pass := func() {
+			seq.Forward(x, T, B, nil, init, true, rng)
+			seq.Backward(dy, nil)
+		}
+		pass()
+		allocs := testing.AllocsPerRun(20, pass)
+		if allocs != 0 {
+			t.Errorf("bidir=%v: %.0f allocations per pass, want 0", bidir, allocs)
+		}
+	}
+}
