@@ -478,6 +478,7 @@ func newEvalSeq2seqCmd(g *globalOptions) *cobra.Command {
 		asJSON      bool
 		reverse     bool
 		hypsOut     string
+		scoreFile   string
 		opt         seq2seq.TranslateOptions
 	)
 	c := &cobra.Command{
@@ -486,10 +487,15 @@ func newEvalSeq2seqCmd(g *globalOptions) *cobra.Command {
 		Long: `Translate the source column of a Source<TAB>Target file and score the
 translations with corpus BLEU (sacreBLEU's defaults: 13a tokenization, exp
 smoothing; the signature is printed) and chrF2. When a source sentence
-appears on several lines, all its targets are its references.`,
+appears on several lines, all its targets are its references.
+
+--score FILE scores another system's output instead of a model: FILE holds
+one translation per line of --data (for a repeated source the first line's
+translation counts), so any translator is measured on the same sentences.`,
 		Example: `  rnnkit eval seq2seq --data heldout.tsv
   rnnkit eval seq2seq --model es-en.safetensors --data heldout.tsv --reverse --beam 5
-  rnnkit eval seq2seq --data heldout.tsv --json --hyps out.txt`,
+  rnnkit eval seq2seq --data heldout.tsv --json --hyps out.txt
+  cut -f1 heldout.tsv | apertium -u eng-spa > apertium.txt; rnnkit eval seq2seq --data heldout.tsv --score apertium.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if data == "" {
@@ -506,6 +512,29 @@ appears on several lines, all its targets are its references.`,
 			pairs, err := seq2seq.ReadPairsFile(data, reverse)
 			if err != nil {
 				return err
+			}
+			if scoreFile != "" {
+				text, err := readTextFile(scoreFile)
+				if err != nil {
+					return err
+				}
+				lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+				if len(lines) != len(pairs) {
+					return fmt.Errorf("%s has %d lines but %s has %d pairs; give one translation per pair", scoreFile, len(lines), data, len(pairs))
+				}
+				first := map[string]string{}
+				for i, p := range pairs {
+					if _, ok := first[p.Source]; !ok {
+						first[p.Source] = strings.TrimSpace(lines[i])
+					}
+				}
+				srcs, refs := seq2seq.GroupReferences(pairs)
+				hyps := make([]string, len(srcs))
+				for i, s := range srcs {
+					hyps[i] = first[s]
+				}
+				ev := seq2seq.Evaluation{BLEU: seq2seq.BLEU(hyps, refs), ChrF: seq2seq.ChrF(hyps, refs), Sentences: len(srcs), Pairs: len(pairs)}
+				return printEval(c, ev, asJSON)
 			}
 			m, err := loadSeq2seq(model)
 			if err != nil {
@@ -524,13 +553,7 @@ appears on several lines, all its targets are its references.`,
 					return err
 				}
 			}
-			if asJSON {
-				return writeJSON(c, ev)
-			}
-			fmt.Fprintln(c.OutOrStdout(), ev.BLEU)
-			fmt.Fprintln(c.OutOrStdout(), ev.ChrF)
-			fmt.Fprintf(c.OutOrStdout(), "%d source sentences, %d pairs\n", ev.Sentences, ev.Pairs)
-			return nil
+			return printEval(c, ev, asJSON)
 		},
 	}
 	f := c.Flags()
@@ -540,5 +563,16 @@ appears on several lines, all its targets are its references.`,
 	f.IntVar(&opt.Beam, "beam", 1, "beam width (1 = greedy)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with bleu, chrf2, sentences, pairs")
 	f.StringVar(&hypsOut, "hyps", "", "also write the translations, one per distinct source, to this file")
+	f.StringVar(&scoreFile, "score", "", "score these translations (one per line of --data) instead of a model's")
 	return c
+}
+
+func printEval(c *cobra.Command, ev seq2seq.Evaluation, asJSON bool) error {
+	if asJSON {
+		return writeJSON(c, ev)
+	}
+	fmt.Fprintln(c.OutOrStdout(), ev.BLEU)
+	fmt.Fprintln(c.OutOrStdout(), ev.ChrF)
+	fmt.Fprintf(c.OutOrStdout(), "%d source sentences, %d pairs\n", ev.Sentences, ev.Pairs)
+	return nil
 }

@@ -125,9 +125,21 @@ func TestSeq2seqTrainTranslateEval(t *testing.T) {
 	assert.Greater(t, ev.BLEU.Score, 80.0)
 	assert.Greater(t, ev.ChrF.Score, 80.0)
 
-	out, _, err = runCLI(t, "models")
+	// --score: another system's output, one line per pair; the targets themselves score 100
+	valData, err := os.ReadFile(filepath.Join(dir, "val.tsv"))
 	require.NoError(t, err)
-	_ = out
+	var hyps strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(string(valData)), "\n") {
+		hyps.WriteString(strings.Split(l, "\t")[1] + "\n")
+	}
+	scored := filepath.Join(dir, "hyps.txt")
+	require.NoError(t, os.WriteFile(scored, []byte(hyps.String()), 0o644))
+	out, _, err = runCLI(t, "eval", "seq2seq", "--data", filepath.Join(dir, "val.tsv"), "--score", scored)
+	require.NoError(t, err)
+	assert.Contains(t, out, "= 100.00")
+	require.NoError(t, os.WriteFile(scored, []byte("one line\n"), 0o644))
+	_, _, err = runCLI(t, "eval", "seq2seq", "--data", filepath.Join(dir, "val.tsv"), "--score", scored)
+	assert.ErrorContains(t, err, "one translation per pair")
 }
 
 func TestSeq2seqResume(t *testing.T) {
