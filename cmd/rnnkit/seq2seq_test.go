@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rnnkit/rnnkit/rnn"
@@ -52,30 +51,19 @@ func writeToyPairs(t *testing.T, dir string, n int, seed uint64) string {
 	return path
 }
 
-var (
-	toyOnce  sync.Once
-	toyModel string
-	toyDir   string
-	toyErr   error
-)
-
-// trainedToy trains one tiny model for all the tests of this file.
+// trainedToy trains a tiny model in a temporary directory.
 func trainedToy(t *testing.T) (model, dir string) {
-	toyOnce.Do(func() {
-		toyDir, toyErr = os.MkdirTemp("", "rnnkit-s2s")
-		if toyErr != nil {
-			return
-		}
-		data := writeToyPairs(t, toyDir, 1500, 1)
-		toyModel = filepath.Join(toyDir, "toy.safetensors")
-		_, _, toyErr = runCLI(t, "train", "seq2seq", "--data", data, "--out", toyModel, "--tokenizer", "word",
-			"--embedding", "16", "--enc-hidden", "32", "--dec-hidden", "32", "--epochs", "5", "--batch", "32",
-			"--lr", "1e-2", "--warmup", "20", "--val-frac", "0.1", "--dropout", "0", "-q",
-			"--val-out", filepath.Join(toyDir, "val.tsv"), "--plot", filepath.Join(toyDir, "curve.png"),
-			"--license", "test", "--attribution", "invented")
-	})
-	require.NoError(t, toyErr)
-	return toyModel, toyDir
+	t.Helper()
+	dir = t.TempDir()
+	data := writeToyPairs(t, dir, 1500, 1)
+	model = filepath.Join(dir, "toy.safetensors")
+	_, _, err := runCLI(t, "train", "seq2seq", "--data", data, "--out", model, "--tokenizer", "word",
+		"--embedding", "16", "--enc-hidden", "32", "--dec-hidden", "32", "--epochs", "5", "--batch", "32",
+		"--lr", "1e-2", "--warmup", "20", "--val-frac", "0.1", "--dropout", "0", "-q",
+		"--val-out", filepath.Join(dir, "val.tsv"), "--plot", filepath.Join(dir, "curve.png"),
+		"--license", "test", "--attribution", "invented")
+	require.NoError(t, err)
+	return model, dir
 }
 
 func TestSeq2seqTrainTranslateEval(t *testing.T) {
