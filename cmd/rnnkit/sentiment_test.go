@@ -301,3 +301,26 @@ func TestClassifyHelp(t *testing.T) {
 		assert.Contains(t, out, "rnnkit ")
 	}
 }
+
+// The embedded default model classifies obvious reviews (skipped in a build
+// without one).
+func TestClassifyDefaultModel(t *testing.T) {
+	if _, _, err := defaultModel("sentiment"); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	pos := filepath.Join(dir, "pos.txt")
+	neg := filepath.Join(dir, "neg.txt")
+	require.NoError(t, os.WriteFile(pos, []byte("One of the best films I have seen in years: moving, funny and beautifully acted. I loved every minute."), 0o644))
+	require.NoError(t, os.WriteFile(neg, []byte("A dull, pointless mess. The acting is terrible and the plot makes no sense. Avoid it."), 0o644))
+	out, _, err := runCLI(t, "classify", "--json", pos, neg)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	assert.Contains(t, lines[0], `"label":"positive"`)
+	assert.Contains(t, lines[1], `"label":"negative"`)
+	out, _, err = runCLI(t, "models", "--json")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"kind":"sentiment"`)
+	assert.Contains(t, out, `"val_accuracy"`)
+}
