@@ -12,6 +12,8 @@
 //	fc        = nn.Linear(len(pools)*D*hidden, classes)
 //
 // with those state_dict names in the model file (D is 2 when bidirectional).
+// sentiment/testdata/torch_parity.py defines this module and loads a model
+// file into it; TestTorchParity checks rnnkit against it.
 // The features fed to fc are the poolings of the top layer's outputs
 // out: (T, B, D*hidden) over each review's real steps, concatenated in the
 // order of Config.Pooling:
