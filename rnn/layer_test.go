@@ -234,6 +234,9 @@ func TestSeqBytesFormula(t *testing.T) {
 // training forward and backward allocates nothing, with or without the
 // concurrent directions of a bidirectional layer.
 func TestLayerSteadyStateAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
 	for _, bidir := range []bool{false, true} {
 		const T, B, In, H = 16, 4, 8, 16
 		ps := NewParams()

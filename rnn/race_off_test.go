@@ -1,0 +1,5 @@
+//go:build !race
+
+package rnn
+
+const raceEnabled = false
