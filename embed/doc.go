@@ -26,4 +26,13 @@
 //	Word2VecText    "N D" header line, then "word v1 ... vD" per line (also fastText .vec)
 //	Word2VecBinary  "N D\n" header, then per word: "word " + D little-endian float32 + "\n"
 //	GloVe           no header, "word v1 ... vD" per line
+//
+// Measured (IMDB train reviews, 5.96M words, lowercased and tokenised by
+// AppendWords; dim 100, window 5, neg 5, minCount 5, 5 epochs, 2 threads, on a
+// 2-core machine shared with other jobs, load average 15-24): Train used 92 s
+// of CPU (wall 695 s); "fasttext skipgram ... -minn 0 -maxn 0" used about
+// 425 s of CPU (266 s at 62.7%). Wall times there measure the machine's load,
+// not the trainers. The kernels are AVX2+FMA assembly with Go fallbacks; the
+// noise table is shuffled once and read sequentially (random reads of the
+// 40 MB table cost 2.8x).
 package embed

@@ -248,22 +248,23 @@ const (
 )
 
 type trainer struct {
-	opt     Word2VecOptions
-	dim     int
-	syn0    []float32 // input vectors (V, Dim)
-	syn1    []float32 // output vectors (V, Dim)
-	tokens  []int32
-	sents   []int32
-	keep    []uint32 // keep word w if rand32 < keep[w] (subsampling); 1<<32-1 = always
-	noise   []int32  // unigram^0.75 table
-	sig     [expTableSize]float32
-	logSig  [expTableSize]float32 // log sigmoid on the same grid, for the loss
-	total   int64                 // Epochs x len(tokens)
-	done    atomic.Int64          // words processed
-	stop    atomic.Bool
-	mu      sync.Mutex
-	loss    float64 // sum since last report
-	samples int64
+	opt      Word2VecOptions
+	dim      int
+	syn0     []float32 // input vectors (V, Dim)
+	syn1     []float32 // output vectors (V, Dim)
+	tokens   []int32
+	sents    []int32
+	keep     []uint32 // keep word w if rand32 < keep[w] (subsampling); 1<<32-1 = always
+	noise    []int32  // unigram^0.75 table, shuffled
+	sig      [expTableSize]float32
+	logSig   [expTableSize]float32 // log sigmoid on the same grid, for the loss
+	total    int64                 // Epochs x len(tokens)
+	done     atomic.Int64          // words processed
+	stop     atomic.Bool
+	mu       sync.Mutex
+	loss     float64 // sum since last report
+	samples  int64
+	lastLoss float64 // mean of the last report with samples
 }
 
 func newTrainer(m *Model, tokens, sents []int32, opt Word2VecOptions) *trainer {
@@ -311,6 +312,12 @@ func newTrainer(m *Model, tokens, sents []int32, opt Word2VecOptions) *trainer {
 			w++
 			cum += math.Pow(float64(m.Counts[w]), 0.75) / z
 		}
+	}
+	// Shuffled once, then read sequentially by the workers (as fastText
+	// does): random reads of a 40 MB table would miss the cache every time.
+	for i := len(t.noise) - 1; i > 0; i-- {
+		j := r.below(i + 1)
+		t.noise[i], t.noise[j] = t.noise[j], t.noise[i]
 	}
 	return t
 }
@@ -394,10 +401,10 @@ func (t *trainer) progress(start time.Time) Progress {
 	done := t.done.Load()
 	el := time.Since(start)
 	t.mu.Lock()
-	loss := 0.0
 	if t.samples > 0 {
-		loss = t.loss / float64(t.samples)
+		t.lastLoss = t.loss / float64(t.samples)
 	}
+	loss := t.lastLoss
 	t.loss, t.samples = 0, 0
 	t.mu.Unlock()
 	epoch := 1
@@ -424,7 +431,8 @@ func (t *trainer) worker(id, s0, s1 int) {
 	neu1e := make([]float32, d)
 	sen := make([]int32, 0, maxSentence)
 	alpha := float32(t.opt.LR)
-	var local, pending int64
+	np := r.below(len(noise)) // this worker's position in the noise table
+	var pending int64
 	var loss float64
 	var samples int64
 	flush := func() {
@@ -451,7 +459,6 @@ func (t *trainer) worker(id, s0, s1 int) {
 				lo = t.sents[s-1]
 			}
 			words := t.tokens[lo:t.sents[s]]
-			local += int64(len(words))
 			pending += int64(len(words))
 			sen = sen[:0]
 			for _, w := range words {
@@ -474,7 +481,10 @@ func (t *trainer) worker(id, s0, s1 int) {
 					for k := 0; k <= neg; k++ {
 						target, label := w, float32(1)
 						if k > 0 {
-							target = noise[(r.next()>>32)*uint64(len(noise))>>32]
+							target = noise[np]
+							if np++; np == len(noise) {
+								np = 0
+							}
 							if target == w {
 								continue
 							}
