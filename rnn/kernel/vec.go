@@ -55,18 +55,10 @@ func gemv(aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		}
 		cv := c[:n]
 		if bT {
-			// B stored (n, k): one dot per output, four rows at a time.
-			var t [64]float32
-			for j0 := 0; j0 < n; j0 += len(t) {
-				o := t[:min(len(t), n-j0)]
-				dotRows(o, x, b[j0*ldb:], ldb)
-				for j, v := range o {
-					if beta == 0 {
-						cv[j0+j] = alpha * v
-					} else {
-						cv[j0+j] = alpha*v + beta*cv[j0+j]
-					}
-				}
+			// B stored (n, k): one dot per output, four rows at a time,
+			// split across threads for large B.
+			if !gemvParallel(n, k, alpha, x, b, ldb, beta, cv) {
+				gemvRows(n, alpha, x, b, ldb, beta, cv)
 			}
 		} else {
 			// B stored (k, n): c += (alpha*x[p]) * B[p, :].
