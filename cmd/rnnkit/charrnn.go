@@ -74,10 +74,11 @@ func readTextFile(path string) (string, error) {
 
 func newGenerateCmd(g *globalOptions) *cobra.Command {
 	var (
-		model string
-		seed  string
-		opt   charrnn.SampleOptions
-		rseed int64
+		model  string
+		seed   string
+		opt    charrnn.SampleOptions
+		rseed  int64
+		asJSON bool
 	)
 	c := &cobra.Command{
 		Use:   "generate",
@@ -120,6 +121,13 @@ characters instead.`,
 			} else {
 				opt.Seed = rand.Uint64()
 			}
+			if asJSON {
+				var b strings.Builder
+				if err := m.Generate(c.Context(), seed, opt, func(s string) error { b.WriteString(s); return nil }); err != nil {
+					return err
+				}
+				return writeJSON(c, map[string]any{"seed": seed, "text": b.String(), "rng_seed": opt.Seed})
+			}
 			w := bufio.NewWriter(c.OutOrStdout())
 			defer w.Flush()
 			printed := false // the seed is echoed once it is known to be valid
@@ -159,6 +167,7 @@ characters instead.`,
 	f.BoolVar(&opt.Greedy, "greedy", false, "always take the most likely character")
 	f.Int64Var(&rseed, "rng-seed", 0, "random seed for reproducible output (default: random)")
 	f.BoolVar(&opt.SkipUnknown, "skip-unknown", false, "drop seed characters the model does not know instead of failing")
+	f.BoolVar(&asJSON, "json", false, `print one JSON object {"seed", "text", "rng_seed"} after generating (no streaming)`)
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -78,15 +79,21 @@ Every command also takes --model FILE to use a model you trained yourself with
 }
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print the rnnkit version",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintf(c.OutOrStdout(), "rnnkit %s\n", version)
+			if asJSON {
+				return writeJSON(c, map[string]string{"version": version, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
+			}
+			fmt.Fprintf(c.OutOrStdout(), "rnnkit %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	return c
 }
 
 // run executes the CLI and maps errors to exit codes: 0 success, 1 failure,
