@@ -31,7 +31,7 @@
 // AppendWords; dim 100, window 5, neg 5, minCount 5, 5 epochs, 2 threads, on a
 // 2-core machine shared with other jobs, load average 15-24): Train used 92 s
 // of CPU (wall 695 s); "fasttext skipgram ... -minn 0 -maxn 0" used about
-// 425 s of CPU (266 s at 62.7%). Wall times there measure the machine's load,
+// 415 s of CPU (wall 2106 s). Wall times there measure the machine's load,
 // not the trainers. The kernels are AVX2+FMA assembly with Go fallbacks; the
 // noise table is shuffled once and read sequentially (random reads of the
 // 40 MB table cost 2.8x).
