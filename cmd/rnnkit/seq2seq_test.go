@@ -197,3 +197,24 @@ func TestSeq2seqBadInput(t *testing.T) {
 	_, _, err = runCLI(t, "translate", "--model", other, "ka")
 	require.ErrorContains(t, err, "charrnn")
 }
+
+// TestDefaultTranslator checks the embedded en->es model (when this build
+// has one): Spanish punctuation and accents come out right, stdin works, and
+// its metadata carries the licence, attribution and measured quality.
+func TestDefaultTranslator(t *testing.T) {
+	if _, _, err := defaultModel("seq2seq"); err != nil {
+		t.Skip("no embedded seq2seq model in this build")
+	}
+	out, _, err := runCLI(t, "translate", "Where is the train station?")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(out, "¿") && strings.HasSuffix(out, "?\n"), "got %q", out)
+	assert.Contains(t, out, "estación")
+	out, _, err = runCLIStdin(t, "I like cats.\nThank you very much.\n", "translate", "--beam", "4")
+	require.NoError(t, err)
+	assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 2)
+	m, err := loadSeq2seq("")
+	require.NoError(t, err)
+	for _, k := range []string{"trained_on", "license", "attribution", "quality.val_bleu", "quality.val_chrf2"} {
+		assert.NotEmpty(t, m.Meta[k], k)
+	}
+}
