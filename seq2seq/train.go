@@ -113,7 +113,7 @@ type TrainOptions struct {
 	// sentences (default 0.02) are held out with SplitPairs.
 	Val       []Pair
 	ValFrac   float64
-	ValMax    int // at most this many validation sources are translated per evaluation; default 1000, negative = all
+	ValMax    int // at most this many validation sources (evenly spread) are translated per evaluation; default 1000, negative = all
 	EvalEvery int // steps between validation BLEU measurements; default once per epoch
 	Patience  int // stop after this many evaluations without improvement; 0 = never
 	Seed      uint64
@@ -304,8 +304,14 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, pairs []Pair
 	}
 	tr.perEpoch = (len(tr.src) + opt.Batch - 1) / opt.Batch
 	tr.valSrc, tr.valRefs = GroupReferences(val)
-	if opt.ValMax > 0 && len(tr.valSrc) > opt.ValMax {
-		tr.valSrc, tr.valRefs = tr.valSrc[:opt.ValMax], tr.valRefs[:opt.ValMax]
+	if n := len(tr.valSrc); opt.ValMax > 0 && n > opt.ValMax {
+		// an even spread: files such as Tatoeba's are sorted by length
+		src, refs := make([]string, opt.ValMax), make([][]string, opt.ValMax)
+		for i := range src {
+			j := i * n / opt.ValMax
+			src[i], refs[i] = tr.valSrc[j], tr.valRefs[j]
+		}
+		tr.valSrc, tr.valRefs = src, refs
 	}
 	steps := int(math.Ceil(opt.Epochs * float64(tr.perEpoch)))
 	if opt.EvalEvery <= 0 {
