@@ -23,6 +23,16 @@ var ErrTooLong = errors.New("sentence too long")
 // ErrInvalidUTF8 reports a source sentence that is not valid UTF-8.
 var ErrInvalidUTF8 = errors.New("invalid UTF-8")
 
+// InputError reports a bad source sentence: Index is its 0-based position in
+// the texts given to Translate; Err wraps ErrInvalidUTF8 or ErrTooLong.
+type InputError struct {
+	Index int
+	Err   error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("sentence %d: %v", e.Index+1, e.Err) }
+func (e *InputError) Unwrap() error { return e.Err }
+
 // TranslateOptions configure Translate. Zero values mean the defaults.
 type TranslateOptions struct {
 	Beam          int     // beam width; 0 or 1 means greedy decoding
@@ -69,14 +79,14 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 	offs := make([][][2]int, len(texts))
 	for i, s := range texts {
 		if !utf8.ValidString(s) {
-			return nil, fmt.Errorf("sentence %d: %w", i+1, ErrInvalidUTF8)
+			return nil, &InputError{i, ErrInvalidUTF8}
 		}
 		if len(s) > 16*MaxSourceTokens {
-			return nil, fmt.Errorf("sentence %d: %w (%d bytes; at most %d tokens are translated at once, split it into sentences)", i+1, ErrTooLong, len(s), MaxSourceTokens)
+			return nil, &InputError{i, fmt.Errorf("%w (%d bytes; at most %d tokens are translated at once, split it into sentences)", ErrTooLong, len(s), MaxSourceTokens)}
 		}
 		srcs[i], offs[i] = m.Src.EncodeOffsets(s)
 		if len(srcs[i]) > MaxSourceTokens {
-			return nil, fmt.Errorf("sentence %d: %w (%d tokens, at most %d; split it into sentences)", i+1, ErrTooLong, len(srcs[i]), MaxSourceTokens)
+			return nil, &InputError{i, fmt.Errorf("%w (%d tokens, at most %d; split it into sentences)", ErrTooLong, len(srcs[i]), MaxSourceTokens)}
 		}
 	}
 	order := make([]int, len(texts))

@@ -120,8 +120,12 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 	emit := func(lines []string, lineNo int) error {
 		trs, err := m.Translate(c.Context(), lines, o.opt)
 		if err != nil {
-			if lineNo > 0 {
-				return fmt.Errorf("stdin (lines from %d): %v", lineNo, err)
+			var ie *seq2seq.InputError
+			if errors.As(err, &ie) {
+				if lineNo > 0 {
+					return fmt.Errorf("stdin:%d: %v", lineNo+ie.Index, ie.Err)
+				}
+				return usagef("argument %d: %v", ie.Index+1, ie.Err)
 			}
 			return err
 		}

@@ -156,6 +156,7 @@ func TestSeq2seqBadInput(t *testing.T) {
 		{"binary", "ka\x00lo\n", nil, "stdin:1: NUL byte"},
 		{"huge line", "ka lo\n" + strings.Repeat("ka ", 40000) + "\n", nil, "stdin:2: line longer than"},
 		{"bad arg", "", []string{"bad \xff"}, "not valid UTF-8"},
+		{"long sentence", "ka lo\nmi\n" + strings.Repeat("ka ", 3000) + "\n", nil, "stdin:3: sentence too long"},
 		{"bad beam", "", []string{"--beam", "0", "ka"}, "--beam"},
 		{"missing model", "", []string{"--model", filepath.Join(dir, "nope.safetensors"), "ka"}, "nope.safetensors"},
 	}
