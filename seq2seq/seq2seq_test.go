@@ -254,3 +254,34 @@ func TestSplitPairsGrouped(t *testing.T) {
 	assert.Equal(t, []string{"t 0", "t 1", "t 2"}, refs[0])
 	assert.Equal(t, []string{"t 6"}, refs[2])
 }
+
+// TestResumeBitExact interrupts a run, resumes it from its checkpoint and
+// compares the final weights with an uninterrupted run of the same seed.
+func TestResumeBitExact(t *testing.T) {
+	pairs, val := synthetic(300, 3), synthetic(30, 4)
+	mk := func() *Model {
+		return tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 8, EncHidden: 8, DecHidden: 8, Dropout: 0.1})
+	}
+	opt := TrainOptions{Batch: 16, Epochs: 2, Val: val, EvalEvery: 7, TeacherForcing: 0.7}
+	full := mk()
+	resFull, err := Train(context.Background(), full, pairs, opt, nil)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "run.ckpt")
+	part := mk()
+	ctx, cancel := context.WithCancel(context.Background())
+	o := opt
+	o.CheckpointPath = ck
+	_, err = Train(ctx, part, pairs, o, func(p Progress) {
+		if p.Step == 23 {
+			cancel()
+		}
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	resumed, res, err := Resume(context.Background(), ck, pairs, o, nil)
+	require.NoError(t, err)
+	assert.Equal(t, resFull.Steps, res.Steps)
+	assert.Equal(t, resFull.BestBLEU, res.BestBLEU)
+	assert.Equal(t, full.Params.Values, resumed.Params.Values)
+}
