@@ -48,10 +48,10 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration of the default IMDB model for a
-// tokenizer of vocab tokens: embedding 128, BiLSTM 128, max+mean pooling,
+// tokenizer of vocab tokens: embedding 128, BiGRU 128, max+mean pooling,
 // reviews cut to 400 tokens (head+tail), labels negative/positive.
 func DefaultConfig(vocab int) Config {
-	return Config{Cell: rnn.LSTM, Vocab: vocab, Embedding: 128, Hidden: 128, Layers: 1, Bidirectional: true,
+	return Config{Cell: rnn.GRU, Vocab: vocab, Embedding: 128, Hidden: 128, Layers: 1, Bidirectional: true,
 		Pooling: "max+mean", Dropout: 0.3, EmbDropout: 0.1, Labels: []string{"negative", "positive"},
 		MaxLen: 400, Truncate: TruncHeadTail}
 }
