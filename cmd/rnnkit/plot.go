@@ -22,6 +22,7 @@ func plotLoss(path, title, ylabel string, curves ...lossCurve) error {
 	p.X.Label.Text = "step"
 	p.Y.Label.Text = ylabel
 	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
 	var args []any
 	for _, c := range curves {
 		if len(c.XY) == 0 {
