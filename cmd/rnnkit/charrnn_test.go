@@ -151,3 +151,14 @@ func FuzzGenerateSeed(f *testing.F) {
 		_ = m.Generate(t.Context(), seed, charrnn.SampleOptions{N: 3, Seed: 1, SkipUnknown: true, TopK: 2, TopP: 0.5}, func(string) error { return nil })
 	})
 }
+
+// TestEmbeddedDefaultGenerates runs the README's first command in-process.
+func TestEmbeddedDefaultGenerates(t *testing.T) {
+	out, _, err := runCLI(t, "generate", "--seed", "ROMEO:", "-n", "60", "--rng-seed", "1")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(out, "ROMEO:"), out)
+	require.Equal(t, len("ROMEO:")+60+1, len([]rune(out)))
+	out, _, err = runCLI(t, "models", "--json")
+	require.NoError(t, err)
+	require.Contains(t, out, `"kind":"charrnn"`)
+}
