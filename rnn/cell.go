@@ -97,34 +97,41 @@ func cellForward(cell Cell, hn, cn, g, gh, ghn, hp, cp, tc []float32) {
 	H := len(hn)
 	switch cell {
 	case Tanh:
-		for j := 0; j < H; j++ {
-			hn[j] = tanh(g[j])
-		}
+		copy(hn, g[:H])
+		tanhVec(hn)
 	case ReLU:
 		for j := 0; j < H; j++ {
 			hn[j] = max(g[j], 0)
 		}
 	case LSTM:
+		// Nonlinearities on whole gate blocks (vectorized), then the state.
 		gi, gf, gg, go_ := g[:H], g[H:2*H], g[2*H:3*H], g[3*H:4*H]
+		sigmoidVec(g[:2*H]) // i, f
+		tanhVec(gg)
+		sigmoidVec(go_)
 		for j := 0; j < H; j++ {
-			i, f, gv, o := sigmoid(gi[j]), sigmoid(gf[j]), tanh(gg[j]), sigmoid(go_[j])
-			gi[j], gf[j], gg[j], go_[j] = i, f, gv, o
-			c := f*cp[j] + i*gv
+			c := gf[j]*cp[j] + gi[j]*gg[j]
 			cn[j] = c
-			t := tanh(c)
-			tc[j] = t
-			hn[j] = o * t
+			tc[j] = c
+		}
+		tanhVec(tc[:H])
+		for j := 0; j < H; j++ {
+			hn[j] = go_[j] * tc[j]
 		}
 	case GRU:
 		gr, gz, gn := g[:H], g[H:2*H], g[2*H:3*H]
-		hr, hz, hnn := gh[:H], gh[H:2*H], gh[2*H:3*H]
+		hnn := gh[2*H : 3*H]
+		for j := 0; j < 2*H; j++ {
+			g[j] += gh[j] // r and z take the sum of both sides
+		}
+		sigmoidVec(g[:2*H])
 		for j := 0; j < H; j++ {
-			r := sigmoid(gr[j] + hr[j])
-			z := sigmoid(gz[j] + hz[j])
-			n := tanh(gn[j] + r*hnn[j])
-			gr[j], gz[j], gn[j] = r, z, n
+			gn[j] += gr[j] * hnn[j]
 			ghn[j] = hnn[j]
-			hn[j] = (1-z)*n + z*hp[j]
+		}
+		tanhVec(gn)
+		for j := 0; j < H; j++ {
+			hn[j] = (1-gz[j])*gn[j] + gz[j]*hp[j]
 		}
 	}
 }

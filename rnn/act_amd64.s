@@ -1,0 +1,230 @@
+#include "textflag.h"
+
+DATA hi<>+0(SB)/4, $0x42b0c0a5
+DATA hi<>+4(SB)/4, $0x42b0c0a5
+DATA hi<>+8(SB)/4, $0x42b0c0a5
+DATA hi<>+12(SB)/4, $0x42b0c0a5
+DATA hi<>+16(SB)/4, $0x42b0c0a5
+DATA hi<>+20(SB)/4, $0x42b0c0a5
+DATA hi<>+24(SB)/4, $0x42b0c0a5
+DATA hi<>+28(SB)/4, $0x42b0c0a5
+GLOBL hi<>(SB), RODATA|NOPTR, $32
+DATA lo<>+0(SB)/4, $0xc2aeac50
+DATA lo<>+4(SB)/4, $0xc2aeac50
+DATA lo<>+8(SB)/4, $0xc2aeac50
+DATA lo<>+12(SB)/4, $0xc2aeac50
+DATA lo<>+16(SB)/4, $0xc2aeac50
+DATA lo<>+20(SB)/4, $0xc2aeac50
+DATA lo<>+24(SB)/4, $0xc2aeac50
+DATA lo<>+28(SB)/4, $0xc2aeac50
+GLOBL lo<>(SB), RODATA|NOPTR, $32
+DATA log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL log2e<>(SB), RODATA|NOPTR, $32
+DATA half<>+0(SB)/4, $0x3f000000
+DATA half<>+4(SB)/4, $0x3f000000
+DATA half<>+8(SB)/4, $0x3f000000
+DATA half<>+12(SB)/4, $0x3f000000
+DATA half<>+16(SB)/4, $0x3f000000
+DATA half<>+20(SB)/4, $0x3f000000
+DATA half<>+24(SB)/4, $0x3f000000
+DATA half<>+28(SB)/4, $0x3f000000
+GLOBL half<>(SB), RODATA|NOPTR, $32
+DATA c1<>+0(SB)/4, $0x3f318000
+DATA c1<>+4(SB)/4, $0x3f318000
+DATA c1<>+8(SB)/4, $0x3f318000
+DATA c1<>+12(SB)/4, $0x3f318000
+DATA c1<>+16(SB)/4, $0x3f318000
+DATA c1<>+20(SB)/4, $0x3f318000
+DATA c1<>+24(SB)/4, $0x3f318000
+DATA c1<>+28(SB)/4, $0x3f318000
+GLOBL c1<>(SB), RODATA|NOPTR, $32
+DATA c2<>+0(SB)/4, $0xb95e8083
+DATA c2<>+4(SB)/4, $0xb95e8083
+DATA c2<>+8(SB)/4, $0xb95e8083
+DATA c2<>+12(SB)/4, $0xb95e8083
+DATA c2<>+16(SB)/4, $0xb95e8083
+DATA c2<>+20(SB)/4, $0xb95e8083
+DATA c2<>+24(SB)/4, $0xb95e8083
+DATA c2<>+28(SB)/4, $0xb95e8083
+GLOBL c2<>(SB), RODATA|NOPTR, $32
+DATA p0<>+0(SB)/4, $0x39506967
+DATA p0<>+4(SB)/4, $0x39506967
+DATA p0<>+8(SB)/4, $0x39506967
+DATA p0<>+12(SB)/4, $0x39506967
+DATA p0<>+16(SB)/4, $0x39506967
+DATA p0<>+20(SB)/4, $0x39506967
+DATA p0<>+24(SB)/4, $0x39506967
+DATA p0<>+28(SB)/4, $0x39506967
+GLOBL p0<>(SB), RODATA|NOPTR, $32
+DATA p1<>+0(SB)/4, $0x3ab743ce
+DATA p1<>+4(SB)/4, $0x3ab743ce
+DATA p1<>+8(SB)/4, $0x3ab743ce
+DATA p1<>+12(SB)/4, $0x3ab743ce
+DATA p1<>+16(SB)/4, $0x3ab743ce
+DATA p1<>+20(SB)/4, $0x3ab743ce
+DATA p1<>+24(SB)/4, $0x3ab743ce
+DATA p1<>+28(SB)/4, $0x3ab743ce
+GLOBL p1<>(SB), RODATA|NOPTR, $32
+DATA p2<>+0(SB)/4, $0x3c088908
+DATA p2<>+4(SB)/4, $0x3c088908
+DATA p2<>+8(SB)/4, $0x3c088908
+DATA p2<>+12(SB)/4, $0x3c088908
+DATA p2<>+16(SB)/4, $0x3c088908
+DATA p2<>+20(SB)/4, $0x3c088908
+DATA p2<>+24(SB)/4, $0x3c088908
+DATA p2<>+28(SB)/4, $0x3c088908
+GLOBL p2<>(SB), RODATA|NOPTR, $32
+DATA p3<>+0(SB)/4, $0x3d2aa9c1
+DATA p3<>+4(SB)/4, $0x3d2aa9c1
+DATA p3<>+8(SB)/4, $0x3d2aa9c1
+DATA p3<>+12(SB)/4, $0x3d2aa9c1
+DATA p3<>+16(SB)/4, $0x3d2aa9c1
+DATA p3<>+20(SB)/4, $0x3d2aa9c1
+DATA p3<>+24(SB)/4, $0x3d2aa9c1
+DATA p3<>+28(SB)/4, $0x3d2aa9c1
+GLOBL p3<>(SB), RODATA|NOPTR, $32
+DATA p4<>+0(SB)/4, $0x3e2aaaaa
+DATA p4<>+4(SB)/4, $0x3e2aaaaa
+DATA p4<>+8(SB)/4, $0x3e2aaaaa
+DATA p4<>+12(SB)/4, $0x3e2aaaaa
+DATA p4<>+16(SB)/4, $0x3e2aaaaa
+DATA p4<>+20(SB)/4, $0x3e2aaaaa
+DATA p4<>+24(SB)/4, $0x3e2aaaaa
+DATA p4<>+28(SB)/4, $0x3e2aaaaa
+GLOBL p4<>(SB), RODATA|NOPTR, $32
+DATA p5<>+0(SB)/4, $0x3f000000
+DATA p5<>+4(SB)/4, $0x3f000000
+DATA p5<>+8(SB)/4, $0x3f000000
+DATA p5<>+12(SB)/4, $0x3f000000
+DATA p5<>+16(SB)/4, $0x3f000000
+DATA p5<>+20(SB)/4, $0x3f000000
+DATA p5<>+24(SB)/4, $0x3f000000
+DATA p5<>+28(SB)/4, $0x3f000000
+GLOBL p5<>(SB), RODATA|NOPTR, $32
+DATA one<>+0(SB)/4, $0x3f800000
+DATA one<>+4(SB)/4, $0x3f800000
+DATA one<>+8(SB)/4, $0x3f800000
+DATA one<>+12(SB)/4, $0x3f800000
+DATA one<>+16(SB)/4, $0x3f800000
+DATA one<>+20(SB)/4, $0x3f800000
+DATA one<>+24(SB)/4, $0x3f800000
+DATA one<>+28(SB)/4, $0x3f800000
+GLOBL one<>(SB), RODATA|NOPTR, $32
+DATA two<>+0(SB)/4, $0x40000000
+DATA two<>+4(SB)/4, $0x40000000
+DATA two<>+8(SB)/4, $0x40000000
+DATA two<>+12(SB)/4, $0x40000000
+DATA two<>+16(SB)/4, $0x40000000
+DATA two<>+20(SB)/4, $0x40000000
+DATA two<>+24(SB)/4, $0x40000000
+DATA two<>+28(SB)/4, $0x40000000
+GLOBL two<>(SB), RODATA|NOPTR, $32
+DATA neg1<>+0(SB)/4, $0xbf800000
+DATA neg1<>+4(SB)/4, $0xbf800000
+DATA neg1<>+8(SB)/4, $0xbf800000
+DATA neg1<>+12(SB)/4, $0xbf800000
+DATA neg1<>+16(SB)/4, $0xbf800000
+DATA neg1<>+20(SB)/4, $0xbf800000
+DATA neg1<>+24(SB)/4, $0xbf800000
+DATA neg1<>+28(SB)/4, $0xbf800000
+GLOBL neg1<>(SB), RODATA|NOPTR, $32
+DATA neg2<>+0(SB)/4, $0xc0000000
+DATA neg2<>+4(SB)/4, $0xc0000000
+DATA neg2<>+8(SB)/4, $0xc0000000
+DATA neg2<>+12(SB)/4, $0xc0000000
+DATA neg2<>+16(SB)/4, $0xc0000000
+DATA neg2<>+20(SB)/4, $0xc0000000
+DATA neg2<>+24(SB)/4, $0xc0000000
+DATA neg2<>+28(SB)/4, $0xc0000000
+GLOBL neg2<>(SB), RODATA|NOPTR, $32
+DATA i127<>+0(SB)/4, $127
+DATA i127<>+4(SB)/4, $127
+DATA i127<>+8(SB)/4, $127
+DATA i127<>+12(SB)/4, $127
+DATA i127<>+16(SB)/4, $127
+DATA i127<>+20(SB)/4, $127
+DATA i127<>+24(SB)/4, $127
+DATA i127<>+28(SB)/4, $127
+GLOBL i127<>(SB), RODATA|NOPTR, $32
+
+// exp of Y0 in place (Cephes expf, as rnn.expf); clobbers Y1-Y3. Y9 and Y10
+// hold the clamp bounds; x is the second source of VMINPS/VMAXPS, which is
+// what they return when an operand is NaN, so NaN propagates.
+#define EXP8 \
+	VMINPS Y0, Y9, Y0; \
+	VMAXPS Y0, Y10, Y0; \
+	VMOVAPS Y0, Y1; \
+	VFMADD213PS half<>(SB), Y8, Y1; \
+	VROUNDPS $1, Y1, Y1; \
+	VFNMADD231PS c1<>(SB), Y1, Y0; \
+	VFNMADD231PS c2<>(SB), Y1, Y0; \
+	VMOVUPS p0<>(SB), Y2; \
+	VFMADD213PS p1<>(SB), Y0, Y2; \
+	VFMADD213PS p2<>(SB), Y0, Y2; \
+	VFMADD213PS p3<>(SB), Y0, Y2; \
+	VFMADD213PS p4<>(SB), Y0, Y2; \
+	VFMADD213PS p5<>(SB), Y0, Y2; \
+	VMULPS Y0, Y0, Y3; \
+	VFMADD213PS Y0, Y3, Y2; \
+	VADDPS Y12, Y2, Y2; \
+	VCVTPS2DQ Y1, Y1; \
+	VPADDD i127<>(SB), Y1, Y1; \
+	VPSLLD $23, Y1, Y1; \
+	VMULPS Y1, Y2, Y0
+
+// func sigmoidAVX(x *float32, n8 int): x[i] = 1/(1+exp(-x[i])), i < 8*n8.
+TEXT ·sigmoidAVX(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VMOVUPS log2e<>(SB), Y8
+	VMOVUPS hi<>(SB), Y9
+	VMOVUPS lo<>(SB), Y10
+	VMOVUPS one<>(SB), Y12
+sloop:
+	TESTQ CX, CX
+	JZ sdone
+	VMOVUPS (SI), Y0
+	VMULPS neg1<>(SB), Y0, Y0
+	EXP8
+	VADDPS Y12, Y0, Y0
+	VDIVPS Y0, Y12, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ CX
+	JMP sloop
+sdone:
+	VZEROUPPER
+	RET
+
+// func tanhAVX(x *float32, n8 int): x[i] = 2/(1+exp(-2x[i])) - 1, i < 8*n8.
+TEXT ·tanhAVX(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VMOVUPS log2e<>(SB), Y8
+	VMOVUPS hi<>(SB), Y9
+	VMOVUPS lo<>(SB), Y10
+	VMOVUPS one<>(SB), Y12
+	VMOVUPS two<>(SB), Y13
+tloop:
+	TESTQ CX, CX
+	JZ tdone
+	VMOVUPS (SI), Y0
+	VMULPS neg2<>(SB), Y0, Y0
+	EXP8
+	VADDPS Y12, Y0, Y0
+	VDIVPS Y0, Y13, Y0
+	VSUBPS Y12, Y0, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ CX
+	JMP tloop
+tdone:
+	VZEROUPPER
+	RET
