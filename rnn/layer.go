@@ -166,7 +166,7 @@ type dirCache struct {
 	hp, ho []float32 // (T, B, H): h before and after step t (time-indexed)
 	cp, co []float32 // LSTM: (T, B, H)
 	tc     []float32 // LSTM: (T, B, H) tanh(c')
-	dgx    []float32 // (T, B, GH)
+	dgx    []float32 // (T, B, GH): the gates buffer, reused in backward
 	dgh    []float32 // (T, B, GH); aliases dgx except for GRU
 	dh, dc []float32 // (B, H)
 }
@@ -550,7 +550,10 @@ func (s *Seq) backwardDir(k, d int, in, dy, dhN, dcN []float32) {
 	GH := cfg.Cell.Gates() * H
 	D := cfg.dirs()
 	In := w.in
-	c.dgx = grow(c.dgx, T*B*GH)
+	// The gate gradients overwrite the activations they are computed from:
+	// cellBackward reads each element before writing it, and nothing needs
+	// the activations afterwards. This halves the largest buffer.
+	c.dgx = c.gates[:T*B*GH]
 	if cfg.Cell == GRU {
 		c.dgh = grow(c.dgh, T*B*GH)
 	} else {
@@ -607,7 +610,7 @@ func (s *Seq) backwardDir(k, d int, in, dy, dhN, dcN []float32) {
 // L layers, D directions, H hidden units, G gates (1 RNN, 4 LSTM, 3 GRU),
 // In the input width and S = 1 for LSTM (cell states) else 0:
 //
-//	per layer and direction:  T·B·(2·G·H + (2+3S)·H) + B·H·(1+S) + [GRU: T·B·(H + G·H) + B·G·H]
+//	per layer and direction:  T·B·(G·H + (2+3S)·H) + B·H·(1+S) + [GRU: T·B·(H + G·H) + B·G·H]
 //	per layer:                T·B·D·H (outputs) + [k>0 with dropout: 2·T·B·D·H (input, mask)]
 //	layers k>0 backward:      T·B·D·H (gradient of the layer input)
 //	layer 0 backward:         T·B·In
@@ -622,7 +625,7 @@ func (s *Seq) Bytes() int {
 		n += cap(s.out[k]) + cap(s.layerIn[k]) + cap(s.dIn[k]) + cap(s.drop[k].Mask())
 		for d := range s.c[k] {
 			c := &s.c[k][d]
-			n += cap(c.gates) + cap(c.ghn) + cap(c.gh) + cap(c.hp) + cap(c.ho) + cap(c.cp) + cap(c.co) + cap(c.tc) + cap(c.dgx) + cap(c.dh) + cap(c.dc)
+			n += cap(c.gates) + cap(c.ghn) + cap(c.gh) + cap(c.hp) + cap(c.ho) + cap(c.cp) + cap(c.co) + cap(c.tc) + cap(c.dh) + cap(c.dc) // dgx aliases gates
 			if s.l.cfg.Cell == GRU {
 				n += cap(c.dgh)
 			}

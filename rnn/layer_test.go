@@ -217,7 +217,7 @@ func TestSeqBytesFormula(t *testing.T) {
 			if cell == LSTM {
 				S = 1
 			}
-			perDir := T*B*(2*G*H+(2+3*S)*H) + B*H*(1+S) // + dh (and dc) scratch
+			perDir := T*B*(G*H+(2+3*S)*H) + B*H*(1+S) // + dh (and dc) scratch
 			if cell == GRU {
 				perDir += T*B*(H+G*H) + B*G*H
 			}
