@@ -1,6 +1,7 @@
 package charrnn
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strings"
 	"syscall"
@@ -59,6 +60,9 @@ func BenchmarkW1TrainStep(b *testing.B) {
 // BenchmarkW2Sample is W2: batch-1 sampling from the W1 model at temperature 0.8.
 func BenchmarkW2Sample(b *testing.B) {
 	m, _ := w1Model(b)
+	// Store the weights as F16, as the default model file does, so the
+	// generator streams half-precision weights.
+	roundToHalf(b, m.Params)
 	g := m.NewGenerator()
 	rng := rand.New(rand.NewPCG(3, 3))
 	g.Feed(5)
@@ -71,6 +75,22 @@ func BenchmarkW2Sample(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chars/s")
 	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "chars/cpu-s")
+}
+
+// roundToHalf rounds every parameter to half precision through an F16
+// safetensors round trip, as saving and loading an F16 model file does.
+func roundToHalf(b *testing.B, ps *rnn.Params) {
+	var buf bytes.Buffer
+	if err := rnn.WriteSafetensors(&buf, ps.Tensors(), nil, rnn.F16); err != nil {
+		b.Fatal(err)
+	}
+	ts, _, err := rnn.ReadSafetensors(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ps.SetFromTensors(ts); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // cpuTime is the process's user+system CPU time. On a shared, loaded machine

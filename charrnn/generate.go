@@ -47,7 +47,7 @@ type Generator struct {
 // NewGenerator returns a generator with a zero state.
 func (m *Model) NewGenerator() *Generator {
 	return &Generator{
-		m: m, seq: m.rnn.NewSeq(), state: m.rnn.NewState(1),
+		m: m, seq: m.rnn.NewInferenceSeq(), state: m.rnn.NewState(1),
 		x:      make([]float32, m.inputSize()),
 		logits: make([]float32, m.Config.Vocab),
 		probs:  make([]float32, m.Config.Vocab),

@@ -157,6 +157,47 @@ type Seq struct {
 	dx      []float32 // (T, B, In)
 	dIn     [][]float32
 	done    chan struct{} // the reverse direction finished on a worker
+	half    [][]halfWeights // inference snapshot in half precision, or nil
+	tmp     []float32       // (GH) scratch for half-precision products
+}
+
+// halfWeights are exact half-precision copies of one direction's matrices.
+type halfWeights struct{ wih, whh []uint16 }
+
+// NewInferenceSeq returns a workspace for inference (train = false) that,
+// when every weight matrix of l is exactly representable in half precision
+// (as for models stored as F16), keeps half-precision copies and uses them
+// for single-sequence steps (B = 1, the generator's case): half the bytes
+// per step, bit-identical results. It snapshots the weights: create it
+// after training, and a new one after the weights change.
+func (l *Layer) NewInferenceSeq() *Seq {
+	s := l.NewSeq()
+	half := make([][]halfWeights, len(l.w))
+	for k, row := range l.w {
+		for _, w := range row {
+			wih, ok1 := toHalfExact(w.wih.W)
+			whh, ok2 := toHalfExact(w.whh.W)
+			if !ok1 || !ok2 {
+				return s
+			}
+			half[k] = append(half[k], halfWeights{wih, whh})
+		}
+	}
+	s.half = half
+	s.tmp = make([]float32, l.cfg.Cell.Gates()*l.cfg.HiddenSize)
+	return s
+}
+
+func toHalfExact(w []float32) ([]uint16, bool) {
+	out := make([]uint16, len(w))
+	for i, v := range w {
+		h, ok := kernel.F32ToF16Exact(v)
+		if !ok {
+			return nil, false
+		}
+		out[i] = h
+	}
+	return out, true
 }
 
 type dirCache struct {
@@ -376,7 +417,15 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 	In := w.in
 	D := cfg.dirs()
 	// Input projection for all steps at once: gates = in · W_ihᵀ + b_ih.
-	kernel.Sgemm(blas.NoTrans, blas.Trans, T*B, GH, In, 1, in, In, w.wih.W, In, 0, c.gates, GH)
+	var half *halfWeights
+	if s.half != nil && B == 1 && !s.train {
+		half = &s.half[k][d]
+	}
+	if half != nil && T == 1 {
+		kernel.GemvF16(GH, In, in, half.wih, In, c.gates)
+	} else {
+		kernel.Sgemm(blas.NoTrans, blas.Trans, T*B, GH, In, 1, in, In, w.wih.W, In, 0, c.gates, GH)
+	}
 	addRows(c.gates, w.bih.W, T*B)
 	out := s.out[k]
 	for i := 0; i < T; i++ {
@@ -408,11 +457,22 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 		}
 		g := c.gates[t*B*GH : (t+1)*B*GH]
 		var gh []float32
-		if cfg.Cell == GRU {
+		switch {
+		case cfg.Cell == GRU && half != nil:
+			gh = c.gh
+			kernel.GemvF16(GH, H, hp, half.whh, H, gh)
+			addRows(gh, w.bhh.W, B)
+		case cfg.Cell == GRU:
 			gh = c.gh
 			kernel.Sgemm(blas.NoTrans, blas.Trans, B, GH, H, 1, hp, H, w.whh.W, H, 0, gh, GH)
 			addRows(gh, w.bhh.W, B)
-		} else {
+		case half != nil:
+			kernel.GemvF16(GH, H, hp, half.whh, H, s.tmp)
+			for j, v := range s.tmp {
+				g[j] += v
+			}
+			addRows(g, w.bhh.W, B)
+		default:
 			kernel.Sgemm(blas.NoTrans, blas.Trans, B, GH, H, 1, hp, H, w.whh.W, H, 1, g, GH)
 			addRows(g, w.bhh.W, B)
 		}

@@ -258,3 +258,40 @@ func TestLayerSteadyStateAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestInferenceSeqHalfIsExact: with weights exactly representable in half
+// precision (a model stored as F16), the inference workspace's half-precision
+// path gives bit-identical steps; with other weights it falls back.
+func TestInferenceSeqHalfIsExact(t *testing.T) {
+	for _, cell := range []Cell{Tanh, LSTM, GRU} {
+		const In, H = 24, 32
+		ps := NewParams()
+		l := NewLayer(ps, "", Config{Cell: cell, InputSize: In, HiddenSize: H, NumLayers: 2})
+		rng := rand.New(rand.NewPCG(1, 1))
+		l.Init(rng)
+		for i, v := range ps.Values { // round to half precision
+			ps.Values[i] = float32(math.Round(float64(v)*1024) / 1024)
+		}
+		fast, plain := l.NewInferenceSeq(), l.NewSeq()
+		if fast.half == nil {
+			t.Fatalf("%v: half-precision copies not built", cell)
+		}
+		sf, sp := l.NewState(1), l.NewState(1)
+		for step := 0; step < 20; step++ {
+			x := randomProbe(rng, In)
+			yf := fast.Forward(x, 1, 1, nil, sf, false, nil)
+			yp := plain.Forward(x, 1, 1, nil, sp, false, nil)
+			for j := range yp {
+				if yf[j] != yp[j] {
+					t.Fatalf("%v step %d: half path %v, float32 path %v", cell, step, yf[j], yp[j])
+				}
+			}
+			sf.CopyFrom(fast.Final())
+			sp.CopyFrom(plain.Final())
+		}
+		ps.Values[0] = 0.1 // not representable: no half copies
+		if l.NewInferenceSeq().half != nil {
+			t.Fatalf("%v: half copies built for inexact weights", cell)
+		}
+	}
+}

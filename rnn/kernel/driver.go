@@ -257,6 +257,7 @@ type gemmJob struct {
 	m, n, k       int
 	alpha, beta   float32
 	a, b, c       []float32
+	b16           []uint16 // half-precision B of a GemvF16 share
 	lda, ldb, ldc int
 	done          chan struct{}
 }
@@ -281,7 +282,9 @@ func startWorkers(n int) {
 			// between goroutines, no allocation once they have grown.
 			bufs := new(packBufs)
 			for j := range jobs {
-				if j.m == 1 {
+				if j.b16 != nil {
+					gemvRowsF16(j.n, j.a, j.b16, j.ldb, j.c)
+				} else if j.m == 1 {
 					gemvRows(j.n, j.alpha, j.a, j.b, j.ldb, j.beta, j.c)
 				} else {
 					gemmSerial(bufs, j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)

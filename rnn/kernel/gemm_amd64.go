@@ -116,3 +116,37 @@ func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool {
 	}
 	return true
 }
+
+// dot4F16AVX is dot4AVX with half-precision b (needs F16C, present with AVX2 on x86).
+//
+//go:noescape
+func dot4F16AVX(k8 int, x *float32, b *uint16, ldb int, out *float32)
+
+var useF16Asm = useAsm && cpu.X86.HasF16C
+
+// dotRowsF16 computes out[r] = x · f16(b[r*ldb : r*ldb+len(x)]).
+func dotRowsF16(out, x []float32, b []uint16, ldb int) {
+	k := len(x)
+	if !useF16Asm || k < 16 {
+		dotRowsF16Go(out, x, b, ldb)
+		return
+	}
+	rows := len(out)
+	_ = b[(rows-1)*ldb+k-1]
+	k8 := k / 8
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		o := out[r : r+4 : r+4]
+		dot4F16AVX(k8, &x[0], &b[r*ldb], ldb, &o[0])
+		for p := 8 * k8; p < k; p++ {
+			xp := x[p]
+			o[0] += xp * F16ToF32(b[r*ldb+p])
+			o[1] += xp * F16ToF32(b[(r+1)*ldb+p])
+			o[2] += xp * F16ToF32(b[(r+2)*ldb+p])
+			o[3] += xp * F16ToF32(b[(r+3)*ldb+p])
+		}
+	}
+	if r < rows {
+		dotRowsF16Go(out[r:], x, b[r*ldb:], ldb)
+	}
+}

@@ -13,3 +13,5 @@ func dot(x, y []float32) float32 { return dotGo(x, y) }
 func axpy(alpha float32, x, y []float32) { axpyGo(alpha, x, y) }
 
 func dotRows(out, x, b []float32, ldb int) { dotRowsGo(out, x, b, ldb) }
+
+func dotRowsF16(out, x []float32, b []uint16, ldb int) { dotRowsF16Go(out, x, b, ldb) }

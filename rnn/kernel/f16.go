@@ -1,0 +1,118 @@
+package kernel
+
+import "math"
+
+// GemvF16 computes c[:n] = x(k) · B(n, k)ᵀ with B stored as IEEE half
+// floats (row r at b[r*ldb:]), the matrix-vector product of batch-1
+// inference. Half-precision weights halve the bytes streamed from cache,
+// which bounds that product. Large products are split across threads.
+//
+//	x: (k), b: (n, ldb) with ldb >= k, c: (n); c is overwritten.
+func GemvF16(n, k int, x []float32, b []uint16, ldb int, c []float32) {
+	if n == 0 {
+		return
+	}
+	if len(x) < k || len(c) < n || ldb < k || len(b) < (n-1)*ldb+k {
+		panic(ErrShort)
+	}
+	x, c = x[:k], c[:n]
+	t := numThreads()
+	if t <= 1 || n*k < parGemvFloats || n < 8*t {
+		gemvRowsF16(n, x, b, ldb, c)
+		return
+	}
+	if int(workers.started.Load()) < t-1 {
+		startWorkers(t - 1)
+	}
+	done := donePool.Get().(chan struct{})
+	groups := ceilDiv(n, 4)
+	for w := 1; w < t; w++ {
+		j0, j1 := 4*(w*groups/t), min(4*((w+1)*groups/t), n)
+		workers.jobs <- gemmJob{m: 1, n: j1 - j0, k: k, a: x, b16: b[j0*ldb:], ldb: ldb, c: c[j0:], done: done}
+	}
+	gemvRowsF16(min(4*(groups/t), n), x, b, ldb, c)
+	for w := 1; w < t; w++ {
+		<-done
+	}
+	donePool.Put(done)
+}
+
+func gemvRowsF16(n int, x []float32, b []uint16, ldb int, c []float32) {
+	for j0 := 0; j0 < n; j0 += 64 {
+		dotRowsF16(c[j0:min(j0+64, n)], x, b[j0*ldb:], ldb)
+	}
+}
+
+// GemvF16Naive is the reference for GemvF16.
+func GemvF16Naive(n, k int, x []float32, b []uint16, ldb int, c []float32) {
+	for r := 0; r < n; r++ {
+		var s float32
+		for p := 0; p < k; p++ {
+			s += x[p] * F16ToF32(b[r*ldb+p])
+		}
+		c[r] = s
+	}
+}
+
+func dotRowsF16Go(out, x []float32, b []uint16, ldb int) {
+	for r := range out {
+		var s float32
+		row := b[r*ldb : r*ldb+len(x)]
+		for p, v := range x {
+			s += v * F16ToF32(row[p])
+		}
+		out[r] = s
+	}
+}
+
+// F16ToF32 widens an IEEE 754 half float exactly.
+func F16ToF32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf, NaN
+		return math.Float32frombits(sign | 0x7f800000 | man<<13)
+	case exp == 0 && man == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: normalize
+		e := uint32(127 - 15 + 1)
+		for man&0x400 == 0 {
+			man <<= 1
+			e--
+		}
+		return math.Float32frombits(sign | e<<23 | (man&0x3ff)<<13)
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
+}
+
+// F32ToF16Exact returns v as a half float and whether the conversion is
+// exact (v is representable in half precision without rounding).
+func F32ToF16Exact(v float32) (uint16, bool) {
+	b := math.Float32bits(v)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23&0xff) - 127 + 15
+	man := b & 0x7fffff
+	switch {
+	case v == 0:
+		return sign, true
+	case math.IsInf(float64(v), 0):
+		return sign | 0x7c00, true
+	case exp >= 0x1f || v != v:
+		return 0, false
+	case exp <= 0: // subnormal half
+		shift := uint(14 - exp)
+		if shift > 24 {
+			return 0, false
+		}
+		full := man | 0x800000
+		if full&(1<<shift-1) != 0 {
+			return 0, false
+		}
+		return sign | uint16(full>>shift), true
+	}
+	if man&0x1fff != 0 {
+		return 0, false
+	}
+	return sign | uint16(exp)<<10 | uint16(man>>13), true
+}
