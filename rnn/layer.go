@@ -156,7 +156,7 @@ type Seq struct {
 	dInit   State
 	dx      []float32 // (T, B, In)
 	dIn     [][]float32
-	done    chan struct{} // the reverse direction finished on a worker
+	done    chan struct{}   // the reverse direction finished on a worker
 	half    [][]halfWeights // inference snapshot in half precision, or nil
 	tmp     []float32       // (GH) scratch for half-precision products
 }
