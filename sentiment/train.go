@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -213,7 +211,7 @@ func Train(ctx context.Context, m *Model, data Data, opt TrainOptions, progress 
 // Resume continues a run from a checkpoint written by Train, to the same
 // result as an uninterrupted run with the same data and options.
 func Resume(ctx context.Context, checkpoint string, data Data, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
-	info, params, extra, err := rnn.LoadCheckpoint(checkpoint, Kind)
+	info, params, run, optState, err := rnn.LoadRun(checkpoint, Kind)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -221,19 +219,13 @@ func Resume(ctx context.Context, checkpoint string, data Data, opt TrainOptions,
 	if err != nil {
 		return nil, Result{}, err
 	}
-	m.Meta = map[string]string{}
-	for k, v := range info.Meta {
-		if !strings.HasPrefix(k, "train.") {
-			m.Meta[k] = v
-		}
-	}
-	res, err := m.trainFrom(ctx, &checkpointState{info: info, extra: extra}, data, opt, progress)
+	res, err := m.trainFrom(ctx, &checkpointState{run: run, optState: optState}, data, opt, progress)
 	return m, res, err
 }
 
 type checkpointState struct {
-	info  rnn.ModelInfo
-	extra []rnn.Tensor
+	run      *rnn.RunState
+	optState []rnn.Tensor
 }
 
 func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, opt TrainOptions, progress func(Progress)) (res Result, err error) {
@@ -273,11 +265,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
 	tr.sched = rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
 
-	best := rnn.NewParams()
-	for _, p := range m.Params.List() {
-		best.Add(p.Name, p.Shape...)
-	}
-	best.CopyValues(m.Params)
+	best := slices.Clone(m.Params.Values) // the best weights so far (flat, like Params.Values)
 	res = Result{BestValAcc: -1, BestValLoss: math.Inf(1), Stopped: "done"}
 	step, sinceBest := 0, 0
 	valLoss, valAcc := math.NaN(), math.NaN()
@@ -300,7 +288,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 					return res, cerr
 				}
 			}
-			m.Params.CopyValues(best)
+			copy(m.Params.Values, best)
 			return res, ctx.Err()
 		}
 		lr := tr.sched.LR(step)
@@ -324,7 +312,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 			evaluated = true
 			if valAcc > res.BestValAcc || (valAcc == res.BestValAcc && valLoss < res.BestValLoss) {
 				res.BestValAcc, res.BestValLoss, res.BestStep, sinceBest = valAcc, valLoss, step+1, 0
-				best.CopyValues(m.Params)
+				copy(best, m.Params.Values)
 				if opt.BestPath != "" {
 					if err := m.Save(opt.BestPath, opt.BestDType); err != nil {
 						return res, err
@@ -352,7 +340,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 		}
 	}
 	res.Steps = step
-	m.Params.CopyValues(best)
+	copy(m.Params.Values, best)
 	return res, nil
 }
 
@@ -436,77 +424,32 @@ func scoreProbs(probs []float32, labels []int32, C int) (loss, acc float64) {
 	return loss / n, float64(correct) / n
 }
 
-// checkpoint writes params, optimizer state, best weights and the RNG so
-// that a resumed run is bit-identical.
-func (tr *trainer) checkpoint(step, sinceBest int, best *rnn.Params, res *Result) error {
+// checkpoint saves the run (weights, optimizer, best weights and metrics,
+// RNG) through rnn.SaveRun so that a resumed run is bit-identical.
+func (tr *trainer) checkpoint(step, sinceBest int, best []float32, res *Result) error {
 	info, err := tr.m.info()
 	if err != nil {
 		return err
 	}
-	rngState, err := tr.pcg.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	meta := map[string]string{}
-	for k, v := range tr.m.Meta {
-		meta[k] = v
-	}
-	meta["train.step"] = strconv.Itoa(step)
-	meta["train.since_best"] = strconv.Itoa(sinceBest)
-	meta["train.best_val_acc"] = strconv.FormatFloat(res.BestValAcc, 'g', -1, 64)
-	meta["train.best_val_loss"] = strconv.FormatFloat(res.BestValLoss, 'g', -1, 64)
-	meta["train.best_step"] = strconv.Itoa(res.BestStep)
-	meta["train.skipped"] = strconv.Itoa(res.Skipped)
-	meta["train.rng"] = fmt.Sprintf("%x", rngState)
-	info.Meta = meta
-	extra := tr.adam.State()
-	for _, p := range best.List() {
-		extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "best." + p.Name, Shape: p.Shape, Data: p.W})
-	}
-	return rnn.SaveCheckpoint(tr.opt.CheckpointPath, info, tr.m.Params, extra)
+	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.Params, tr.adam, &rnn.RunState{
+		Step: step, SinceBest: sinceBest, BestStep: res.BestStep, Skipped: res.Skipped, Best: best,
+		Metrics: map[string]float64{"val_acc": res.BestValAcc, "val_loss": res.BestValLoss}, RNG: tr.pcg,
+	})
 }
 
-func (tr *trainer) restore(ck *checkpointState, best *rnn.Params, res *Result) (step, sinceBest int, err error) {
-	meta := ck.info.Meta
-	bad := func(what string) error {
-		return fmt.Errorf("checkpoint: missing or bad %s; it was not written by sentiment.Train", what)
+// restore loads a checkpoint's run state into the trainer, best and res.
+func (tr *trainer) restore(ck *checkpointState, best []float32, res *Result) (step, sinceBest int, err error) {
+	run := ck.run
+	acc, okAcc := run.Metrics["val_acc"]
+	loss, okLoss := run.Metrics["val_loss"]
+	if !okAcc || !okLoss || run.RNG == nil || len(run.Best) != len(best) {
+		return 0, 0, fmt.Errorf("checkpoint: it was not written by sentiment.Train with this model; resume with the options of the original run")
 	}
-	if step, err = strconv.Atoi(meta["train.step"]); err != nil {
-		return 0, 0, bad("train.step")
-	}
-	if sinceBest, err = strconv.Atoi(meta["train.since_best"]); err != nil {
-		return 0, 0, bad("train.since_best")
-	}
-	if res.BestValAcc, err = strconv.ParseFloat(meta["train.best_val_acc"], 64); err != nil {
-		return 0, 0, bad("train.best_val_acc")
-	}
-	if res.BestValLoss, err = strconv.ParseFloat(meta["train.best_val_loss"], 64); err != nil {
-		return 0, 0, bad("train.best_val_loss")
-	}
-	res.BestStep, _ = strconv.Atoi(meta["train.best_step"])
-	res.Skipped, _ = strconv.Atoi(meta["train.skipped"])
-	var rs []byte
-	if _, err := fmt.Sscanf(meta["train.rng"], "%x", &rs); err != nil {
-		return 0, 0, bad("train.rng")
-	}
-	if err := tr.pcg.UnmarshalBinary(rs); err != nil {
-		return 0, 0, bad("train.rng")
-	}
-	const bp = rnn.OptimPrefix + "best."
-	var adamState []rnn.Tensor
-	for _, t := range ck.extra {
-		if strings.HasPrefix(t.Name, bp) {
-			p := best.Get(t.Name[len(bp):])
-			if p == nil || len(p.W) != len(t.Data) {
-				return 0, 0, bad("best weights " + t.Name)
-			}
-			copy(p.W, t.Data)
-			continue
-		}
-		adamState = append(adamState, t)
-	}
-	if err := tr.adam.SetState(adamState); err != nil {
+	res.BestValAcc, res.BestValLoss, res.BestStep, res.Skipped = acc, loss, run.BestStep, run.Skipped
+	copy(best, run.Best)
+	*tr.pcg = *run.RNG
+	if err := tr.adam.SetState(ck.optState); err != nil {
 		return 0, 0, fmt.Errorf("checkpoint: %v", err)
 	}
-	return step, sinceBest, nil
+	return run.Step, run.SinceBest, nil
 }
