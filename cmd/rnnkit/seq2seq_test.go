@@ -208,8 +208,10 @@ func TestDefaultTranslator(t *testing.T) {
 	}
 	out, _, err := runCLI(t, "translate", "Where is the train station?")
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(out, "¿") && strings.HasSuffix(out, "?\n"), "got %q", out)
-	assert.Contains(t, out, "estación")
+	assert.True(t, strings.HasPrefix(out, "¿Dónde") && strings.HasSuffix(out, "?\n"), "got %q", out)
+	out, _, err = runCLI(t, "translate", "I would like a cup of coffee, please.")
+	require.NoError(t, err)
+	assert.Contains(t, out, "una taza de café, por favor.")
 	out, _, err = runCLIStdin(t, "I like cats.\nThank you very much.\n", "translate", "--beam", "4")
 	require.NoError(t, err)
 	assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 2)
