@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/rnnkit/rnnkit/corpora"
@@ -216,7 +216,7 @@ func Train(ctx context.Context, m *Model, pairs []Pair, opt TrainOptions, progre
 // Resume continues a run from a checkpoint written by Train, with the same
 // pairs and options, to the same result as an uninterrupted run.
 func Resume(ctx context.Context, checkpoint string, pairs []Pair, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
-	info, params, extra, err := rnn.LoadCheckpoint(checkpoint, Kind)
+	info, params, run, optState, err := rnn.LoadRun(checkpoint, Kind)
 	if err != nil {
 		return nil, Result{}, err
 	}
@@ -224,13 +224,13 @@ func Resume(ctx context.Context, checkpoint string, pairs []Pair, opt TrainOptio
 	if err != nil {
 		return nil, Result{}, err
 	}
-	res, err := m.trainFrom(ctx, &checkpointState{info: info, extra: extra}, pairs, opt, progress)
+	res, err := m.trainFrom(ctx, &checkpointState{run: run, optState: optState}, pairs, opt, progress)
 	return m, res, err
 }
 
 type checkpointState struct {
-	info  rnn.ModelInfo
-	extra []rnn.Tensor
+	run      *rnn.RunState
+	optState []rnn.Tensor
 }
 
 type trainer struct {
@@ -327,11 +327,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, pairs []Pair
 	tr.w = newWork(m)
 	sched := rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
 
-	best := rnn.NewParams()
-	for _, p := range m.Params.List() {
-		best.Add(p.Name, p.Shape...)
-	}
-	best.CopyValues(m.Params)
+	best := slices.Clone(m.Params.Values) // the best weights so far (flat, like Params.Values)
 	res = Result{BestBLEU: -1, Stopped: "done", TrainPairs: len(tr.src), ValSentences: len(tr.valSrc)}
 	step, sinceBest := 0, 0
 	valBLEU := math.NaN()
@@ -353,7 +349,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, pairs []Pair
 					return res, cerr
 				}
 			}
-			m.Params.CopyValues(best)
+			copy(m.Params.Values, best)
 			return res, ctx.Err()
 		}
 		tr.epochPlan(step / tr.perEpoch)
@@ -386,7 +382,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, pairs []Pair
 			evaluated = true
 			if valBLEU > res.BestBLEU {
 				res.BestBLEU, res.BestChrF, res.BestStep, sinceBest = valBLEU, ev.ChrF.Score, step+1, 0
-				best.CopyValues(m.Params)
+				copy(best, m.Params.Values)
 				if opt.BestPath != "" {
 					if err := m.Save(opt.BestPath, opt.BestDType); err != nil {
 						return res, err
@@ -413,7 +409,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, pairs []Pair
 		}
 	}
 	res.Steps = step
-	m.Params.CopyValues(best)
+	copy(m.Params.Values, best)
 	return res, nil
 }
 
@@ -452,78 +448,30 @@ func (tr *trainer) step(idx []int) (float64, bool) {
 	return loss, true
 }
 
-func (tr *trainer) checkpoint(step, sinceBest int, best *rnn.Params, res *Result) error {
+func (tr *trainer) checkpoint(step, sinceBest int, best []float32, res *Result) error {
 	info, err := tr.m.info()
 	if err != nil {
 		return err
 	}
-	rs, err := tr.pcg.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	meta := map[string]string{}
-	for k, v := range tr.m.Meta {
-		meta[k] = v
-	}
-	meta["train.step"] = strconv.Itoa(step)
-	meta["train.since_best"] = strconv.Itoa(sinceBest)
-	meta["train.best_bleu"] = strconv.FormatFloat(res.BestBLEU, 'g', -1, 64)
-	meta["train.best_chrf"] = strconv.FormatFloat(res.BestChrF, 'g', -1, 64)
-	meta["train.best_step"] = strconv.Itoa(res.BestStep)
-	meta["train.skipped"] = strconv.Itoa(res.Skipped)
-	meta["train.rng"] = fmt.Sprintf("%x", rs)
-	info.Meta = meta
-	extra := tr.adam.State()
-	for _, p := range best.List() {
-		extra = append(extra, rnn.Tensor{Name: rnn.OptimPrefix + "best." + p.Name, Shape: p.Shape, Data: p.W})
-	}
-	return rnn.SaveCheckpoint(tr.opt.CheckpointPath, info, tr.m.Params, extra)
+	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.Params, tr.adam, &rnn.RunState{
+		Step: step, SinceBest: sinceBest, BestStep: res.BestStep, Skipped: res.Skipped, Best: best,
+		Metrics: map[string]float64{"val_bleu": res.BestBLEU, "val_chrf": res.BestChrF}, RNG: tr.pcg,
+	})
 }
 
-func (tr *trainer) restore(ck *checkpointState, best *rnn.Params, res *Result) (step, sinceBest int, err error) {
-	meta := ck.info.Meta
-	bad := func(what string) error {
-		return fmt.Errorf("checkpoint: missing or bad %s; it was not written by seq2seq.Train", what)
+// restore loads a checkpoint's run state (rnn.LoadRun) into the trainer,
+// best and res.
+func (tr *trainer) restore(ck *checkpointState, best []float32, res *Result) (step, sinceBest int, err error) {
+	run := ck.run
+	bleu, ok := run.Metrics["val_bleu"]
+	if !ok || run.RNG == nil || len(run.Best) != len(best) {
+		return 0, 0, fmt.Errorf("checkpoint: it was not written by seq2seq.Train with this model; resume with the options of the original run")
 	}
-	if step, err = strconv.Atoi(meta["train.step"]); err != nil {
-		return 0, 0, bad("train.step")
-	}
-	if sinceBest, err = strconv.Atoi(meta["train.since_best"]); err != nil {
-		return 0, 0, bad("train.since_best")
-	}
-	if res.BestBLEU, err = strconv.ParseFloat(meta["train.best_bleu"], 64); err != nil {
-		return 0, 0, bad("train.best_bleu")
-	}
-	res.BestChrF, _ = strconv.ParseFloat(meta["train.best_chrf"], 64)
-	res.BestStep, _ = strconv.Atoi(meta["train.best_step"])
-	res.Skipped, _ = strconv.Atoi(meta["train.skipped"])
-	var rs []byte
-	if _, err := fmt.Sscanf(meta["train.rng"], "%x", &rs); err != nil {
-		return 0, 0, bad("train.rng")
-	}
-	if err := tr.pcg.UnmarshalBinary(rs); err != nil {
-		return 0, 0, bad("train.rng")
-	}
-	for k := range tr.m.Meta {
-		if len(k) > 6 && k[:6] == "train." {
-			delete(tr.m.Meta, k)
-		}
-	}
-	const bp = rnn.OptimPrefix + "best."
-	var adamState []rnn.Tensor
-	for _, t := range ck.extra {
-		if len(t.Name) > len(bp) && t.Name[:len(bp)] == bp {
-			p := best.Get(t.Name[len(bp):])
-			if p == nil || len(p.W) != len(t.Data) {
-				return 0, 0, bad("best weights " + t.Name)
-			}
-			copy(p.W, t.Data)
-			continue
-		}
-		adamState = append(adamState, t)
-	}
-	if err := tr.adam.SetState(adamState); err != nil {
+	res.BestBLEU, res.BestChrF, res.BestStep, res.Skipped = bleu, run.Metrics["val_chrf"], run.BestStep, run.Skipped
+	copy(best, run.Best)
+	*tr.pcg = *run.RNG
+	if err := tr.adam.SetState(ck.optState); err != nil {
 		return 0, 0, fmt.Errorf("checkpoint: %v", err)
 	}
-	return step, sinceBest, nil
+	return run.Step, run.SinceBest, nil
 }
