@@ -206,7 +206,7 @@ func TestDefaultTranslator(t *testing.T) {
 	if _, _, err := defaultModel("seq2seq"); err != nil {
 		t.Skip("no embedded seq2seq model in this build")
 	}
-	out, _, err := runCLI(t, "translate", "Where is the train station?")
+	out, _, err := runCLI(t, "translate", "Where is the old blue bridge?")
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(out, "¿Dónde") && strings.HasSuffix(out, "?\n"), "got %q", out)
 	out, _, err = runCLI(t, "translate", "I would like a cup of coffee, please.")
