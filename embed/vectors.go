@@ -245,7 +245,7 @@ func readText(br *bufio.Reader, name string, header bool) (*Vectors, error) {
 		}
 		want, v.Dim = n, d
 		v.Words = make([]string, 0, min(n, maxPrealloc))
-		v.Data = make([]float32, 0, min(n, maxPrealloc)*d)
+		v.Data = make([]float32, 0, preallocFloats(n, d))
 	}
 	for {
 		line, buf, err = readLine(br, buf)
@@ -346,7 +346,7 @@ func readBinary(br *bufio.Reader, name string) (*Vectors, error) {
 	if !ok {
 		return nil, fmt.Errorf("embed: %s: want a header \"<count> <dimension>\", got %q", name, clip(line))
 	}
-	v := &Vectors{Dim: d, Words: make([]string, 0, min(n, maxPrealloc)), Data: make([]float32, 0, min(n, maxPrealloc)*d)}
+	v := &Vectors{Dim: d, Words: make([]string, 0, min(n, maxPrealloc)), Data: make([]float32, 0, preallocFloats(n, d))}
 	raw := make([]byte, 4*d)
 	var word []byte
 	for i := 0; i < n; i++ {
@@ -530,4 +530,16 @@ func (v *Vectors) AlignInto(dst []float32, vocab []string, lowercaseFallback boo
 		found++
 	}
 	return found, oov
+}
+
+// preallocFloats is the capacity to reserve for n vectors of dimension d as
+// declared by a header: never more than maxPrealloc rows or 1<<24 floats,
+// so a header that lies about its size cannot make the reader allocate
+// what the file does not hold (the slice still grows as data arrives).
+func preallocFloats(n, d int) int {
+	rows := min(n, maxPrealloc)
+	if d <= 0 || rows <= 0 || rows > (1<<24)/d {
+		return min(max(d, 0), 1<<24)
+	}
+	return rows * d
 }
