@@ -347,7 +347,9 @@ func readBinary(br *bufio.Reader, name string) (*Vectors, error) {
 		return nil, fmt.Errorf("embed: %s: want a header \"<count> <dimension>\", got %q", name, clip(line))
 	}
 	v := &Vectors{Dim: d, Words: make([]string, 0, min(n, maxPrealloc)), Data: make([]float32, 0, preallocFloats(n, d))}
-	raw := make([]byte, 4*d)
+	// The vector is read in chunks of at most 4096 floats, so a header's
+	// dimension cannot make the reader allocate what the file does not hold.
+	raw := make([]byte, 4*min(d, 4096))
 	var word []byte
 	for i := 0; i < n; i++ {
 		word = word[:0]
@@ -367,15 +369,18 @@ func readBinary(br *bufio.Reader, name string) (*Vectors, error) {
 			}
 			word = append(word, b)
 		}
-		if _, err := io.ReadFull(br, raw); err != nil {
-			return nil, fmt.Errorf("embed: %s: record %d of %d (%q): truncated: unexpected end of file in the vector", name, i+1, n, clip(word))
-		}
-		for j := 0; j < d; j++ {
-			x := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
-			if x-x != 0 {
-				return nil, fmt.Errorf("embed: %s: record %d of %d (%q): value %d is not finite", name, i+1, n, clip(word), j+1)
+		for j0 := 0; j0 < d; j0 += len(raw) / 4 {
+			chunk := raw[:4*min(len(raw)/4, d-j0)]
+			if _, err := io.ReadFull(br, chunk); err != nil {
+				return nil, fmt.Errorf("embed: %s: record %d of %d (%q): truncated: unexpected end of file in the vector", name, i+1, n, clip(word))
 			}
-			v.Data = append(v.Data, x)
+			for j := 0; j < len(chunk)/4; j++ {
+				x := math.Float32frombits(binary.LittleEndian.Uint32(chunk[4*j:]))
+				if x-x != 0 {
+					return nil, fmt.Errorf("embed: %s: record %d of %d (%q): value %d is not finite", name, i+1, n, clip(word), j0+j+1)
+				}
+				v.Data = append(v.Data, x)
+			}
 		}
 		v.Words = append(v.Words, string(word))
 	}
