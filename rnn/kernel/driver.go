@@ -257,7 +257,6 @@ type gemmJob struct {
 	m, n, k       int
 	alpha, beta   float32
 	a, b, c       []float32
-	b16           []uint16 // half-precision B of a GemvF16 share
 	lda, ldb, ldc int
 	done          chan struct{}
 }
@@ -282,13 +281,7 @@ func startWorkers(n int) {
 			// between goroutines, no allocation once they have grown.
 			bufs := new(packBufs)
 			for j := range jobs {
-				if j.b16 != nil {
-					gemvRowsF16(j.n, j.a, j.b16, j.ldb, j.c)
-				} else if j.m == 1 {
-					gemvRows(j.n, j.alpha, j.a, j.b, j.ldb, j.beta, j.c)
-				} else {
-					gemmSerial(bufs, j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
-				}
+				gemmSerial(bufs, j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
 				j.done <- struct{}{}
 			}
 		}(workers.jobs)
@@ -357,38 +350,6 @@ func gemmParallel(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a 
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-// parGemvFloats is the weight-matrix size (n·k) from which a matrix-vector
-// product x·Bᵀ is split across threads: batch-1 inference is bound by memory
-// bandwidth, and two cores stream a 1 MB W_hh from cache faster than one.
-const parGemvFloats = 128 << 10
-
-// gemvParallel computes c(n) = alpha·x(k)·B(n,k)ᵀ + beta·c, splitting the n
-// outputs into contiguous blocks of whole 4-row groups across threads. Each
-// output is one dot product either way, so the result does not depend on
-// the thread count.
-func gemvParallel(n, k int, alpha float32, x, b []float32, ldb int, beta float32, c []float32) bool {
-	t := numThreads()
-	if t <= 1 || n*k < parGemvFloats || n < 8*t {
-		return false
-	}
-	if int(workers.started.Load()) < t-1 {
-		startWorkers(t - 1)
-	}
-	done := donePool.Get().(chan struct{})
-	groups := ceilDiv(n, 4)
-	for w := 1; w < t; w++ {
-		j0, j1 := 4*(w*groups/t), min(4*((w+1)*groups/t), n)
-		workers.jobs <- gemmJob{m: 1, n: j1 - j0, k: k, alpha: alpha, beta: beta,
-			a: x, b: b[j0*ldb:], ldb: ldb, c: c[j0:], done: done}
-	}
-	gemvRows(min(4*(groups/t), n), alpha, x, b, ldb, beta, c)
-	for w := 1; w < t; w++ {
-		<-done
-	}
-	donePool.Put(done)
-	return true
-}
 
 // gemvRows is c[:n] = alpha·x·B[:n]ᵀ + beta·c[:n] on the calling goroutine.
 func gemvRows(n int, alpha float32, x, b []float32, ldb int, beta float32, c []float32) {

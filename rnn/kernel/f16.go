@@ -5,7 +5,7 @@ import "math"
 // GemvF16 computes c[:n] = x(k) · B(n, k)ᵀ with B stored as IEEE half
 // floats (row r at b[r*ldb:]), the matrix-vector product of batch-1
 // inference. Half-precision weights halve the bytes streamed from cache,
-// which bounds that product. Large products are split across threads.
+// which bounds that product. It runs on the calling goroutine (see gemv).
 //
 //	x: (k), b: (n, ldb) with ldb >= k, c: (n); c is overwritten.
 func GemvF16(n, k int, x []float32, b []uint16, ldb int, c []float32) {
@@ -15,26 +15,7 @@ func GemvF16(n, k int, x []float32, b []uint16, ldb int, c []float32) {
 	if len(x) < k || len(c) < n || ldb < k || len(b) < (n-1)*ldb+k {
 		panic(ErrShort)
 	}
-	x, c = x[:k], c[:n]
-	t := numThreads()
-	if t <= 1 || n*k < parGemvFloats || n < 8*t {
-		gemvRowsF16(n, x, b, ldb, c)
-		return
-	}
-	if int(workers.started.Load()) < t-1 {
-		startWorkers(t - 1)
-	}
-	done := donePool.Get().(chan struct{})
-	groups := ceilDiv(n, 4)
-	for w := 1; w < t; w++ {
-		j0, j1 := 4*(w*groups/t), min(4*((w+1)*groups/t), n)
-		workers.jobs <- gemmJob{m: 1, n: j1 - j0, k: k, a: x, b16: b[j0*ldb:], ldb: ldb, c: c[j0:], done: done}
-	}
-	gemvRowsF16(min(4*(groups/t), n), x, b, ldb, c)
-	for w := 1; w < t; w++ {
-		<-done
-	}
-	donePool.Put(done)
+	gemvRowsF16(n, x[:k], b, ldb, c[:n])
 }
 
 func gemvRowsF16(n int, x []float32, b []uint16, ldb int, c []float32) {
