@@ -26,14 +26,7 @@ func addCharRNNCommands(root, train, eval *cobra.Command, g *globalOptions) {
 
 // loadCharRNN loads --model, or the embedded default when path is empty.
 func loadCharRNN(path string) (*charrnn.Model, error) {
-	if path != "" {
-		return charrnn.Load(path)
-	}
-	name, data, err := defaultModel(charrnn.Kind)
-	if err != nil {
-		return nil, err
-	}
-	return charrnn.LoadBytes(name, data)
+	return loadModel(path, charrnn.Kind, charrnn.Load, charrnn.LoadBytes)
 }
 
 // readTextFile reads a whole UTF-8 text file for training or evaluation,

@@ -28,6 +28,20 @@ func defaultModel(kind string) (name string, data []byte, err error) {
 	return "embedded:" + name, data, nil
 }
 
+// loadModel loads the model file at path, or the embedded default model of
+// kind when path is empty; every inference command takes --model this way.
+func loadModel[M any](path, kind string, load func(string) (M, error), loadBytes func(string, []byte) (M, error)) (M, error) {
+	if path != "" {
+		return load(path)
+	}
+	name, data, err := defaultModel(kind)
+	if err != nil {
+		var zero M
+		return zero, err
+	}
+	return loadBytes(name, data)
+}
+
 type modelListing struct {
 	Name    string            `json:"name"`
 	Kind    string            `json:"kind"`

@@ -41,14 +41,7 @@ func addSentimentCommands(root, train, eval *cobra.Command, g *globalOptions) {
 
 // loadSentiment loads --model, or the embedded default when path is empty.
 func loadSentiment(path string) (*sentiment.Model, error) {
-	if path != "" {
-		return sentiment.Load(path)
-	}
-	name, data, err := defaultModel(sentiment.Kind)
-	if err != nil {
-		return nil, err
-	}
-	return sentiment.LoadBytes(name, data)
+	return loadModel(path, sentiment.Kind, sentiment.Load, sentiment.LoadBytes)
 }
 
 // dataFlags are the flags that select the layout of labelled data.

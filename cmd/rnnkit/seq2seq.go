@@ -32,14 +32,7 @@ func addSeq2seqCommands(root, train, eval *cobra.Command, g *globalOptions) {
 
 // loadSeq2seq loads --model, or the embedded default when path is empty.
 func loadSeq2seq(path string) (*seq2seq.Model, error) {
-	if path != "" {
-		return seq2seq.Load(path)
-	}
-	name, data, err := defaultModel(seq2seq.Kind)
-	if err != nil {
-		return nil, err
-	}
-	return seq2seq.LoadBytes(name, data)
+	return loadModel(path, seq2seq.Kind, seq2seq.Load, seq2seq.LoadBytes)
 }
 
 // maxTranslateLine is the longest input line translate accepts, in bytes.
