@@ -247,18 +247,11 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 		return err
 	}
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = o.checkpoint
-	if o.opt.CheckpointPath == "" {
-		o.opt.CheckpointPath = o.out + ".ckpt"
-	}
-	bar := newProgress(c, g, -1, "training")
+	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
+	bar := newTrainingBar(c, g)
 	report := func(p charrnn.Progress) {
-		if bar.GetMax64() != int64(p.Steps) {
-			bar.ChangeMax64(int64(p.Steps))
-		}
-		bar.Describe(fmt.Sprintf("epoch %.2f loss %.3f val %.3f best %.3f %.0f chars/s", p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.CharsPerSec))
-		bar.Set(p.Step)
-		if p.Evaluated && (g.quiet || !stderrIsTerminal(c)) && !g.quiet {
+		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val %.3f best %.3f %.0f chars/s", p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.CharsPerSec))
+		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val %.4f best %.4f lr %.2e %.0f chars/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.LR, p.CharsPerSec, p.Elapsed.Round(1e9))
 		}
@@ -284,12 +277,7 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 			cell, o.cfg.Layers, o.cfg.Hidden, m.Params.Len(), m.Config.Vocab, o.data, len(text))
 		res, err = charrnn.Train(c.Context(), m, text, o.opt, report)
 	}
-	bar.Finish()
-	if errors.Is(err, context.Canceled) {
-		status(c, g, "interrupted at step %d; checkpoint %s; resume with: --resume %s", res.Steps, o.opt.CheckpointPath, o.opt.CheckpointPath)
-		err = nil
-	}
-	if err != nil {
+	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
 	}
 	if o.plot != "" && len(res.History) > 0 {

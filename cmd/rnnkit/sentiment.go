@@ -271,18 +271,11 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		}
 	}
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = o.checkpoint
-	if o.opt.CheckpointPath == "" {
-		o.opt.CheckpointPath = o.out + ".ckpt"
-	}
-	bar := newProgress(c, g, -1, "training")
+	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
+	bar := newTrainingBar(c, g)
 	report := func(p sentiment.Progress) {
-		if bar.GetMax64() != int64(p.Steps) {
-			bar.ChangeMax64(int64(p.Steps))
-		}
-		bar.Describe(fmt.Sprintf("epoch %.2f loss %.3f val acc %.4f best %.4f %.0f tok/s", p.Epoch, p.Loss, p.ValAcc, p.BestValAcc, p.TokensPerSec))
-		bar.Set(p.Step)
-		if p.Evaluated && !g.quiet && !stderrIsTerminal(c) {
+		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val acc %.4f best %.4f %.0f tok/s", p.Epoch, p.Loss, p.ValAcc, p.BestValAcc, p.TokensPerSec))
+		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val loss %.4f val acc %.4f best %.4f lr %.2e %.0f tokens/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
 		}
@@ -306,12 +299,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			m.Config.Pooling, m.Params.Len(), m.Config.Vocab, strings.Join(names, "/"), len(data.Train), len(data.Val))
 		res, err = sentiment.Train(c.Context(), m, data, o.opt, report)
 	}
-	bar.Finish()
-	if errors.Is(err, context.Canceled) {
-		status(c, g, "interrupted at step %d; checkpoint %s; resume with: --resume %s", res.Steps, o.opt.CheckpointPath, o.opt.CheckpointPath)
-		err = nil
-	}
-	if err != nil {
+	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
 	}
 	if o.plot != "" && len(res.History) > 0 {

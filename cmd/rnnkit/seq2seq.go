@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -384,18 +383,11 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	}
 	o.opt.Val = val
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = o.checkpoint
-	if o.opt.CheckpointPath == "" {
-		o.opt.CheckpointPath = o.out + ".ckpt"
-	}
-	bar := newProgress(c, g, -1, "training")
+	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
+	bar := newTrainingBar(c, g)
 	report := func(p seq2seq.Progress) {
-		if bar.GetMax64() != int64(p.Steps) {
-			bar.ChangeMax64(int64(p.Steps))
-		}
-		bar.Describe(fmt.Sprintf("epoch %.2f loss %.3f BLEU %.1f best %.1f %.0f pairs/s", p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.PairsPerSec))
-		bar.Set(p.Step)
-		if p.Evaluated && !g.quiet && !stderrIsTerminal(c) {
+		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f BLEU %.1f best %.1f %.0f pairs/s", p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.PairsPerSec))
+		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val BLEU %.2f best %.2f lr %.2e %.0f pairs/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.LR, p.PairsPerSec, p.Elapsed.Round(1e9))
 		}
@@ -438,12 +430,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 			cell, m.Params.Len(), m.Config.SrcVocab, m.Config.TgtVocab, attn, len(trainPairs), len(val))
 		res, err = seq2seq.Train(c.Context(), m, trainPairs, o.opt, report)
 	}
-	bar.Finish()
-	if errors.Is(err, context.Canceled) {
-		status(c, g, "interrupted at step %d; checkpoint %s; resume with: --resume %s", res.Steps, o.opt.CheckpointPath, o.opt.CheckpointPath)
-		err = nil
-	}
-	if err != nil {
+	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
 	}
 	if o.plot != "" && len(res.History) > 0 {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 
@@ -47,4 +49,49 @@ func writeJSON(c *cobra.Command, v any) error {
 	enc := json.NewEncoder(c.OutOrStdout())
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// trainingBar is the terminal side that every `rnnkit train` command shares:
+// a progress bar whose length is learned from the first report, plus the
+// plain status lines that replace it when stderr is not a terminal.
+type trainingBar struct {
+	c   *cobra.Command
+	g   *globalOptions
+	bar *progressbar.ProgressBar
+}
+
+func newTrainingBar(c *cobra.Command, g *globalOptions) *trainingBar {
+	return &trainingBar{c: c, g: g, bar: newProgress(c, g, -1, "training")}
+}
+
+// update moves the bar to step of steps with a one-line description.
+func (t *trainingBar) update(step, steps int, desc string) {
+	if t.bar.GetMax64() != int64(steps) {
+		t.bar.ChangeMax64(int64(steps))
+	}
+	t.bar.Describe(desc)
+	t.bar.Set(step)
+}
+
+// logs reports whether evaluations should be printed as status lines: when
+// there is no bar to show them (stderr is not a terminal) and not --quiet.
+func (t *trainingBar) logs() bool { return !t.g.quiet && !stderrIsTerminal(t.c) }
+
+// finish closes the bar. A run stopped by Ctrl-C or SIGTERM is not an error:
+// it says where the checkpoint is and how to resume, and returns nil.
+func (t *trainingBar) finish(err error, step int, checkpoint string) error {
+	t.bar.Finish()
+	if errors.Is(err, context.Canceled) {
+		status(t.c, t.g, "interrupted at step %d; checkpoint %s; resume with: --resume %s", step, checkpoint, checkpoint)
+		return nil
+	}
+	return err
+}
+
+// checkpointPath is --checkpoint, or OUT.ckpt when it is not given.
+func checkpointPath(flag, out string) string {
+	if flag != "" {
+		return flag
+	}
+	return out + ".ckpt"
 }
