@@ -46,7 +46,9 @@ func grow(s []float32, n int) []float32 {
 // gemmSerial computes C = alpha*op(A)*op(B) + beta*C on one goroutine.
 // C: (m, n); m, n, k > 0.
 // bufs is the goroutine's packing buffers, nil to take some from bufPool.
-func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// When pb is not nil, op(B) is read from it instead (b and ldb unused):
+// columns [pbCol, pbCol+n) of the packed matrix.
+func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pb *PackedB, pbCol int, beta float32, c []float32, ldc int) {
 	scaleC(m, n, beta, c, ldc)
 	pooled := bufs == nil
 	if pooled {
@@ -65,16 +67,23 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			packA(aT, a, lda, 0, pc, m, kb, mr, bufs.a)
+			if pb != nil {
+				for jc := 0; jc < n; jc += nc {
+					nb := min(nc, n-jc)
+					macro(kern, m, nb, kb, alpha, bufs, pb.block(pc, pbCol+jc), nil, 0, c[jc:], ldc)
+				}
+				continue
+			}
 			if !bT {
 				// Few row panels reuse each B panel: read B in place
 				// (its rows are already k-major) instead of packing.
-				macro(kern, m, n, kb, alpha, bufs, b[pc*ldb:], ldb, c, ldc)
+				macro(kern, m, n, kb, alpha, bufs, nil, b[pc*ldb:], ldb, c, ldc)
 				continue
 			}
 			for jc := 0; jc < n; jc += nc {
 				nb := min(nc, n-jc)
 				packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
-				macro(kern, m, nb, kb, alpha, bufs, nil, 0, c[jc:], ldc)
+				macro(kern, m, nb, kb, alpha, bufs, bufs.b, nil, 0, c[jc:], ldc)
 			}
 		}
 	} else {
@@ -82,11 +91,16 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 			nb := min(nc, n-jc)
 			for pc := 0; pc < k; pc += kc {
 				kb := min(kc, k-pc)
-				packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
+				bp := bufs.b
+				if pb != nil {
+					bp = pb.block(pc, pbCol+jc)
+				} else {
+					packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
+				}
 				for ic := 0; ic < m; ic += mc {
 					mb := min(mc, m-ic)
 					packA(aT, a, lda, ic, pc, mb, kb, mr, bufs.a)
-					macro(kern, mb, nb, kb, alpha, bufs, nil, 0, c[ic*ldc+jc:], ldc)
+					macro(kern, mb, nb, kb, alpha, bufs, bp, nil, 0, c[ic*ldc+jc:], ldc)
 				}
 			}
 		}
@@ -97,10 +111,10 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 }
 
 // macro runs the micro-kernel over a packed (mb, kb) A block and a (kb, nb)
-// B block into C: (mb, nb) with stride ldc. The B block is bufs.b, packed,
+// B block into C: (mb, nb) with stride ldc. The B block is bp, packed,
 // or, if bd != nil, op(B) read in place from bd: (kb, nb) with stride ldbd
-// (only its last, partial panel is packed).
-func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bd []float32, ldbd int, c []float32, ldc int) {
+// (only its last, partial panel is packed, into bufs.b).
+func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp, bd []float32, ldbd int, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	tile := bufs.tile
 	for jr := 0; jr < nb; jr += nr {
@@ -108,7 +122,7 @@ func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bd 
 		var pb []float32
 		ldb := nr
 		if bd == nil {
-			pb = bufs.b[jr*kb:]
+			pb = bp[jr*kb:]
 		} else {
 			if nn == nr {
 				pb, ldb = bd[jr:], ldbd
@@ -251,53 +265,16 @@ func numThreads() int {
 // caller's goroutine: handing work to another goroutine costs a few µs.
 const parFlops = 2 << 20
 
-type gemmJob struct {
-	kern          *microKernel
-	aT, bT        bool
-	m, n, k       int
-	alpha, beta   float32
-	a, b, c       []float32
-	lda, ldb, ldc int
-	done          chan struct{}
-}
-
-var workers struct {
-	mu      sync.Mutex
-	started atomic.Int32
-	jobs    chan gemmJob
-}
-
-var donePool = sync.Pool{New: func() any { return make(chan struct{}, 64) }}
-
-func startWorkers(n int) {
-	workers.mu.Lock()
-	if workers.jobs == nil {
-		workers.jobs = make(chan gemmJob, 64)
-	}
-	for int(workers.started.Load()) < n {
-		workers.started.Add(1)
-		go func(jobs <-chan gemmJob) {
-			// Each worker owns its packing buffers: no sync.Pool traffic
-			// between goroutines, no allocation once they have grown.
-			bufs := new(packBufs)
-			for j := range jobs {
-				gemmSerial(bufs, j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.beta, j.c, j.ldc)
-				j.done <- struct{}{}
-			}
-		}(workers.jobs)
-	}
-	workers.mu.Unlock()
-}
-
 // gemmParallel splits C into up to numThreads() blocks of whole tiles, along
 // n or m, whichever has more tiles, and runs gemmSerial on each.
-func gemmParallel(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func gemmParallel(j gemmJob) {
 	t := numThreads()
-	if t <= 1 || 2*m*n*k < parFlops {
-		gemmSerial(nil, kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if t <= 1 || 2*j.m*j.n*j.k < parFlops {
+		j.run(nil)
 		return
 	}
-	mt, nt := ceilDiv(m, kern.mr), ceilDiv(n, kern.nr)
+	mr, nr := j.kern.mr, j.kern.nr
+	mt, nt := ceilDiv(j.m, mr), ceilDiv(j.n, nr)
 	splitN := nt >= mt
 	tiles := mt
 	if splitN {
@@ -305,48 +282,46 @@ func gemmParallel(kern *microKernel, aT, bT bool, m, n, k int, alpha float32, a 
 	}
 	t = min(t, tiles, 64)
 	if t <= 1 {
-		gemmSerial(nil, kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		j.run(nil)
 		return
 	}
-	if int(workers.started.Load()) < t-1 {
-		startWorkers(t - 1)
-	}
-	done := donePool.Get().(chan struct{})
+	g := getGroup()
 	var first gemmJob
 	for w := 0; w < t; w++ {
 		lo, hi := w*tiles/t, (w+1)*tiles/t
-		j := gemmJob{kern: kern, aT: aT, bT: bT, m: m, n: n, k: k, alpha: alpha, beta: beta,
-			a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, done: done}
+		p := j
 		if splitN {
-			j0, j1 := lo*kern.nr, min(hi*kern.nr, n)
-			j.n = j1 - j0
-			j.c = c[j0:]
-			if bT {
-				j.b = b[j0*ldb:]
-			} else {
-				j.b = b[j0:]
+			j0, j1 := lo*nr, min(hi*nr, j.n)
+			p.n = j1 - j0
+			p.c = j.c[j0:]
+			switch {
+			case j.pb != nil:
+				p.pbCol = j.pbCol + j0
+			case j.bT:
+				p.b = j.b[j0*j.ldb:]
+			default:
+				p.b = j.b[j0:]
 			}
 		} else {
-			i0, i1 := lo*kern.mr, min(hi*kern.mr, m)
-			j.m = i1 - i0
-			j.c = c[i0*ldc:]
-			if aT {
-				j.a = a[i0:]
+			i0, i1 := lo*mr, min(hi*mr, j.m)
+			p.m = i1 - i0
+			p.c = j.c[i0*j.ldc:]
+			if j.aT {
+				p.a = j.a[i0:]
 			} else {
-				j.a = a[i0*lda:]
+				p.a = j.a[i0*j.lda:]
 			}
 		}
 		if w == 0 {
-			first = j
+			first = p
 			continue
 		}
-		workers.jobs <- j
+		if !g.spawn(task{gemm: p}) {
+			p.run(nil)
+		}
 	}
-	gemmSerial(nil, first.kern, first.aT, first.bT, first.m, first.n, first.k, first.alpha, first.a, first.lda, first.b, first.ldb, first.beta, first.c, first.ldc)
-	for w := 1; w < t; w++ {
-		<-done
-	}
-	donePool.Put(done)
+	first.run(nil)
+	g.wait()
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -54,7 +54,7 @@ func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 		// A narrow last column panel (n = 65 for a 65-symbol vocabulary)
 		// would waste most of a wide tile: do those columns as
 		// matrix-vector products.
-		gemmParallel(kern, aT, bT, m, n-r, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemmParallel(gemmJob{kern: kern, aT: aT, bT: bT, m: m, n: n - r, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc})
 		for j := n - r; j < n; j++ {
 			bj := b[j:]
 			if bT {
@@ -64,7 +64,7 @@ func Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda i
 		}
 		return
 	}
-	gemmParallel(kern, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmParallel(gemmJob{kern: kern, aT: aT, bT: bT, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc})
 }
 
 // SgemmGeneric is Sgemm on the pure-Go micro-kernel, the path taken on CPUs
@@ -79,7 +79,7 @@ func SgemmGeneric(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	gemmParallel(&genericKernel, aT, bT, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmParallel(gemmJob{kern: &genericKernel, aT: aT, bT: bT, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc})
 }
 
 // SgemmNaive is the reference triple loop for Sgemm.

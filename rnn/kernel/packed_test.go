@@ -1,0 +1,112 @@
+package kernel
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+)
+
+// sgemmViaPacked is Sgemm by way of PackB and SgemmPacked.
+func sgemmViaPacked(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	SgemmPacked(tA, m, alpha, a, lda, PackB(nil, tB, k, n, b, ldb), beta, c, ldc)
+}
+
+func TestSgemmPackedRandom(t *testing.T) {
+	for _, th := range []int{1, 2, 3} {
+		SetThreads(th)
+		rng := rand.New(rand.NewPCG(uint64(th), 9))
+		for _, tc := range randomCases(uint64(th)+40, 150) {
+			checkGemmCase(t, rng, sgemmViaPacked, tc)
+		}
+	}
+	SetThreads(0)
+}
+
+// TestSgemmPackedEqualsSgemm checks bit equality with Sgemm on decoder-like
+// shapes: few rows (skinny path), many rows, k over several cache blocks,
+// n with a partial last panel.
+func TestSgemmPackedEqualsSgemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, s := range []struct{ m, n, k int }{{2, 300, 40}, {5, 1003, 600}, {64, 520, 300}, {300, 700, 520}} {
+		for _, tB := range []blas.Transpose{blas.NoTrans, blas.Trans} {
+			a, b := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n)
+			ldb := s.n
+			if tB == blas.Trans {
+				ldb = s.k
+			}
+			want, got := randSlice(rng, s.m*s.n), make([]float32, s.m*s.n)
+			copy(got, want)
+			Sgemm(blas.NoTrans, tB, s.m, s.n, s.k, 1, a, s.k, b, ldb, 0.5, want, s.n)
+			pb := PackB(nil, tB, s.k, s.n, b, ldb)
+			SgemmPacked(blas.NoTrans, s.m, 1, a, s.k, pb, 0.5, got, s.n)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("m=%d n=%d k=%d tB=%v: C[%d] = %g, Sgemm gives %g", s.m, s.n, s.k, tB, i, got[i], want[i])
+				}
+			}
+			if pb.K() != s.k || pb.N() != s.n {
+				t.Fatalf("PackedB shape (%d, %d), want (%d, %d)", pb.K(), pb.N(), s.k, s.n)
+			}
+		}
+	}
+}
+
+func TestPackBPanics(t *testing.T) {
+	b := make([]float32, 12)
+	for name, f := range map[string]func(){
+		"shape":     func() { PackB(nil, blas.NoTrans, 0, 3, b, 3) },
+		"stride":    func() { PackB(nil, blas.NoTrans, 4, 3, b, 2) },
+		"short":     func() { PackB(nil, blas.NoTrans, 5, 3, b, 3) },
+		"transpose": func() { PackB(nil, blas.Transpose(7), 4, 3, b, 3) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// TestParallelForCovers checks that every index is visited exactly once for
+// many n, grains and thread counts, and that bodies which themselves call
+// Sgemm and ParallelFor do not deadlock.
+func TestParallelForCovers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	a, b := randSlice(rng, 96*96), randSlice(rng, 96*96)
+	for _, th := range []int{1, 2, 4} {
+		SetThreads(th)
+		for _, n := range []int{1, 2, 7, 64, 1000} {
+			for _, grain := range []int{0, 1, 3, 100} {
+				seen := make([]atomic.Int32, n)
+				ParallelFor(n, grain, func(lo, hi int) {
+					if lo >= hi {
+						t.Errorf("empty range [%d, %d)", lo, hi)
+					}
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				})
+				for i := range seen {
+					if v := seen[i].Load(); v != 1 {
+						t.Fatalf("threads=%d n=%d grain=%d: index %d visited %d times", th, n, grain, i, v)
+					}
+				}
+			}
+		}
+		ParallelFor(8, 1, func(lo, hi int) {
+			c := make([]float32, 96*96)
+			Sgemm(blas.NoTrans, blas.NoTrans, 96, 96, 96, 1, a, 96, b, 96, 0, c, 96)
+			ParallelFor(4, 1, func(int, int) {})
+		})
+	}
+	SetThreads(0)
+}

@@ -1,0 +1,152 @@
+package kernel
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// The worker pool shared by Sgemm and ParallelFor.
+//
+// A piece of work is handed to a worker only when an idle worker has been
+// reserved for it (pool.idle is decremented by compare-and-swap); otherwise
+// the caller runs it itself. A handed-off piece therefore never waits for a
+// worker that is busy, and nested use (a ParallelFor body that calls Sgemm, a
+// GEMM issued from another package's worker goroutine) cannot deadlock: at
+// worst it runs on fewer goroutines.
+
+type gemmJob struct {
+	kern          *microKernel
+	aT, bT        bool
+	m, n, k       int
+	alpha, beta   float32
+	a, b, c       []float32
+	lda, ldb, ldc int
+	pb            *PackedB // if not nil, op(B) is its columns [pbCol, pbCol+n)
+	pbCol         int
+}
+
+func (j *gemmJob) run(bufs *packBufs) {
+	gemmSerial(bufs, j.kern, j.aT, j.bT, j.m, j.n, j.k, j.alpha, j.a, j.lda, j.b, j.ldb, j.pb, j.pbCol, j.beta, j.c, j.ldc)
+}
+
+// task is one piece of work for a worker: a GEMM block or a Parallel range.
+type task struct {
+	gemm   gemmJob
+	r      Ranger
+	lo, hi int
+	g      *group
+}
+
+// group counts the pieces a caller handed off and waits for them.
+type group struct {
+	pending atomic.Int32
+	done    chan struct{}
+}
+
+var groupPool = sync.Pool{New: func() any { return &group{done: make(chan struct{}, 64)} }}
+
+func getGroup() *group { return groupPool.Get().(*group) }
+
+var pool struct {
+	mu      sync.Mutex
+	started int
+	idle    atomic.Int32
+	tasks   chan task
+}
+
+// spawn hands t to an idle worker and reports whether one took it.
+func (g *group) spawn(t task) bool {
+	ensureWorkers(numThreads() - 1)
+	for {
+		n := pool.idle.Load()
+		if n <= 0 {
+			return false
+		}
+		if pool.idle.CompareAndSwap(n, n-1) {
+			break
+		}
+	}
+	t.g = g
+	g.pending.Add(1)
+	pool.tasks <- t // a reserved worker is, or is about to be, receiving
+	return true
+}
+
+// wait blocks until every piece handed off by spawn has finished, then
+// returns g to its pool.
+func (g *group) wait() {
+	for g.pending.Load() > 0 {
+		<-g.done
+		g.pending.Add(-1)
+	}
+	groupPool.Put(g)
+}
+
+func ensureWorkers(n int) {
+	if n <= 0 {
+		return
+	}
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	if pool.tasks == nil {
+		pool.tasks = make(chan task, 64)
+	}
+	for ; pool.started < n; pool.started++ {
+		go func(tasks <-chan task) {
+			// Each worker owns its packing buffers: no sync.Pool traffic
+			// between goroutines, no allocation once they have grown.
+			bufs := new(packBufs)
+			for {
+				pool.idle.Add(1)
+				t := <-tasks
+				if t.r != nil {
+					t.r.Range(t.lo, t.hi)
+				} else {
+					t.gemm.run(bufs)
+				}
+				t.g.done <- struct{}{}
+			}
+		}(pool.tasks)
+	}
+}
+
+// Ranger is a body for Parallel: Range does the work of items [lo, hi).
+type Ranger interface {
+	Range(lo, hi int)
+}
+
+// RangeFunc adapts a function to Ranger.
+type RangeFunc func(lo, hi int)
+
+// Range calls f(lo, hi).
+func (f RangeFunc) Range(lo, hi int) { f(lo, hi) }
+
+// Parallel calls r.Range(lo, hi) on disjoint ranges covering [0, n), each
+// of at least grain items (except when n < grain), on up to SetThreads
+// (default GOMAXPROCS) goroutines, the caller's included, and returns when
+// all have finished. r must not depend on how [0, n) was split: results
+// must be the same whichever goroutine runs which range. r may itself call
+// Sgemm or Parallel. Parallel allocates nothing; a long-lived r (a pointer
+// to a struct kept with its workspace) keeps a hot loop allocation-free.
+func Parallel(n, grain int, r Ranger) {
+	if n <= 0 {
+		return
+	}
+	t := min(numThreads(), max(n/max(grain, 1), 1))
+	if t <= 1 {
+		r.Range(0, n)
+		return
+	}
+	g := getGroup()
+	for w := 1; w < t; w++ {
+		lo, hi := w*n/t, (w+1)*n/t
+		if !g.spawn(task{r: r, lo: lo, hi: hi}) {
+			r.Range(lo, hi)
+		}
+	}
+	r.Range(0, n/t)
+	g.wait()
+}
+
+// ParallelFor is Parallel with a function body.
+func ParallelFor(n, grain int, fn func(lo, hi int)) { Parallel(n, grain, RangeFunc(fn)) }
