@@ -38,3 +38,71 @@ func tanhVec(x []float32) {
 		x[i] = tanh(x[i])
 	}
 }
+
+//go:noescape
+func expShiftSumAVX(dst, src *float32, n8 int, shift float32) float64
+
+//go:noescape
+func maxAVX(x *float32, n8 int) float32
+
+// expShiftSum writes dst[i] = exp(src[i] - shift) and returns their sum,
+// accumulated in float64. dst may alias src; len(dst) >= len(src), or dst
+// is nil: only the sum is computed.
+func expShiftSum(dst, src []float32, shift float32) float64 {
+	n8 := len(src) / 8
+	if !useAVX2 {
+		n8 = 0
+	}
+	var s float64
+	if n8 > 0 {
+		var d *float32
+		if dst != nil {
+			_ = dst[len(src)-1]
+			d = &dst[0]
+		}
+		s = expShiftSumAVX(d, &src[0], n8, shift)
+	}
+	for i := 8 * n8; i < len(src); i++ {
+		e := expf(src[i] - shift)
+		if dst != nil {
+			dst[i] = e
+		}
+		s += float64(e)
+	}
+	return s
+}
+
+// maxOf returns the largest element of x (len(x) >= 1).
+func maxOf(x []float32) float32 {
+	n8 := len(x) / 8
+	if !useAVX2 {
+		n8 = 0
+	}
+	m := x[0]
+	if n8 > 0 {
+		m = maxAVX(&x[0], n8)
+	}
+	for _, v := range x[8*n8:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+//go:noescape
+func addTanhAVX(dst, a, b *float32, n8 int)
+
+// addTanh writes dst[i] = tanh(a[i] + b[i]); a, b and dst have the same length.
+func addTanh(dst, a, b []float32) {
+	n := len(dst)
+	a, b = a[:n], b[:n]
+	n8 := n / 8
+	if !useAVX2 {
+		n8 = 0
+	}
+	if n8 > 0 {
+		addTanhAVX(&dst[0], &a[0], &b[0], n8)
+	}
+	for i := 8 * n8; i < n; i++ {
+		dst[i] = tanh(a[i] + b[i])
+	}
+}

@@ -228,3 +228,105 @@ tloop:
 tdone:
 	VZEROUPPER
 	RET
+
+// func expShiftSumAVX(dst, src *float32, n8 int, shift float32) float64:
+// dst[i] = exp(src[i] - shift) for i < 8*n8 (nothing is stored when dst is
+// nil); returns Σ exp(src[i] - shift), accumulated
+// in float64 (four lanes for the low half of each vector, four for the
+// high half, added at the end).
+TEXT ·expShiftSumAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n8+16(FP), CX
+	VBROADCASTSS shift+24(FP), Y11
+	VMOVUPS log2e<>(SB), Y8
+	VMOVUPS hi<>(SB), Y9
+	VMOVUPS lo<>(SB), Y10
+	VMOVUPS one<>(SB), Y12
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+eloop:
+	TESTQ CX, CX
+	JZ edone
+	VMOVUPS (SI), Y0
+	VSUBPS Y11, Y0, Y0
+	EXP8
+	TESTQ DI, DI
+	JZ enostore
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+enostore:
+	VCVTPS2PD X0, Y4
+	VEXTRACTF128 $1, Y0, X5
+	VCVTPS2PD X5, Y5
+	VADDPD Y4, Y6, Y6
+	VADDPD Y5, Y7, Y7
+	ADDQ $32, SI
+	DECQ CX
+	JMP eloop
+edone:
+	VADDPD Y7, Y6, Y6
+	VEXTRACTF128 $1, Y6, X7
+	VADDPD X7, X6, X6
+	VPERMILPD $1, X6, X7
+	VADDSD X7, X6, X6
+	MOVSD X6, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func maxAVX(x *float32, n8 int) float32: the largest of x[0:8*n8], n8 >= 1.
+TEXT ·maxAVX(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n8+8(FP), CX
+	VMOVUPS (SI), Y0
+	ADDQ $32, SI
+	DECQ CX
+mloop:
+	TESTQ CX, CX
+	JZ mdone
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JMP mloop
+mdone:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	MOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func addTanhAVX(dst, a, b *float32, n8 int): dst[i] = tanh(a[i] + b[i]),
+// i < 8*n8, as tanhAVX.
+TEXT ·addTanhAVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n8+24(FP), CX
+	VMOVUPS log2e<>(SB), Y8
+	VMOVUPS hi<>(SB), Y9
+	VMOVUPS lo<>(SB), Y10
+	VMOVUPS one<>(SB), Y12
+	VMOVUPS two<>(SB), Y13
+aloop:
+	TESTQ CX, CX
+	JZ adone
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VMULPS neg2<>(SB), Y0, Y0
+	EXP8
+	VADDPS Y12, Y0, Y0
+	VDIVPS Y0, Y13, Y0
+	VSUBPS Y12, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JMP aloop
+adone:
+	VZEROUPPER
+	RET

@@ -15,3 +15,35 @@ func tanhVec(x []float32) {
 		x[i] = tanh(v)
 	}
 }
+
+// expShiftSum writes dst[i] = exp(src[i] - shift) and returns their sum,
+// accumulated in float64. dst may alias src; len(dst) >= len(src), or dst
+// is nil: only the sum is computed.
+func expShiftSum(dst, src []float32, shift float32) float64 {
+	var s float64
+	for i, v := range src {
+		e := expf(v - shift)
+		if dst != nil {
+			dst[i] = e
+		}
+		s += float64(e)
+	}
+	return s
+}
+
+// maxOf returns the largest element of x (len(x) >= 1).
+func maxOf(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+// addTanh writes dst[i] = tanh(a[i] + b[i]); a, b and dst have the same length.
+func addTanh(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = tanh(a[i] + b[i])
+	}
+}

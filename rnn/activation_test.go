@@ -88,3 +88,77 @@ func BenchmarkSigmoidVec(b *testing.B) {
 		sigmoidVec(xs)
 	}
 }
+
+// TestExpShiftSumAndMax checks the vector exp-and-sum and max (the softmax
+// kernels) against float64 references for every tail length, and that a
+// NaN reaches the sum.
+func TestExpShiftSumAndMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, n := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31, 64, 1001, 8000} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 6)
+		}
+		want := x[0]
+		for _, v := range x {
+			want = max(want, v)
+		}
+		m := maxOf(x)
+		if m != want {
+			t.Fatalf("n=%d: maxOf = %g, want %g", n, m, want)
+		}
+		dst := make([]float32, n)
+		s := expShiftSum(dst, x, m)
+		var ref float64
+		for i, v := range x {
+			e := math.Exp(float64(v - m)) // the subtraction is float32 in both
+			ref += e
+			if d := math.Abs(float64(dst[i]) - e); d > 3e-7*e+1e-37 {
+				t.Fatalf("n=%d: exp(x[%d]-m) = %g, want %g", n, i, dst[i], e)
+			}
+		}
+		if math.Abs(s-ref) > 1e-6*ref {
+			t.Fatalf("n=%d: sum %g, want %g", n, s, ref)
+		}
+		// in place
+		s2 := expShiftSum(x, x, m)
+		if s2 != s {
+			t.Fatalf("n=%d: in-place sum %g differs from %g", n, s2, s)
+		}
+	}
+	x := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	for i := range x {
+		y := append([]float32(nil), x...)
+		y[i] = float32(math.NaN())
+		if s := expShiftSum(make([]float32, len(y)), y, 9); !math.IsNaN(s) {
+			t.Fatalf("NaN at %d: sum %g, want NaN", i, s)
+		}
+	}
+}
+
+func TestExpShiftSumNilDst(t *testing.T) {
+	x := make([]float32, 37)
+	for i := range x {
+		x[i] = float32(i) / 7
+	}
+	want := expShiftSum(make([]float32, len(x)), x, 2)
+	if got := expShiftSum(nil, x, 2); got != want {
+		t.Fatalf("sum without dst %g, with dst %g", got, want)
+	}
+}
+
+func TestAddTanh(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{1, 8, 13, 256} {
+		a, b, got := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i] = float32(rng.NormFloat64()*2), float32(rng.NormFloat64()*2)
+		}
+		addTanh(got, a, b)
+		for i := range got {
+			if d := math.Abs(float64(got[i]) - math.Tanh(float64(a[i]+b[i]))); d > 3e-7 {
+				t.Fatalf("n=%d: tanh(%g+%g) = %g, off by %g", n, a[i], b[i], got[i], d)
+			}
+		}
+	}
+}

@@ -3,6 +3,9 @@ package rnn
 import (
 	"fmt"
 	"math"
+	"sync"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // Losses return the mean loss as a float64 (accumulated in float64) and, when
@@ -107,29 +110,66 @@ func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, n, classes 
 	smooth := eps / float64(classes)
 	inv := 1 / denom
 
+	// Rows are independent: large problems run them in parallel, each loss
+	// goes to its own slot, and the slots are summed in order, so the result
+	// does not depend on the number of threads.
+	lb := rowLossPool.Get().(*[]float64)
+	if cap(*lb) < n {
+		*lb = make([]float64, n)
+	}
+	r := ceRows{dlogits: dlogits, logits: logits, targets: targets, classes: classes, opt: opt,
+		eps: eps, smooth: smooth, sumW: sumW, inv: inv, losses: (*lb)[:n]}
+	if n*classes < parallelSoftmax {
+		r.rows(0, n)
+	} else {
+		rp := new(ceRows)
+		*rp = r
+		kernel.ParallelFor(n, max(1, parallelSoftmax/4/classes), rp.rows)
+	}
 	var total float64
-	for i := 0; i < n; i++ {
-		t := targets[i]
-		z := logits[i*classes : (i+1)*classes]
+	for _, l := range r.losses {
+		total += l
+	}
+	rowLossPool.Put(lb)
+	return total * inv, count
+}
+
+// parallelSoftmax is the size (rows × classes) from which the softmax
+// losses split their rows over goroutines.
+const parallelSoftmax = 1 << 16
+
+// ceRows is the per-row part of SoftmaxCrossEntropy.
+type ceRows struct {
+	dlogits, logits        []float32
+	targets                []int32
+	classes                int
+	opt                    CrossEntropyOptions
+	eps, smooth, sumW, inv float64
+	losses                 []float64
+}
+
+// rows computes the loss of rows [lo, hi) into r.losses and their gradient.
+func (r *ceRows) rows(lo, hi int) {
+	classes := r.classes
+	for i := lo; i < hi; i++ {
+		t := r.targets[i]
+		z := r.logits[i*classes : (i+1)*classes]
 		var d []float32
-		if dlogits != nil {
-			d = dlogits[i*classes : (i+1)*classes]
+		if r.dlogits != nil {
+			d = r.dlogits[i*classes : (i+1)*classes]
 		}
-		if opt.ignored(t) {
+		r.losses[i] = 0
+		if r.opt.ignored(t) {
 			clear(d)
 			continue
 		}
 		// Everything that reads z is done before d (which may alias z) is written.
-		m := float64(z[0])
-		for _, v := range z[1:] {
-			m = math.Max(m, float64(v))
-		}
 		zt := float64(z[t])
 		var sz float64 // Σ_c w[c]·z[c], for the smoothing term
-		if eps != 0 {
-			if w != nil {
+		if r.eps != 0 {
+			if r.opt.ClassWeights != nil {
 				for c, v := range z {
-					sz += float64(w[c]) * float64(v)
+					sz += float64(r.opt.ClassWeights[c]) * float64(v)
 				}
 			} else {
 				for _, v := range z {
@@ -137,64 +177,47 @@ func SoftmaxCrossEntropy(dlogits, logits []float32, targets []int32, n, classes 
 				}
 			}
 		}
-		var s float64 // Σ exp(z - m); d holds exp(z - m) meanwhile
-		if d != nil {
-			for k, v := range z {
-				e := math.Exp(float64(v) - m)
-				d[k] = float32(e)
-				s += e
-			}
-		} else {
-			for _, v := range z {
-				s += math.Exp(float64(v) - m)
-			}
-		}
-		lse := m + math.Log(s)
+		m := maxOf(z)
+		s := expShiftSum(d, z, m) // Σ exp(z - m); d (if any) holds exp(z - m)
+		lse := float64(m) + math.Log(s)
 		wt := 1.0
-		if w != nil {
-			wt = float64(w[t])
+		if r.opt.ClassWeights != nil {
+			wt = float64(r.opt.ClassWeights[t])
 		}
 		// -log p[t] = lse - z[t]; Σ_c w[c]·(-log p[c]) = lse·Σw - Σ_c w[c]·z[c]
-		total += (1 - eps) * wt * (lse - zt)
-		if eps != 0 {
-			total += smooth * (lse*sumW - sz)
+		l := (1 - r.eps) * wt * (lse - zt)
+		if r.eps != 0 {
+			l += r.smooth * (lse*r.sumW - sz)
 		}
+		r.losses[i] = l
 		if d == nil {
 			continue
 		}
-		a := (1 - eps) * wt // coefficient of p_k beside the smoothing one
-		coef := (a + smooth*sumW) / s * inv
-		if eps != 0 && w != nil {
+		a := (1 - r.eps) * wt // coefficient of p_k beside the smoothing one
+		coef := (a + r.smooth*r.sumW) / s * r.inv
+		if r.eps != 0 && r.opt.ClassWeights != nil {
 			for k, e := range d {
-				d[k] = float32(coef*float64(e) - smooth*float64(w[k])*inv)
+				d[k] = float32(coef*float64(e) - r.smooth*float64(r.opt.ClassWeights[k])*r.inv)
 			}
 		} else {
-			off := smooth * inv
+			c32, off := float32(coef), float32(r.smooth*r.inv)
 			for k, e := range d {
-				d[k] = float32(coef*float64(e) - off)
+				d[k] = c32*e - off
 			}
 		}
-		d[t] -= float32(a * inv)
+		d[t] -= float32(a * r.inv)
 	}
-	return total * inv, count
 }
 
-// rowLogSumExp returns log Σ exp(z) in float64, stably (max subtracted).
+var rowLossPool = sync.Pool{New: func() any { return new([]float64) }}
+
+// rowLogSumExp returns log Σ exp(z), stably (max subtracted).
 func rowLogSumExp(z []float32) float64 {
-	m := float64(z[0])
-	for _, v := range z[1:] {
-		if float64(v) > m {
-			m = float64(v)
-		}
+	m := maxOf(z)
+	if math.IsInf(float64(m), 0) {
+		return float64(m)
 	}
-	if math.IsInf(m, 0) {
-		return m
-	}
-	var s float64
-	for _, v := range z {
-		s += math.Exp(float64(v) - m)
-	}
-	return m + math.Log(s)
+	return float64(m) + math.Log(expShiftSum(nil, z, m))
 }
 
 // LogSoftmax writes the row-wise log-softmax of logits into dst:
@@ -203,14 +226,21 @@ func rowLogSumExp(z []float32) float64 {
 //	logits, dst: (n, classes); dst may alias logits.
 func LogSoftmax(dst, logits []float32, n, classes int) {
 	checkSoftmaxRows("LogSoftmax", dst, logits, n, classes)
-	for i := 0; i < n; i++ {
-		z := logits[i*classes : (i+1)*classes]
-		lse := rowLogSumExp(z)
-		d := dst[i*classes : (i+1)*classes]
-		for c, v := range z {
-			d[c] = float32(float64(v) - lse)
+	rows := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			z := logits[i*classes : (i+1)*classes]
+			d := dst[i*classes : (i+1)*classes]
+			lse := rowLogSumExp(z)
+			for c, v := range z {
+				d[c] = float32(float64(v) - lse)
+			}
 		}
 	}
+	if n*classes < parallelSoftmax {
+		rows(0, n)
+		return
+	}
+	kernel.ParallelFor(n, max(1, parallelSoftmax/4/classes), rows)
 }
 
 // Softmax writes the row-wise softmax of logits into dst:
@@ -222,18 +252,7 @@ func Softmax(dst, logits []float32, n, classes int) {
 	for i := 0; i < n; i++ {
 		z := logits[i*classes : (i+1)*classes]
 		d := dst[i*classes : (i+1)*classes]
-		m := z[0]
-		for _, v := range z[1:] {
-			if v > m {
-				m = v
-			}
-		}
-		var s float64
-		for c, v := range z {
-			e := math.Exp(float64(v - m))
-			d[c] = float32(e)
-			s += e
-		}
+		s := expShiftSum(d, z, maxOf(z))
 		r := float32(1 / s)
 		for c := range d {
 			d[c] *= r
