@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // AttentionKind selects the score function of an Attention layer.
@@ -149,6 +151,7 @@ type AttentionMemory struct {
 	proj         []float32 // (S, B, P); aliases keys for Dot
 	dKeys, dProj []float32 // (S, B, Key), (S, B, P)
 	tmp          []float32 // (S, B, Key)
+	fwd          attnForward
 }
 
 // NewMemory returns an empty memory for a.
@@ -221,41 +224,47 @@ func (m *AttentionMemory) Forward(st *AttentionStep, ctx, q []float32) {
 	st.q = grow(st.q, B*cfg.Query)
 	copy(st.q, q)
 	st.w = grow(st.w, B*S)
-	P := m.a.projWidth()
 	if cfg.Kind == Additive {
-		Hd := cfg.Hidden
-		st.qp = grow(st.qp, B*Hd)
-		st.th = grow(st.th, B*S*Hd)
+		st.qp = grow(st.qp, B*cfg.Hidden)
+		st.th = grow(st.th, B*S*cfg.Hidden)
 		m.a.Wq.Forward(st.qp, st.q, B)
-		v := m.a.V.W
-		for b := 0; b < B; b++ {
-			qp := st.qp[b*Hd : (b+1)*Hd]
-			for s := 0; s < m.length(b); s++ {
-				kp := m.proj[(s*B+b)*Hd : (s*B+b+1)*Hd]
-				th := st.th[(b*S+s)*Hd : (b*S+s+1)*Hd]
-				var sc float32
-				for j := range th {
-					t := tanh(qp[j] + kp[j])
-					th[j] = t
-					sc += v[j] * t
-				}
-				st.w[b*S+s] = sc
-			}
-		}
-	} else {
-		for b := 0; b < B; b++ {
-			qb := st.q[b*P : (b+1)*P]
-			for s := 0; s < m.length(b); s++ {
-				st.w[b*S+s] = dot32(qb, m.proj[(s*B+b)*P:(s*B+b+1)*P])
-			}
-		}
 	}
-	clear(ctx)
-	for b := 0; b < B; b++ {
+	// Sequences are independent from here on: large batches split them
+	// over goroutines (each writes only its own rows).
+	m.fwd = attnForward{m: m, st: st, ctx: ctx}
+	kernel.Parallel(B, max(1, 1<<15/(S*max(m.a.projWidth(), K))), &m.fwd)
+}
+
+// attnForward is the per-sequence part of AttentionMemory.Forward.
+type attnForward struct {
+	m   *AttentionMemory
+	st  *AttentionStep
+	ctx []float32
+}
+
+// Range computes the scores, weights and context of sequences [lo, hi).
+func (f *attnForward) Range(lo, hi int) {
+	m, st := f.m, f.st
+	cfg := m.a.cfg
+	S, B, K, P := m.S, m.B, cfg.Key, m.a.projWidth()
+	for b := lo; b < hi; b++ {
 		n := m.length(b)
 		w := st.w[b*S : (b+1)*S]
-		mx := float32(math.Inf(-1))
-		for _, x := range w[:n] {
+		if cfg.Kind == Additive {
+			qp, v := st.qp[b*P:(b+1)*P], m.a.V.W
+			for s := 0; s < n; s++ {
+				th := st.th[(b*S+s)*P : (b*S+s+1)*P]
+				addTanh(th, qp, m.proj[(s*B+b)*P:(s*B+b+1)*P])
+				w[s] = kernel.Dot(v, th)
+			}
+		} else {
+			qb := st.q[b*P : (b+1)*P]
+			for s := 0; s < n; s++ {
+				w[s] = kernel.Dot(qb, m.proj[(s*B+b)*P:(s*B+b+1)*P])
+			}
+		}
+		mx := w[0]
+		for _, x := range w[1:n] {
 			mx = max(mx, x)
 		}
 		var sum float64
@@ -265,10 +274,11 @@ func (m *AttentionMemory) Forward(st *AttentionStep, ctx, q []float32) {
 			sum += e
 		}
 		inv := float32(1 / sum)
-		c := ctx[b*K : (b+1)*K]
+		c := f.ctx[b*K : (b+1)*K]
+		clear(c)
 		for s := 0; s < n; s++ {
 			w[s] *= inv
-			axpy32(c, w[s], m.keys[(s*B+b)*K:(s*B+b+1)*K])
+			kernel.Axpy(w[s], m.keys[(s*B+b)*K:(s*B+b+1)*K], c)
 		}
 		clear(w[n:])
 	}

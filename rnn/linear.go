@@ -90,16 +90,57 @@ func (l *Linear) Backward(dx, dy, x []float32, n int) {
 	if l.Bias != nil {
 		db := l.Bias.G
 		for r := 0; r < n; r++ {
-			row := dy[r*out : (r+1)*out]
-			for j, g := range row {
-				db[j] += g
-			}
+			kernel.Axpy(1, dy[r*out:(r+1)*out], db)
 		}
 	}
 	if dx != nil {
 		// dx (n, In) = dy (n, Out) · W (Out, In)
 		kernel.Sgemm(blas.NoTrans, blas.NoTrans, n, in, out, 1, dy, out, l.Weight.W, in, 0, dx, in)
 	}
+}
+
+// PackedLinear is a read-only snapshot of a Linear layer for inference, with
+// its weight laid out once for the matrix kernel (kernel.PackedB). Its Forward
+// gives bit for bit what the layer's Forward gave with the weights it had
+// when packed (n > 1), and is faster when it is called many times with few
+// rows: a decoder's output layer at every step, where Linear.Forward would
+// repack the whole weight each time. It holds a copy of the weights
+// (In·Out floats); later changes to the layer do not reach it. It may be
+// used by many goroutines.
+type PackedLinear struct {
+	In, Out int
+	w       *kernel.PackedB
+	bias    []float32
+}
+
+// Packed returns a snapshot of l's current weights for inference.
+func (l *Linear) Packed() *PackedLinear {
+	p := &PackedLinear{In: l.In, Out: l.Out, w: kernel.PackB(nil, blas.Trans, l.In, l.Out, l.Weight.W, l.In)}
+	if l.Bias != nil {
+		p.bias = append([]float32(nil), l.Bias.W...)
+	}
+	return p
+}
+
+// Forward computes y = x·Wᵀ + b for a batch of n rows, like Linear.Forward.
+//
+//	x: (n, In), y: (n, Out); y must not alias x.
+func (p *PackedLinear) Forward(y, x []float32, n int) {
+	if n < 0 || len(x) < n*p.In || len(y) < n*p.Out {
+		panic(fmt.Sprintf("rnn: PackedLinear.Forward: n=%d, In=%d, Out=%d but len(x)=%d, len(y)=%d",
+			n, p.In, p.Out, len(x), len(y)))
+	}
+	if n == 0 {
+		return
+	}
+	beta := float32(0)
+	if p.bias != nil {
+		for r := 0; r < n; r++ {
+			copy(y[r*p.Out:(r+1)*p.Out], p.bias)
+		}
+		beta = 1
+	}
+	kernel.SgemmPacked(blas.NoTrans, n, 1, x, p.In, p.w, beta, y, p.Out)
 }
 
 // check panics when y (n, Out) or x (n, In) is too short.

@@ -103,6 +103,35 @@ func TestLinearForward(t *testing.T) {
 	}
 }
 
+// TestPackedLinearMatchesLinear checks that the packed snapshot gives the
+// layer's output bit for bit, and keeps the old weights after they change.
+func TestPackedLinearMatchesLinear(t *testing.T) {
+	for _, bias := range []bool{true, false} {
+		ps := NewParams()
+		l := NewLinear(ps, "", 300, 70, bias)
+		rng := rand.New(rand.NewPCG(5, 6))
+		l.Init(rng)
+		p := l.Packed()
+		for _, n := range []int{2, 5, 64} {
+			x := make([]float32, n*300)
+			fillNormal32(rng, x, 1)
+			want, got := make([]float32, n*70), make([]float32, n*70)
+			l.Forward(want, x, n)
+			p.Forward(got, x, n)
+			require.Equal(t, want, got, "bias=%v n=%d", bias, n)
+		}
+		x := make([]float32, 2*300)
+		fillNormal32(rng, x, 1)
+		before := make([]float32, 2*70)
+		p.Forward(before, x, 2)
+		l.Weight.W[0] += 1
+		after := make([]float32, 2*70)
+		p.Forward(after, x, 2)
+		assert.Equal(t, before, after, "the snapshot must not see later weight changes")
+		assert.Panics(t, func() { p.Forward(after, x, 3) })
+	}
+}
+
 // TestLinearGradients checks dx, dW and db against finite differences of
 // L = Σ y ⊙ r for a fixed random r, and that dW, db accumulate.
 func TestLinearGradients(t *testing.T) {

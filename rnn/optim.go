@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // Optimizer updates a parameter set from its gradients, with the update rule
@@ -321,6 +323,34 @@ type Adam struct {
 	lr, beta1, beta2, eps, wd float64
 	decoupled                 bool
 	st                        optimState // "exp_avg", "exp_avg_sq"
+	upd                       adamUpdate
+}
+
+// adamUpdate is one Adam step over a range of parameters; elements are
+// independent, so large parameter sets are split over goroutines.
+type adamUpdate struct {
+	p, g, m, v                                 []float32
+	b1, b2, c1, c2, stepSize, bc2Sqrt, eps, l2 float32
+	decay                                      float32
+	decoupled                                  bool
+}
+
+func (u *adamUpdate) Range(lo, hi int) {
+	p, g, m, v := u.p[lo:hi], u.g[lo:hi], u.m[lo:hi], u.v[lo:hi]
+	b1, b2, c1, c2 := u.b1, u.b2, u.c1, u.c2
+	stepSize, bc2Sqrt, eps := u.stepSize, u.bc2Sqrt, u.eps
+	for i, gi := range g {
+		pi := p[i]
+		if u.decoupled {
+			pi *= u.decay
+		} else {
+			gi += u.l2 * pi
+		}
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
+		m[i], v[i] = mi, vi
+		p[i] = pi - stepSize*mi/(float32(math.Sqrt(float64(vi)))/bc2Sqrt+eps)
+	}
 }
 
 // NewAdam returns an Adam optimizer (L2 weight decay added to the gradient,
@@ -372,18 +402,10 @@ func (a *Adam) Step(ps *Params) {
 	} else {
 		l2 = float32(a.wd)
 	}
-	for i, gi := range g {
-		pi := p[i]
-		if a.decoupled {
-			pi *= decay
-		} else {
-			gi += l2 * pi
-		}
-		mi := b1*m[i] + c1*gi
-		vi := b2*v[i] + c2*gi*gi
-		m[i], v[i] = mi, vi
-		p[i] = pi - stepSize*mi/(float32(math.Sqrt(float64(vi)))/bc2Sqrt+eps)
-	}
+	a.upd = adamUpdate{p: p, g: g, m: m, v: v, b1: b1, b2: b2, c1: c1, c2: c2,
+		stepSize: stepSize, bc2Sqrt: bc2Sqrt, eps: eps, l2: l2, decay: decay, decoupled: a.decoupled}
+	kernel.Parallel(len(g), 1<<16, &a.upd)
+	a.upd = adamUpdate{} // hold no references to the parameters between steps
 }
 
 // LR returns the learning rate.

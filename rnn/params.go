@@ -47,17 +47,24 @@ func (ps *Params) Add(name string, shape ...int) *Param {
 		n *= d
 	}
 	p := &Param{Name: name, Shape: append([]int(nil), shape...), off: len(ps.Values)}
-	vals := make([]float32, len(ps.Values)+n)
-	grads := make([]float32, len(ps.Values)+n)
-	copy(vals, ps.Values)
-	copy(grads, ps.Grads)
-	ps.Values, ps.Grads = vals, grads
+	size := len(ps.Values) + n
+	if size > cap(ps.Values) || size > cap(ps.Grads) {
+		// Grow by a quarter at least, so that registering a model's
+		// parameters one by one copies O(total) values, not O(total²).
+		c := max(size, cap(ps.Values)+cap(ps.Values)/4)
+		vals, grads := make([]float32, size, c), make([]float32, size, c)
+		copy(vals, ps.Values)
+		copy(grads, ps.Grads)
+		ps.Values, ps.Grads = vals, grads
+		for _, q := range ps.list {
+			end := q.off + q.numel()
+			q.W, q.G = ps.Values[q.off:end:end], ps.Grads[q.off:end:end]
+		}
+	}
+	ps.Values, ps.Grads = ps.Values[:size], ps.Grads[:size]
+	p.W, p.G = ps.Values[p.off:size:size], ps.Grads[p.off:size:size]
 	ps.list = append(ps.list, p)
 	ps.byName[name] = p
-	for _, q := range ps.list {
-		q.W = ps.Values[q.off : q.off+q.numel()]
-		q.G = ps.Grads[q.off : q.off+q.numel()]
-	}
 	return p
 }
 
