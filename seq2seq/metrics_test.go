@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-
-	"github.com/rnnkit/rnnkit/rnn"
 )
 
 func TestTokenize13a(t *testing.T) {
@@ -63,15 +61,3 @@ func TestChrFHandComputed(t *testing.T) {
 	assert.InDelta(t, 100, s.Score, 1e-9)
 	assert.Equal(t, "chrF2|nrefs:2|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.4.0", s.Signature)
 }
-
-func TestLogSoftmax(t *testing.T) {
-	z := []float32{1, 2, 3, -50, 0}
-	want := make([]float32, len(z))
-	rnnLogSoftmax(want, z)
-	logSoftmax(z)
-	for i := range z {
-		assert.InDelta(t, want[i], z[i], 1e-5)
-	}
-}
-
-func rnnLogSoftmax(dst, z []float32) { rnn.LogSoftmax(dst, z, 1, len(z)) }

@@ -231,6 +231,7 @@ type infer struct {
 	pre    []float32
 	logits []float32
 	bt     batch
+	out    *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
 }
 
 func newInfer(m *Model) *infer {
@@ -319,49 +320,15 @@ func (in *infer) step(R int) {
 		m.preOut.Forward(in.pre, f, R)
 		f = in.pre
 	}
-	m.out.Forward(in.logits, f, R)
-	for r := 0; r < R; r++ {
-		logSoftmax(in.logits[r*V : (r+1)*V])
+	if R == 1 {
+		m.out.Forward(in.logits, f, R) // a matrix-vector product: nothing to pack
+	} else {
+		if in.out == nil {
+			in.out = m.out.Packed()
+		}
+		in.out.Forward(in.logits, f, R)
 	}
-}
-
-// logSoftmax replaces z by z - log Σ exp(z), in float32 with a fast exp.
-func logSoftmax(z []float32) {
-	mx := z[0]
-	for _, v := range z {
-		mx = max(mx, v)
-	}
-	var s float32
-	for _, v := range z {
-		s += expf(v - mx)
-	}
-	l := mx + float32(math.Log(float64(s)))
-	for i := range z {
-		z[i] -= l
-	}
-}
-
-// expf is a float32 e^x (x ≤ 0 here): Cody-Waite range reduction and the
-// Cephes degree-6 polynomial, relative error below 2e-7 (as rnn's cells use).
-func expf(x float32) float32 {
-	if x < -87.33654475 {
-		return 0
-	}
-	const (
-		log2e = 1.44269504088896341
-		c1    = 0.693359375
-		c2    = -2.12194440e-4
-	)
-	n := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - n*c1 - n*c2
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	p = p*r*r + r + 1
-	return p * math.Float32frombits(uint32(int32(n)+127)<<23)
+	rnn.LogSoftmax(in.logits, in.logits, R, V)
 }
 
 func (in *infer) maxLen(srcLen int, opt TranslateOptions) int {
