@@ -166,11 +166,13 @@ func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
 			switch {
 			case mm == 6 && mr == 6:
 				for p := 0; p < kb; p++ {
-					*(*[6]float32)(d[p*6:]) = [6]float32(a[off+p*lda:])
+					q, r := (*[6]float32)(d[p*6:]), (*[6]float32)(a[off+p*lda:])
+					q[0], q[1], q[2], q[3], q[4], q[5] = r[0], r[1], r[2], r[3], r[4], r[5]
 				}
 			case mm == 4 && mr == 4:
 				for p := 0; p < kb; p++ {
-					*(*[4]float32)(d[p*4:]) = [4]float32(a[off+p*lda:])
+					q, r := (*[4]float32)(d[p*4:]), (*[4]float32)(a[off+p*lda:])
+					q[0], q[1], q[2], q[3] = r[0], r[1], r[2], r[3]
 				}
 			default:
 				for p := 0; p < kb; p++ {
@@ -182,6 +184,16 @@ func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
 			continue
 		}
 		// A stored (m, k): gather mr rows.
+		if mm == 6 && mr == 6 {
+			base := (i0+ir)*lda + p0
+			r0, r1, r2 := a[base:base+kb], a[base+lda:base+lda+kb], a[base+2*lda:base+2*lda+kb]
+			r3, r4, r5 := a[base+3*lda:base+3*lda+kb], a[base+4*lda:base+4*lda+kb], a[base+5*lda:base+5*lda+kb]
+			for p := range r0 {
+				q := (*[6]float32)(d[p*6 : p*6+6])
+				q[0], q[1], q[2], q[3], q[4], q[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
 		for i := 0; i < mm; i++ {
 			src := a[(i0+ir+i)*lda+p0:]
 			src = src[:kb]
@@ -209,11 +221,12 @@ func packB(bT bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
 			switch {
 			case nn == 16 && nr == 16:
 				for p := 0; p < kb; p++ {
-					*(*[16]float32)(d[p*16:]) = [16]float32(b[off+p*ldb:])
+					*(*[16]float32)(d[p*16:]) = *(*[16]float32)(b[off+p*ldb:])
 				}
 			case nn == 4 && nr == 4:
 				for p := 0; p < kb; p++ {
-					*(*[4]float32)(d[p*4:]) = [4]float32(b[off+p*ldb:])
+					q, r := (*[4]float32)(d[p*4:]), (*[4]float32)(b[off+p*ldb:])
+					q[0], q[1], q[2], q[3] = r[0], r[1], r[2], r[3]
 				}
 			default:
 				for p := 0; p < kb; p++ {
