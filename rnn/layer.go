@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"sync"
 
 	"github.com/rnnkit/rnnkit/rnn/kernel"
 	"gonum.org/v1/gonum/blas"
@@ -156,7 +154,7 @@ type Seq struct {
 	dInit   State
 	dx      []float32 // (T, B, In)
 	dIn     [][]float32
-	done    chan struct{}   // the reverse direction finished on a worker
+	dirs    dirJob          // the job eachDir runs for every direction
 	half    [][]halfWeights // inference snapshot in half precision, or nil
 	tmp     []float32       // (GH) scratch for half-precision products
 }
@@ -201,15 +199,16 @@ func toHalfExact(w []float32) ([]uint16, bool) {
 }
 
 type dirCache struct {
-	gates  []float32 // (T, B, GH): input projection, then activated gates
-	ghn    []float32 // GRU: (T, B, H) hidden part of n; also (B, GH) scratch for gh
-	gh     []float32 // GRU: (B, GH) scratch
-	hp, ho []float32 // (T, B, H): h before and after step t (time-indexed)
-	cp, co []float32 // LSTM: (T, B, H)
-	tc     []float32 // LSTM: (T, B, H) tanh(c')
-	dgx    []float32 // (T, B, GH): the gates buffer, reused in backward
-	dgh    []float32 // (T, B, GH); aliases dgx except for GRU
-	dh, dc []float32 // (B, H)
+	gates  []float32       // (T, B, GH): input projection, then activated gates
+	ghn    []float32       // GRU: (T, B, H) hidden part of n; also (B, GH) scratch for gh
+	gh     []float32       // GRU: (B, GH) scratch
+	hp, ho []float32       // (T, B, H): h before and after step t (time-indexed)
+	cp, co []float32       // LSTM: (T, B, H)
+	tc     []float32       // LSTM: (T, B, H) tanh(c')
+	dgx    []float32       // (T, B, GH): the gates buffer, reused in backward
+	dgh    []float32       // (T, B, GH); aliases dgx except for GRU
+	dh, dc []float32       // (B, H)
+	whh    *kernel.PackedB // W_hhᵀ packed once per Forward when T > 1 and B > 1
 }
 
 // NewSeq returns an empty workspace for l.
@@ -356,47 +355,22 @@ func (j dirJob) run() {
 	}
 }
 
-// dirWorkers run the reverse direction of bidirectional layers; one pool
-// serves every Seq, so no goroutine outlives its work.
-var dirWorkers struct {
-	once sync.Once
-	jobs chan dirJob
+// eachDir runs job for every direction of its layer. The two directions of
+// a bidirectional layer are independent given the layer's input, so they run
+// on two goroutines (kernel.Parallel) when a core is free; each writes only
+// its own buffers, and the results do not depend on whether they ran in
+// parallel. Nothing is allocated.
+func (s *Seq) eachDir(job dirJob) {
+	s.dirs = job
+	kernel.Parallel(s.l.cfg.dirs(), 1, &s.dirs)
 }
 
-// eachDir runs job for every direction of its layer. The two directions of
-// a bidirectional layer are independent given the layer's input, so with
-// more than one processor the reverse one runs on a worker meanwhile; each
-// writes only its own buffers, and the results do not depend on whether they
-// ran in parallel. Nothing is allocated.
-func (s *Seq) eachDir(job dirJob) {
-	if s.l.cfg.dirs() == 2 && runtime.GOMAXPROCS(0) > 1 {
-		dirWorkers.once.Do(func() {
-			dirWorkers.jobs = make(chan dirJob)
-			for i := 0; i < runtime.GOMAXPROCS(0)-1; i++ {
-				go func() {
-					for j := range dirWorkers.jobs {
-						j.run()
-						j.s.done <- struct{}{}
-					}
-				}()
-			}
-		})
-		if s.done == nil {
-			s.done = make(chan struct{}, 1)
-		}
-		rev := job
-		rev.d = 1
-		select {
-		case dirWorkers.jobs <- rev:
-			job.run()
-			<-s.done
-			return
-		default: // every worker is busy (other Seqs): run both here
-		}
-	}
-	for d := 0; d < s.l.cfg.dirs(); d++ {
-		job.d = d
-		job.run()
+// Range runs the job for directions [lo, hi).
+func (j *dirJob) Range(lo, hi int) {
+	for d := lo; d < hi; d++ {
+		jd := *j
+		jd.d = d
+		jd.run()
 	}
 }
 
@@ -427,6 +401,13 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 		kernel.Sgemm(blas.NoTrans, blas.Trans, T*B, GH, In, 1, in, In, w.wih.W, In, 0, c.gates, GH)
 	}
 	addRows(c.gates, w.bih.W, T*B)
+	// Every step multiplies by the same W_hhᵀ: lay it out for the matrix
+	// kernel once instead of once per step. (B == 1 steps are
+	// matrix-vector products, which need no packing.)
+	packed := half == nil && T > 1 && B > 1
+	if packed {
+		c.whh = kernel.PackB(c.whh, blas.Trans, H, GH, w.whh.W, H)
+	}
 	out := s.out[k]
 	for i := 0; i < T; i++ {
 		t := timeOf(i, T, d)
@@ -462,6 +443,10 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 			gh = c.gh
 			kernel.GemvF16(GH, H, hp, half.whh, H, gh)
 			addRows(gh, w.bhh.W, B)
+		case cfg.Cell == GRU && packed:
+			gh = c.gh
+			kernel.SgemmPacked(blas.NoTrans, B, 1, hp, H, c.whh, 0, gh, GH)
+			addRows(gh, w.bhh.W, B)
 		case cfg.Cell == GRU:
 			gh = c.gh
 			kernel.Sgemm(blas.NoTrans, blas.Trans, B, GH, H, 1, hp, H, w.whh.W, H, 0, gh, GH)
@@ -471,6 +456,9 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 			for j, v := range s.tmp {
 				g[j] += v
 			}
+			addRows(g, w.bhh.W, B)
+		case packed:
+			kernel.SgemmPacked(blas.NoTrans, B, 1, hp, H, c.whh, 1, g, GH)
 			addRows(g, w.bhh.W, B)
 		default:
 			kernel.Sgemm(blas.NoTrans, blas.Trans, B, GH, H, 1, hp, H, w.whh.W, H, 1, g, GH)

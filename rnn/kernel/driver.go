@@ -157,6 +157,24 @@ func roundUp(x, r int) int { return (x + r - 1) / r * r }
 // packA packs op(A)[i0:i0+mb, p0:p0+kb] into panels of mr rows, each (kb, mr)
 // k-major, zero-padding the last panel. dst: (roundUp(mb, mr) * kb).
 func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
+	if aT && mr == 6 && mb >= 6 {
+		// A stored (k, m): walk its rows once, in order, scattering each
+		// into the full panels (column-panel order would stride through
+		// all kb rows once per panel); the partial panel, if any, below.
+		full := mb / 6 * 6
+		for p := 0; p < kb; p++ {
+			row := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+full]
+			for ir := 0; ir < full; ir += 6 {
+				q, r := (*[6]float32)(dst[ir*kb+p*6:]), (*[6]float32)(row[ir:])
+				q[0], q[1], q[2], q[3], q[4], q[5] = r[0], r[1], r[2], r[3], r[4], r[5]
+			}
+		}
+		if full == mb {
+			return
+		}
+		packA(aT, a, lda, i0+full, p0, mb-full, kb, mr, dst[full*kb:])
+		return
+	}
 	for ir := 0; ir < mb; ir += mr {
 		mm := min(mr, mb-ir)
 		d := dst[ir*kb : ir*kb+kb*mr]

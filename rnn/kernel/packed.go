@@ -14,6 +14,26 @@ type PackedB struct {
 	k, n int
 	kern *microKernel
 	data []float32 // for each kc block of k: ceil(n/nr) panels of (kb, nr), k-major
+	job  packJob
+}
+
+// packJob packs kc blocks [lo, hi) of B into its PackedB (a Ranger, so that
+// packing allocates nothing).
+type packJob struct {
+	p   *PackedB
+	bT  bool
+	b   []float32
+	ldb int
+}
+
+func (j *packJob) Range(lo, hi int) {
+	p := j.p
+	kc, nr := p.kern.kc, p.kern.nr
+	w := roundUp(p.n, nr)
+	for blk := lo; blk < hi; blk++ {
+		pc := blk * kc
+		packB(j.bT, j.b, j.ldb, pc, 0, min(kc, p.k-pc), p.n, nr, p.data[pc*w:])
+	}
 }
 
 // PackB packs op(B): (k, n), stored (k, n) if tB == blas.NoTrans, else (n, k),
@@ -44,13 +64,9 @@ func PackB(dst *PackedB, tB blas.Transpose, k, n int, b []float32, ldb int) *Pac
 	dst.k, dst.n, dst.kern = k, n, kern
 	w := roundUp(n, kern.nr)
 	dst.data = grow(dst.data, w*k)
-	ParallelFor(ceilDiv(k, kern.kc), 1, func(lo, hi int) {
-		for blk := lo; blk < hi; blk++ {
-			pc := blk * kern.kc
-			kb := min(kern.kc, k-pc)
-			packB(bT, b, ldb, pc, 0, kb, n, kern.nr, dst.data[pc*w:])
-		}
-	})
+	dst.job = packJob{p: dst, bT: bT, b: b, ldb: ldb}
+	Parallel(ceilDiv(k, kern.kc), 1, &dst.job)
+	dst.job = packJob{} // keep no reference to b
 	return dst
 }
 

@@ -110,3 +110,36 @@ func TestParallelForCovers(t *testing.T) {
 	}
 	SetThreads(0)
 }
+
+type countRanger struct{ n atomic.Int64 }
+
+func (c *countRanger) Range(lo, hi int) { c.n.Add(int64(hi - lo)) }
+
+// TestPackedAndParallelAllocs checks that repacking into an existing
+// PackedB, SgemmPacked and Parallel with a long-lived body allocate nothing.
+func TestPackedAndParallelAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	const m, n, k = 32, 1024, 600
+	a, b, c := randSlice(rng, m*k), randSlice(rng, n*k), make([]float32, m*n)
+	pb := PackB(nil, blas.Trans, k, n, b, k)
+	var r countRanger
+	for _, th := range []int{1, 2} {
+		SetThreads(th)
+		run := func() {
+			PackB(pb, blas.Trans, k, n, b, k)
+			SgemmPacked(blas.NoTrans, m, 1, a, k, pb, 0, c, n)
+			Parallel(1000, 10, &r)
+		}
+		run()
+		if got := testing.AllocsPerRun(5, run); got != 0 {
+			t.Errorf("threads=%d: %v allocs per run, want 0", th, got)
+		}
+	}
+	SetThreads(0)
+	if r.n.Load() != 2*7*1000 { // per thread setting: one run, then AllocsPerRun's warm-up and five
+		t.Errorf("Parallel covered %d items in 14 runs, want 14000", r.n.Load())
+	}
+}
