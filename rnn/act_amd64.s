@@ -179,14 +179,18 @@ GLOBL i127<>(SB), RODATA|NOPTR, $32
 	VPSLLD $23, Y1, Y1; \
 	VMULPS Y1, Y2, Y0
 
+// EXP8_CONSTS loads the registers EXP8 reads: log2e, the clamp bounds, one.
+#define EXP8_CONSTS \
+	VMOVUPS log2e<>(SB), Y8; \
+	VMOVUPS hi<>(SB), Y9; \
+	VMOVUPS lo<>(SB), Y10; \
+	VMOVUPS one<>(SB), Y12
+
 // func sigmoidAVX(x *float32, n8 int): x[i] = 1/(1+exp(-x[i])), i < 8*n8.
 TEXT ·sigmoidAVX(SB), NOSPLIT, $0-16
 	MOVQ x+0(FP), SI
 	MOVQ n8+8(FP), CX
-	VMOVUPS log2e<>(SB), Y8
-	VMOVUPS hi<>(SB), Y9
-	VMOVUPS lo<>(SB), Y10
-	VMOVUPS one<>(SB), Y12
+	EXP8_CONSTS
 sloop:
 	TESTQ CX, CX
 	JZ sdone
@@ -207,10 +211,7 @@ sdone:
 TEXT ·tanhAVX(SB), NOSPLIT, $0-16
 	MOVQ x+0(FP), SI
 	MOVQ n8+8(FP), CX
-	VMOVUPS log2e<>(SB), Y8
-	VMOVUPS hi<>(SB), Y9
-	VMOVUPS lo<>(SB), Y10
-	VMOVUPS one<>(SB), Y12
+	EXP8_CONSTS
 	VMOVUPS two<>(SB), Y13
 tloop:
 	TESTQ CX, CX
@@ -239,10 +240,7 @@ TEXT ·expShiftSumAVX(SB), NOSPLIT, $0-40
 	MOVQ src+8(FP), SI
 	MOVQ n8+16(FP), CX
 	VBROADCASTSS shift+24(FP), Y11
-	VMOVUPS log2e<>(SB), Y8
-	VMOVUPS hi<>(SB), Y9
-	VMOVUPS lo<>(SB), Y10
-	VMOVUPS one<>(SB), Y12
+	EXP8_CONSTS
 	VXORPD Y6, Y6, Y6
 	VXORPD Y7, Y7, Y7
 eloop:
@@ -306,10 +304,7 @@ TEXT ·addTanhAVX(SB), NOSPLIT, $0-32
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
 	MOVQ n8+24(FP), CX
-	VMOVUPS log2e<>(SB), Y8
-	VMOVUPS hi<>(SB), Y9
-	VMOVUPS lo<>(SB), Y10
-	VMOVUPS one<>(SB), Y12
+	EXP8_CONSTS
 	VMOVUPS two<>(SB), Y13
 aloop:
 	TESTQ CX, CX
