@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rnnkit/rnnkit/charrnn"
 	"github.com/rnnkit/rnnkit/rnn"
@@ -75,6 +76,19 @@ func TestTrainGenerateEvalCharRNN(t *testing.T) {
 		require.Contains(t, r, k)
 	}
 	require.Greater(t, r["chars"], 4000.0)
+}
+
+// TestTrainingProgressWithoutTerminal checks the plain progress lines that a
+// training run writes when stderr is a file (nohup, CI), here every step.
+func TestTrainingProgressWithoutTerminal(t *testing.T) {
+	defer func(d time.Duration) { progressEvery = d }(progressEvery)
+	progressEvery = 0
+	dir := t.TempDir()
+	data := writeFile(t, dir, "text.txt", []byte(tinyText()))
+	_, stderr, err := runCLI(t, "train", "charrnn", "--data", data, "--out", filepath.Join(dir, "m.safetensors"),
+		"--hidden", "8", "--layers", "1", "--embedding", "4", "--seq-len", "8", "--batch", "2", "--epochs", "1")
+	require.NoError(t, err, stderr)
+	require.Regexp(t, `step \d+/\d+ \(\d+\.\d%\), .*elapsed .*, about .* left`, stderr)
 }
 
 // TestCharRNNBadInput covers the bad-input cases of issue 9 for the charrnn

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -55,22 +56,45 @@ func writeJSON(c *cobra.Command, v any) error {
 // a progress bar whose length is learned from the first report, plus the
 // plain status lines that replace it when stderr is not a terminal.
 type trainingBar struct {
-	c   *cobra.Command
-	g   *globalOptions
-	bar *progressbar.ProgressBar
+	c           *cobra.Command
+	g           *globalOptions
+	bar         *progressbar.ProgressBar
+	start, last time.Time // of the run and of the last plain progress line
+	first       int       // the first step reported (after a resume, not 0)
 }
+
+// progressEvery is how often a run whose stderr is not a terminal (nohup,
+// a log file, CI) prints a plain progress line.
+var progressEvery = time.Minute
 
 func newTrainingBar(c *cobra.Command, g *globalOptions) *trainingBar {
-	return &trainingBar{c: c, g: g, bar: newProgress(c, g, -1, "training")}
+	now := time.Now()
+	return &trainingBar{c: c, g: g, bar: newProgress(c, g, -1, "training"), start: now, last: now, first: -1}
 }
 
-// update moves the bar to step of steps with a one-line description.
+// update moves the bar to step of steps with a one-line description. Without
+// a terminal it prints the same as a plain line, at most once a minute, with
+// the time left at the rate so far.
 func (t *trainingBar) update(step, steps int, desc string) {
 	if t.bar.GetMax64() != int64(steps) {
 		t.bar.ChangeMax64(int64(steps))
 	}
 	t.bar.Describe(desc)
 	t.bar.Set(step)
+	if t.first < 0 {
+		t.first = step
+	}
+	if !t.logs() || time.Since(t.last) < progressEvery {
+		return
+	}
+	t.last = time.Now()
+	elapsed := t.last.Sub(t.start)
+	left := "unknown"
+	if done := step - t.first; done > 0 && steps > step {
+		left = (time.Duration(float64(elapsed) / float64(done) * float64(steps-step))).Round(time.Second).String()
+	}
+	status(t.c, t.g, "step %d/%d (%.1f%%), %s, elapsed %s, about %s left",
+		step, steps, 100*float64(step)/float64(max(steps, 1)), desc, elapsed.Round(time.Second), left)
 }
 
 // logs reports whether evaluations should be printed as status lines: when
