@@ -515,10 +515,7 @@ func copyOrZero(dst, src []float32) {
 func addRows(m, v []float32, n int) {
 	w := len(v)
 	for i := 0; i < n; i++ {
-		row := m[i*w : (i+1)*w]
-		for j, x := range v {
-			row[j] += x
-		}
+		kernel.Axpy(1, v, m[i*w:(i+1)*w])
 	}
 }
 
@@ -526,10 +523,7 @@ func addRows(m, v []float32, n int) {
 func sumRows(dst, m []float32, n int) {
 	w := len(dst)
 	for i := 0; i < n; i++ {
-		row := m[i*w : (i+1)*w]
-		for j, x := range row {
-			dst[j] += x
-		}
+		kernel.Axpy(1, m[i*w:(i+1)*w], dst)
 	}
 }
 

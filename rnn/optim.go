@@ -336,6 +336,25 @@ type adamUpdate struct {
 }
 
 func (u *adamUpdate) Range(lo, hi int) {
+	if n8 := (hi - lo) / 8; n8 > 0 && useAVX2 {
+		k := adamConsts{u.b1, u.b2, u.c1, u.c2, u.stepSize, u.bc2Sqrt, u.eps, u.l2, u.decay, 0}
+		if u.decoupled {
+			k.decoupled = 1
+		}
+		adamAVX(&u.p[lo], &u.g[lo], &u.m[lo], &u.v[lo], n8, &k)
+		lo += 8 * n8
+	}
+	u.rangeGo(lo, hi)
+}
+
+// adamConsts are adamAVX's constants, in the order it reads them.
+type adamConsts struct {
+	b1, b2, c1, c2, stepSize, bc2Sqrt, eps, l2, decay float32
+	decoupled                                          uint32
+}
+
+// rangeGo is Range in Go: the reference for adamAVX and its tail.
+func (u *adamUpdate) rangeGo(lo, hi int) {
 	p, g, m, v := u.p[lo:hi], u.g[lo:hi], u.m[lo:hi], u.v[lo:hi]
 	b1, b2, c1, c2 := u.b1, u.b2, u.c1, u.c2
 	stepSize, bc2Sqrt, eps := u.stepSize, u.bc2Sqrt, u.eps
