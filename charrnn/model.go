@@ -15,12 +15,12 @@
 package charrnn
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 
 	"github.com/rnnkit/rnnkit/embed"
+	"github.com/rnnkit/rnnkit/internal/modelio"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
@@ -137,30 +137,18 @@ func (m *Model) Save(path string, dtype rnn.DType) error {
 }
 
 func (m *Model) info() (rnn.ModelInfo, error) {
-	cfg, err := json.Marshal(m.Config)
-	if err != nil {
-		return rnn.ModelInfo{}, err
-	}
-	tj, err := m.Tok.MarshalJSON()
-	if err != nil {
-		return rnn.ModelInfo{}, err
-	}
-	return rnn.ModelInfo{Kind: Kind, Config: cfg, Tokenizers: map[string]string{"": string(tj)}, Meta: m.Meta}, nil
+	return modelio.Info(Kind, m.Config, []modelio.Tokenizer{{Name: "", Tok: m.Tok}}, m.Meta)
 }
 
 // Load reads a charrnn model file.
-func Load(path string) (*Model, error) {
-	info, ts, err := rnn.LoadModel(path, Kind)
-	if err != nil {
-		return nil, err
-	}
-	return fromFile(path, info, ts)
-}
+func Load(path string) (*Model, error) { return load(path, nil) }
 
 // LoadBytes reads a charrnn model from memory (for example an embedded
 // file); name is used in error messages.
-func LoadBytes(name string, data []byte) (*Model, error) {
-	info, ts, err := rnn.LoadModelBytes(name, data, Kind)
+func LoadBytes(name string, data []byte) (*Model, error) { return load(name, data) }
+
+func load(name string, data []byte) (*Model, error) {
+	info, ts, err := modelio.Read(name, data, Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -169,23 +157,16 @@ func LoadBytes(name string, data []byte) (*Model, error) {
 
 func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) {
 	var cfg Config
-	if err := json.Unmarshal(info.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("model file %s: bad charrnn config: %v", name, err)
-	}
-	tj, ok := info.Tokenizers[""]
-	if !ok {
-		return nil, fmt.Errorf("model file %s: no tokenizer in the metadata", name)
-	}
-	tok, err := tokenize.Load([]byte(tj))
+	toks, err := modelio.Decode(name, info, &cfg, "")
 	if err != nil {
-		return nil, fmt.Errorf("model file %s: tokenizer: %v", name, err)
+		return nil, err
 	}
-	m, err := New(cfg, tok)
+	m, err := New(cfg, toks[0])
 	if err != nil {
 		return nil, fmt.Errorf("model file %s: %v", name, err)
 	}
-	if err := m.Params.SetFromTensors(ts); err != nil {
-		return nil, fmt.Errorf("model file %s: %v", name, err)
+	if err := modelio.SetWeights(name, m.Params, ts); err != nil {
+		return nil, err
 	}
 	if info.Meta != nil {
 		m.Meta = info.Meta

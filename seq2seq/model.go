@@ -1,12 +1,12 @@
 package seq2seq
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 
 	"github.com/rnnkit/rnnkit/embed"
+	"github.com/rnnkit/rnnkit/internal/modelio"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
@@ -183,34 +183,18 @@ func (m *Model) Save(path string, dtype rnn.DType) error {
 }
 
 func (m *Model) info() (rnn.ModelInfo, error) {
-	cfg, err := json.Marshal(m.Config)
-	if err != nil {
-		return rnn.ModelInfo{}, err
-	}
-	sj, err := m.Src.MarshalJSON()
-	if err != nil {
-		return rnn.ModelInfo{}, err
-	}
-	tj, err := m.Tgt.MarshalJSON()
-	if err != nil {
-		return rnn.ModelInfo{}, err
-	}
-	return rnn.ModelInfo{Kind: Kind, Config: cfg, Tokenizers: map[string]string{"src": string(sj), "tgt": string(tj)}, Meta: m.Meta}, nil
+	return modelio.Info(Kind, m.Config, []modelio.Tokenizer{{Name: "src", Tok: m.Src}, {Name: "tgt", Tok: m.Tgt}}, m.Meta)
 }
 
 // Load reads a seq2seq model file.
-func Load(path string) (*Model, error) {
-	info, ts, err := rnn.LoadModel(path, Kind)
-	if err != nil {
-		return nil, err
-	}
-	return fromFile(path, info, ts)
-}
+func Load(path string) (*Model, error) { return load(path, nil) }
 
 // LoadBytes reads a seq2seq model from memory (for example an embedded
 // file); name is used in error messages.
-func LoadBytes(name string, data []byte) (*Model, error) {
-	info, ts, err := rnn.LoadModelBytes(name, data, Kind)
+func LoadBytes(name string, data []byte) (*Model, error) { return load(name, data) }
+
+func load(name string, data []byte) (*Model, error) {
+	info, ts, err := modelio.Read(name, data, Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -219,27 +203,16 @@ func LoadBytes(name string, data []byte) (*Model, error) {
 
 func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) {
 	var cfg Config
-	if err := json.Unmarshal(info.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("model file %s: bad seq2seq config: %v", name, err)
-	}
-	var toks [2]tokenize.Tokenizer
-	for i, side := range []string{"src", "tgt"} {
-		tj, ok := info.Tokenizers[side]
-		if !ok {
-			return nil, fmt.Errorf("model file %s: no %s tokenizer in the metadata", name, side)
-		}
-		t, err := tokenize.Load([]byte(tj))
-		if err != nil {
-			return nil, fmt.Errorf("model file %s: %s tokenizer: %v", name, side, err)
-		}
-		toks[i] = t
+	toks, err := modelio.Decode(name, info, &cfg, "src", "tgt")
+	if err != nil {
+		return nil, err
 	}
 	m, err := New(cfg, toks[0], toks[1])
 	if err != nil {
 		return nil, fmt.Errorf("model file %s: %v", name, err)
 	}
-	if err := m.Params.SetFromTensors(ts); err != nil {
-		return nil, fmt.Errorf("model file %s: %v", name, err)
+	if err := modelio.SetWeights(name, m.Params, ts); err != nil {
+		return nil, err
 	}
 	if info.Meta != nil {
 		m.Meta = info.Meta

@@ -1,0 +1,88 @@
+// Package modelio is what the applications' model files have in common: the
+// metadata that turns an rnn.Params into a model (the application's config
+// as JSON and its tokenizers by name), reading it back, and setting the
+// weights with the checks every application makes. The file format itself
+// is rnn's (rnn.SaveModel, rnn.LoadModel; docs/FORMAT.md).
+package modelio
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+// Tokenizer names a tokenizer in a model file: "" for an application with
+// one, "src" and "tgt" for a translator.
+type Tokenizer struct {
+	Name string
+	Tok  tokenize.Tokenizer
+}
+
+// Info builds the metadata of a model of the given kind: cfg as JSON, the
+// tokenizers in their tokenizer.json form, and meta.
+func Info(kind string, cfg any, toks []Tokenizer, meta map[string]string) (rnn.ModelInfo, error) {
+	cj, err := json.Marshal(cfg)
+	if err != nil {
+		return rnn.ModelInfo{}, fmt.Errorf("%s config: %v", kind, err)
+	}
+	tm := make(map[string]string, len(toks))
+	for _, t := range toks {
+		tj, err := t.Tok.MarshalJSON()
+		if err != nil {
+			return rnn.ModelInfo{}, fmt.Errorf("%s tokenizer %q: %v", kind, t.Name, err)
+		}
+		tm[t.Name] = string(tj)
+	}
+	return rnn.ModelInfo{Kind: kind, Config: cj, Tokenizers: tm, Meta: meta}, nil
+}
+
+// Read returns the metadata and tensors of a model file of the given kind:
+// the file at path, or, when data is not nil, the file held in data (an
+// embedded model; path is then only its name in messages).
+func Read(path string, data []byte, kind string) (rnn.ModelInfo, []rnn.Tensor, error) {
+	if data != nil {
+		return rnn.LoadModelBytes(path, data, kind)
+	}
+	return rnn.LoadModel(path, kind)
+}
+
+// Decode unmarshals info's config into cfg (a pointer) and loads the
+// tokenizers with the given names, in that order. name is the file's name
+// in messages.
+func Decode(name string, info rnn.ModelInfo, cfg any, tokenizers ...string) ([]tokenize.Tokenizer, error) {
+	if err := json.Unmarshal(info.Config, cfg); err != nil {
+		return nil, fmt.Errorf("model file %s: bad %s config: %v", name, info.Kind, err)
+	}
+	toks := make([]tokenize.Tokenizer, len(tokenizers))
+	for i, tn := range tokenizers {
+		what := "tokenizer"
+		if tn != "" {
+			what = tn + " tokenizer"
+		}
+		tj, ok := info.Tokenizers[tn]
+		if !ok {
+			return nil, fmt.Errorf("model file %s: no %s in the metadata", name, what)
+		}
+		t, err := tokenize.Load([]byte(tj))
+		if err != nil {
+			return nil, fmt.Errorf("model file %s: %s: %v", name, what, err)
+		}
+		toks[i] = t
+	}
+	return toks, nil
+}
+
+// SetWeights copies the tensors of a model file into ps (names and shapes
+// must match) and checks that every weight is finite: a file whose weights
+// hold NaN or Inf is damaged, and would otherwise give garbage, not an error.
+func SetWeights(name string, ps *rnn.Params, ts []rnn.Tensor) error {
+	if err := ps.SetFromTensors(ts); err != nil {
+		return fmt.Errorf("model file %s: %v", name, err)
+	}
+	if !ps.AllFinite() {
+		return fmt.Errorf("model file %s: the weights hold NaN or Inf values; the file is damaged", name)
+	}
+	return nil
+}
