@@ -104,6 +104,9 @@ func TestCharRNNBadInput(t *testing.T) {
 	require.NoError(t, rnn.SaveModel(wrongKind, rnn.ModelInfo{Kind: "sentiment", Config: []byte(`{}`)}, rnn.NewParams(), rnn.F32))
 	newer := writeFile(t, dir, "newer.safetensors", bumpVersion(t, good))
 	truncated := writeFile(t, dir, "trunc.safetensors", good[:len(good)/2])
+	// The last four bytes of the file are weight data: 0xffffff7f is a NaN
+	// as one float32 and as two float16s.
+	nanWeights := writeFile(t, dir, "nan.safetensors", append(append([]byte(nil), good[:len(good)-4]...), 0xff, 0xff, 0xff, 0x7f))
 
 	empty := writeFile(t, dir, "empty.txt", nil)
 	binaryFile := writeFile(t, dir, "bin.txt", []byte("abc\x00\x01\x02def"))
@@ -117,6 +120,7 @@ func TestCharRNNBadInput(t *testing.T) {
 		{"wrong kind", []string{"generate", "--model", wrongKind}, `"sentiment" model`},
 		{"newer version", []string{"generate", "--model", newer}, "upgrade rnnkit"},
 		{"truncated", []string{"generate", "--model", truncated}, "trunc.safetensors"},
+		{"NaN weights", []string{"generate", "--model", nanWeights}, "nan.safetensors: the weights hold NaN or Inf values; the file is damaged"},
 		{"missing model", []string{"generate", "--model", filepath.Join(dir, "nope.safetensors")}, "no such file"},
 		{"empty data", []string{"eval", "charrnn", "--model", model, "--data", empty}, "empty.txt: file is empty"},
 		{"binary data", []string{"eval", "charrnn", "--model", model, "--data", binaryFile}, "bin.txt: binary file"},
