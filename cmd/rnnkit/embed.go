@@ -81,7 +81,6 @@ name. Ctrl-C stops training and saves the vectors trained so far.`,
 	f.IntVar(&o.opt.Epochs, "epochs", 5, "passes over the corpus")
 	f.IntVar(&o.opt.Negative, "neg", 5, "negative samples per context word")
 	f.IntVar(&o.opt.MinCount, "min-count", 5, "drop words seen fewer times")
-	f.IntVar(&o.opt.Threads, "threads", 0, "training goroutines (default: all cores)")
 	f.Float64Var(&o.opt.LR, "lr", 0.025, "starting learning rate, decayed linearly")
 	f.Float64Var(&o.opt.Sample, "sample", 1e-4, "subsampling threshold for frequent words (negative: off)")
 	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (runs with --threads 1 are reproducible)")
@@ -112,9 +111,10 @@ func runEmbedTrain(c *cobra.Command, g *globalOptions, o *embedTrainOptions) err
 			return usagef("%s must be at least 1, got %d", p.name, p.v)
 		}
 	}
-	if o.opt.Threads < 0 || o.opt.LR <= 0 || o.opt.Sample == 0 {
-		return usagef("--threads must be >= 0, --lr > 0 and --sample non-zero (negative turns subsampling off)")
+	if o.opt.LR <= 0 || o.opt.Sample == 0 {
+		return usagef("--lr must be > 0 and --sample non-zero (negative turns subsampling off)")
 	}
+	o.opt.Threads = g.threads // the global --threads: 0 is every core
 	format := embed.Auto
 	if o.binary {
 		format = embed.Word2VecBinary

@@ -18,7 +18,8 @@ var version = "0.1.0-dev"
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
-	quiet bool
+	quiet   bool
+	threads int
 }
 
 // usageError marks an error as bad usage (exit status 2).
@@ -49,6 +50,16 @@ Every command also takes --model FILE to use a model you trained yourself with
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars or status lines on stderr")
+	root.PersistentFlags().IntVar(&g.threads, "threads", 0, "cores to use (default: all; on a shared machine, fewer leaves the rest to others)")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if g.threads < 0 {
+			return usagef("--threads must be 0 (all cores) or more, got %d", g.threads)
+		}
+		if g.threads > 0 {
+			runtime.GOMAXPROCS(g.threads)
+		}
+		return nil
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 
 	train := &cobra.Command{
