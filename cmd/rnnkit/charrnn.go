@@ -250,7 +250,7 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	bar := newTrainingBar(c, g)
 	report := func(p charrnn.Progress) {
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val %.3f best %.3f %.0f chars/s", p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.CharsPerSec))
+		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val %s best %s %.0f chars/s", p.Epoch, p.Loss, fmtOr("%.3f", p.ValLoss), fmtOr("%.3f", p.BestValLoss), p.CharsPerSec))
 		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val %.4f best %.4f lr %.2e %.0f chars/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.LR, p.CharsPerSec, p.Elapsed.Round(1e9))

@@ -274,7 +274,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	bar := newTrainingBar(c, g)
 	report := func(p sentiment.Progress) {
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val acc %.4f best %.4f %.0f tok/s", p.Epoch, p.Loss, p.ValAcc, p.BestValAcc, p.TokensPerSec))
+		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val acc %s best %s %.0f tok/s", p.Epoch, p.Loss, fmtOr("%.4f", p.ValAcc), fmtOr("%.4f", p.BestValAcc), p.TokensPerSec))
 		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val loss %.4f val acc %.4f best %.4f lr %.2e %.0f tokens/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))

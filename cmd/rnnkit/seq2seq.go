@@ -386,7 +386,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	bar := newTrainingBar(c, g)
 	report := func(p seq2seq.Progress) {
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f BLEU %.1f best %.1f %.0f pairs/s", p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.PairsPerSec))
+		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f BLEU %s best %s %.0f pairs/s", p.Epoch, p.Loss, fmtOr("%.1f", p.ValBLEU), fmtOr("%.1f", p.BestBLEU), p.PairsPerSec))
 		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val BLEU %.2f best %.2f lr %.2e %.0f pairs/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.LR, p.PairsPerSec, p.Elapsed.Round(1e9))

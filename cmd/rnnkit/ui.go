@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -110,6 +112,15 @@ func (t *trainingBar) finish(err error, step int, checkpoint string) error {
 		return nil
 	}
 	return err
+}
+
+// fmtOr formats v, or gives "-" when it is NaN or infinite (a validation
+// figure before the first evaluation).
+func fmtOr(format string, v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
 }
 
 // checkpointPath is --checkpoint, or OUT.ckpt when it is not given.
