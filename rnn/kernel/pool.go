@@ -51,7 +51,7 @@ func getGroup() *group { return groupPool.Get().(*group) }
 
 var pool struct {
 	mu      sync.Mutex
-	started int
+	started atomic.Int32 // workers started; only grows, under mu
 	idle    atomic.Int32
 	tasks   chan task
 }
@@ -121,15 +121,15 @@ func next(tasks <-chan task) task {
 }
 
 func ensureWorkers(n int) {
-	if n <= 0 {
-		return
+	if n <= 0 || int(pool.started.Load()) >= n {
+		return // the common case: no lock
 	}
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
 	if pool.tasks == nil {
 		pool.tasks = make(chan task, 64)
 	}
-	for ; pool.started < n; pool.started++ {
+	for ; int(pool.started.Load()) < n; pool.started.Add(1) {
 		go func(tasks <-chan task) {
 			// Each worker owns its packing buffers: no sync.Pool traffic
 			// between goroutines, no allocation once they have grown.
