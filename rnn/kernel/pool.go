@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The worker pool shared by Sgemm and ParallelFor.
+// The worker pool behind Sgemm, SgemmPacked, PackB and Parallel.
 //
 // A piece of work is handed to a worker only when an idle worker has been
 // reserved for it (pool.idle is decremented by compare-and-swap); otherwise
