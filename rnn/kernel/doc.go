@@ -11,7 +11,10 @@
 // micro-kernel. Problems with m == 1 or n == 1 go through Dot/Axpy instead.
 // Large problems are split across goroutines (see SetThreads); each element of
 // C is always computed in the same order, so results do not depend on the
-// thread count.
+// thread count. The goroutines are a small pool, one per extra core, that
+// spin for up to a millisecond between pieces of work (yielding to other
+// goroutines) because waking a sleeping thread costs as much as a
+// recurrent step's product; Parallel lends the same pool to other loops.
 //
 // API, all row-major float32, destination written in place:
 //
@@ -20,7 +23,12 @@
 //	SgemmNaive, SgemmGeneric   the reference loop and the pure-Go path.
 //	Axpy(alpha, x, y)          y(n) += alpha*x(n)
 //	Dot(x, y)                  x(n)·y(n)
+//	PackB(dst, tB, k, n, b, ldb)  op(B)(k, n) laid out once for many products
+//	SgemmPacked(tA, m, alpha, a, lda, pb, beta, c, ldc)
+//	    Sgemm with a PackedB (a decoder's output layer at every step)
 //	SetThreads(n)              goroutines per large Sgemm (1: caller only)
+//	Parallel(n, grain, r)      r.Range(lo, hi) over [0, n) on the pool
+//	ParallelFor(n, grain, fn)  the same with a function
 //	Implementation{}           gonum's BLAS with this Sgemm, for blas32.Use
 //
 // Aliasing: C must not overlap A or B; Axpy's y must not overlap x except
