@@ -184,6 +184,23 @@ func TestTrainSentimentUsageErrors(t *testing.T) {
 
 // Issue 9: bad files give one line naming the file and the problem, the run
 // goes on, and the exit status is non-zero.
+// TestClassifyReadError covers a file that opens but cannot be read, which
+// the chmod case above cannot produce when the tests run as root (CI does):
+// on Linux, reading /proc/self/mem at offset 0 fails with an I/O error.
+func TestClassifyReadError(t *testing.T) {
+	if _, err := os.Stat("/proc/self/mem"); err != nil {
+		t.Skip("no /proc/self/mem on this system")
+	}
+	model := tinySentimentModel(t)
+	good := filepath.Join(t.TempDir(), "good.txt")
+	require.NoError(t, os.WriteFile(good, []byte("a wonderful , great film"), 0o644))
+	out, _, err := runCLI(t, "classify", "--model", model, "--json", "/proc/self/mem", good)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1 of 2 files could not be classified")
+	assert.Contains(t, out, `{"error":"input/output error","file":"/proc/self/mem"}`)
+	assert.Contains(t, out, `"file":"`+good+`","label"`, "the run goes on after the failure")
+}
+
 func TestClassifyBadInput(t *testing.T) {
 	model := tinySentimentModel(t)
 	dir := t.TempDir()
