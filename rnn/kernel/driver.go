@@ -202,6 +202,9 @@ func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
 			continue
 		}
 		// A stored (m, k): gather mr rows.
+		if mm == 6 && mr == 6 && packA6Fast(a[(i0+ir)*lda+p0:], lda, kb, d) {
+			continue
+		}
 		if mm == 6 && mr == 6 {
 			base := (i0+ir)*lda + p0
 			r0, r1, r2 := a[base:base+kb], a[base+lda:base+lda+kb], a[base+2*lda:base+2*lda+kb]

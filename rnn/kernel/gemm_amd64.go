@@ -117,6 +117,30 @@ func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool {
 	return true
 }
 
+//go:noescape
+func packA6(a *float32, lda, blocks int, dst *float32)
+
+// packA6Fast packs one full 6-row panel of a non-transposed A, a: (6, kb)
+// with stride lda, into dst: (kb, 6), if the assembly kernel is in use.
+func packA6Fast(a []float32, lda, kb int, dst []float32) bool {
+	if !useAsm {
+		return false
+	}
+	// The assembly writes 2 floats past each 8-column block (overwritten
+	// by the next): stop a column short of the panel's end.
+	blocks := (kb - 1) / 8
+	if blocks > 0 {
+		_ = a[5*lda+8*blocks-1]
+		_ = dst[(8*blocks-1)*6+7]
+		packA6(&a[0], lda, blocks, &dst[0])
+	}
+	for p := 8 * blocks; p < kb; p++ {
+		q := (*[6]float32)(dst[p*6 : p*6+6])
+		q[0], q[1], q[2], q[3], q[4], q[5] = a[p], a[lda+p], a[2*lda+p], a[3*lda+p], a[4*lda+p], a[5*lda+p]
+	}
+	return true
+}
+
 // dot4F16AVX is dot4AVX with half-precision b (needs F16C, present with AVX2 on x86).
 //
 //go:noescape

@@ -411,3 +411,73 @@ h4red:
 	VMOVUPS X0, (DX)
 	VZEROUPPER
 	RET
+
+// Transpose six rows of 8 floats at (P0), (P0)(R8*1), (P0)(R8*2),
+// (P0)(R9*1), (P4), (P4)(R8*1) into 8 columns of 6 stored at DI + q*24,
+// q = 0..7. Each store writes 8 floats: the 2 beyond a column are garbage
+// that the next column's store overwrites (so the caller must leave room
+// for 2 floats after the block). Y6 and Y7 (rows 6 and 7) must be zero.
+#define TRANS6 \
+	VMOVUPS (SI), Y0; \
+	VMOVUPS (SI)(R8*1), Y1; \
+	VMOVUPS (SI)(R8*2), Y2; \
+	VMOVUPS (SI)(R9*1), Y3; \
+	VMOVUPS (R10), Y4; \
+	VMOVUPS (R10)(R8*1), Y5; \
+	VUNPCKLPS Y1, Y0, Y8; \
+	VUNPCKHPS Y1, Y0, Y9; \
+	VUNPCKLPS Y3, Y2, Y10; \
+	VUNPCKHPS Y3, Y2, Y11; \
+	VUNPCKLPS Y5, Y4, Y12; \
+	VUNPCKHPS Y5, Y4, Y13; \
+	VSHUFPS $0x44, Y10, Y8, Y2; \
+	VSHUFPS $0xEE, Y10, Y8, Y3; \
+	VSHUFPS $0x44, Y11, Y9, Y4; \
+	VSHUFPS $0xEE, Y11, Y9, Y5; \
+	VSHUFPS $0x44, Y15, Y12, Y0; \
+	VSHUFPS $0xEE, Y15, Y12, Y1; \
+	VSHUFPS $0x44, Y15, Y13, Y14; \
+	VSHUFPS $0xEE, Y15, Y13, Y13; \
+	VPERM2F128 $0x20, Y0, Y2, Y10; \
+	VPERM2F128 $0x20, Y1, Y3, Y11; \
+	VMOVUPS Y10, 0(DI); \
+	VMOVUPS Y11, 24(DI); \
+	VPERM2F128 $0x20, Y14, Y4, Y10; \
+	VPERM2F128 $0x20, Y13, Y5, Y11; \
+	VMOVUPS Y10, 48(DI); \
+	VMOVUPS Y11, 72(DI); \
+	VPERM2F128 $0x31, Y0, Y2, Y10; \
+	VPERM2F128 $0x31, Y1, Y3, Y11; \
+	VMOVUPS Y10, 96(DI); \
+	VMOVUPS Y11, 120(DI); \
+	VPERM2F128 $0x31, Y14, Y4, Y10; \
+	VPERM2F128 $0x31, Y13, Y5, Y11; \
+	VMOVUPS Y10, 144(DI); \
+	VMOVUPS Y11, 168(DI)
+
+// func packA6(a *float32, lda, blocks int, dst *float32)
+// dst[p*6 + i] = a[i*lda + p] for i < 6, p < 8*blocks, writing up to
+// dst[(8*blocks-1)*6 + 7].
+TEXT ·packA6(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), R8
+	MOVQ blocks+16(FP), CX
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+	VXORPS Y15, Y15, Y15
+	TESTQ CX, CX
+	JE    pack6done
+
+pack6loop:
+	TRANS6
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $192, DI
+	DECQ CX
+	JNZ  pack6loop
+
+pack6done:
+	VZEROUPPER
+	RET

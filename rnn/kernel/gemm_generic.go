@@ -8,6 +8,8 @@ var defaultKernel = &genericKernel
 
 func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool { return false }
 
+func packA6Fast(a []float32, lda, kb int, dst []float32) bool { return false }
+
 func dot(x, y []float32) float32 { return dotGo(x, y) }
 
 func axpy(alpha float32, x, y []float32) { axpyGo(alpha, x, y) }

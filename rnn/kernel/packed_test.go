@@ -143,3 +143,51 @@ func TestPackedAndParallelAllocs(t *testing.T) {
 		t.Errorf("Parallel covered %d items in 14 runs, want 14000", r.n.Load())
 	}
 }
+
+// TestPackAMatchesNaive checks packA (the assembly six-row transpose, its
+// Go tail and the transposed-A paths) element by element against the
+// panel layout, and that nothing is written past the packed panels.
+func TestPackAMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const mr = 6
+	for _, aT := range []bool{false, true} {
+		for mb := 1; mb <= 14; mb++ {
+			for _, kb := range []int{1, 2, 7, 8, 9, 15, 16, 17, 24, 25, 40, 256} {
+				rows, cols := mb+3, kb+5 // A larger than the block: i0 = 2, p0 = 3
+				if aT {
+					rows, cols = kb+5, mb+3
+				}
+				lda := cols + 1
+				a := randSlice(rng, rows*lda)
+				size := roundUp(mb, mr) * kb
+				dst := make([]float32, size+16)
+				for i := range dst {
+					dst[i] = -999
+				}
+				packA(aT, a, lda, 2, 3, mb, kb, mr, dst)
+				for ir := 0; ir < mb; ir += mr {
+					for p := 0; p < kb; p++ {
+						for i := 0; i < mr; i++ {
+							want := float32(0)
+							if ir+i < mb {
+								if aT {
+									want = a[(3+p)*lda+2+ir+i]
+								} else {
+									want = a[(2+ir+i)*lda+3+p]
+								}
+							}
+							if got := dst[ir*kb+p*mr+i]; got != want {
+								t.Fatalf("aT=%v mb=%d kb=%d: panel %d, p=%d, i=%d: %g, want %g", aT, mb, kb, ir/mr, p, i, got, want)
+							}
+						}
+					}
+				}
+				for i := size; i < len(dst); i++ {
+					if dst[i] != -999 {
+						t.Fatalf("aT=%v mb=%d kb=%d: wrote past the panels at %d", aT, mb, kb, i)
+					}
+				}
+			}
+		}
+	}
+}
