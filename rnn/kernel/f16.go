@@ -1,11 +1,16 @@
 package kernel
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // GemvF16 computes c[:n] = x(k) · B(n, k)ᵀ with B stored as IEEE half
 // floats (row r at b[r*ldb:]), the matrix-vector product of batch-1
 // inference. Half-precision weights halve the bytes streamed from cache,
-// which bounds that product. It runs on the calling goroutine (see gemv).
+// which bounds that product. A large B is split by rows over the pool's
+// goroutines, so that each core streams, and keeps in its own L2, its part
+// of the weights; every row is computed the same way whatever the split.
 //
 //	x: (k), b: (n, ldb) with ldb >= k, c: (n); c is overwritten.
 func GemvF16(n, k int, x []float32, b []uint16, ldb int, c []float32) {
@@ -15,7 +20,35 @@ func GemvF16(n, k int, x []float32, b []uint16, ldb int, c []float32) {
 	if len(x) < k || len(c) < n || ldb < k || len(b) < (n-1)*ldb+k {
 		panic(ErrShort)
 	}
-	gemvRowsF16(n, x[:k], b, ldb, c[:n])
+	if n*k < parGemvF16 || numThreads() == 1 {
+		gemvRowsF16(n, x[:k], b, ldb, c[:n])
+		return
+	}
+	j := gemvF16Jobs.Get().(*gemvF16Job)
+	*j = gemvF16Job{x: x[:k], b: b, ldb: ldb, c: c[:n]}
+	Parallel(ceilDiv(n, 64), 1, j) // in blocks of 64 rows, as gemvRowsF16
+	*j = gemvF16Job{}
+	gemvF16Jobs.Put(j)
+}
+
+// parGemvF16 is the size (n·k weights) from which GemvF16 splits B. In
+// the W2 model the 1024x256 recurrent and second-layer input products
+// split; the first layer's 1024x64 input product does not.
+const parGemvF16 = 1 << 17
+
+// gemvF16Job is one GemvF16 call as a Ranger over blocks of 64 rows.
+type gemvF16Job struct {
+	x   []float32
+	b   []uint16
+	ldb int
+	c   []float32
+}
+
+var gemvF16Jobs = sync.Pool{New: func() any { return new(gemvF16Job) }}
+
+func (j *gemvF16Job) Range(lo, hi int) {
+	r0, r1 := lo*64, min(hi*64, len(j.c))
+	gemvRowsF16(r1-r0, j.x, j.b[r0*j.ldb:], j.ldb, j.c[r0:r1])
 }
 
 func gemvRowsF16(n int, x []float32, b []uint16, ldb int, c []float32) {

@@ -33,7 +33,7 @@ func TestGemvF16MatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, threads := range []int{1, 2, 3} {
 		SetThreads(threads)
-		for _, sh := range [][3]int{{1, 1, 1}, {3, 7, 9}, {4, 16, 16}, {17, 33, 40}, {64, 64, 64}, {1024, 256, 256}, {1024, 64, 70}, {69, 256, 256}} {
+		for _, sh := range [][3]int{{1, 1, 1}, {3, 7, 9}, {4, 16, 16}, {17, 33, 40}, {64, 64, 64}, {1024, 256, 256}, {1030, 200, 203}, {1024, 64, 70}, {69, 256, 256}} {
 			n, k, ldb := sh[0], sh[1], sh[2]
 			x := make([]float32, k)
 			for i := range x {
