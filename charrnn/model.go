@@ -83,7 +83,12 @@ func New(cfg Config, tok tokenize.Tokenizer) (*Model, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, Params: rnn.NewParams(), Tok: tok, Meta: map[string]string{}}
+	return rnn.Build(func(ps *rnn.Params) *Model { return build(cfg, tok, ps) }), nil
+}
+
+// build registers the model's parameters in ps.
+func build(cfg Config, tok tokenize.Tokenizer, ps *rnn.Params) *Model {
+	m := &Model{Config: cfg, Params: ps, Tok: tok, Meta: map[string]string{}}
 	in := cfg.Vocab
 	if cfg.Embedding > 0 {
 		m.emb = embed.NewTable(m.Params, "embedding.", cfg.Vocab, cfg.Embedding, -1)
@@ -93,7 +98,7 @@ func New(cfg Config, tok tokenize.Tokenizer) (*Model, error) {
 		Cell: cfg.Cell, InputSize: in, HiddenSize: cfg.Hidden, NumLayers: cfg.Layers, Dropout: cfg.Dropout,
 	})
 	m.dec = rnn.NewLinear(m.Params, "decoder.", cfg.Hidden, cfg.Vocab, true)
-	return m, nil
+	return m
 }
 
 // Init randomizes the weights as PyTorch initializes the equivalent modules.

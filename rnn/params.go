@@ -28,6 +28,55 @@ type Params struct {
 	Grads  []float32
 	list   []*Param
 	byName map[string]*Param
+	count  bool // a counter (NewParamCounter): Add only counts
+	n      int  // values registered, when counting
+}
+
+// NewParamCounter returns a Params that only counts: Add registers names and
+// shapes but allocates nothing (the Params' W and G stay nil). A model's
+// constructor runs its parameter registrations once on a counter, then
+// Reserves that many values in the real Params, so that building a model
+// allocates its buffers once instead of growing them (which copied them a
+// dozen times and left that much garbage behind: a 76 MB model touched
+// 180 MB).
+func NewParamCounter() *Params { return &Params{byName: map[string]*Param{}, count: true} }
+
+// Count is the number of values registered: Len for a real Params, the
+// running total for a counter.
+func (ps *Params) Count() int {
+	if ps.count {
+		return ps.n
+	}
+	return len(ps.Values)
+}
+
+// Build returns what build returns when it registers its parameters in a
+// Params sized for them exactly: build runs once on a counter
+// (NewParamCounter), whose result is dropped, then on the real Params. build
+// must register the same parameters both times and must not read or write
+// their values (they are nil on the counter).
+func Build[M any](build func(ps *Params) M) M {
+	c := NewParamCounter()
+	build(c)
+	ps := NewParams()
+	ps.Reserve(c.Count())
+	return build(ps)
+}
+
+// Reserve makes room for n more values, so that Adds totalling up to n
+// neither copy the buffers nor leave garbage behind.
+func (ps *Params) Reserve(n int) {
+	if ps.count || n <= cap(ps.Values)-len(ps.Values) {
+		return
+	}
+	vals, grads := make([]float32, len(ps.Values), len(ps.Values)+n), make([]float32, len(ps.Grads), len(ps.Values)+n)
+	copy(vals, ps.Values)
+	copy(grads, ps.Grads)
+	ps.Values, ps.Grads = vals, grads
+	for _, q := range ps.list {
+		end := q.off + q.numel()
+		q.W, q.G = ps.Values[q.off:end:end], ps.Grads[q.off:end:end]
+	}
 }
 
 // NewParams returns an empty parameter set.
@@ -45,6 +94,13 @@ func (ps *Params) Add(name string, shape ...int) *Param {
 			panic(fmt.Sprintf("rnn: parameter %q has non-positive dimension in %v", name, shape))
 		}
 		n *= d
+	}
+	if ps.count {
+		p := &Param{Name: name, Shape: append([]int(nil), shape...), off: ps.n}
+		ps.n += n
+		ps.list = append(ps.list, p)
+		ps.byName[name] = p
+		return p
 	}
 	p := &Param{Name: name, Shape: append([]int(nil), shape...), off: len(ps.Values)}
 	size := len(ps.Values) + n

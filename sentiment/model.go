@@ -144,8 +144,13 @@ func New(cfg Config, tok tokenize.Tokenizer) (*Model, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	return rnn.Build(func(ps *rnn.Params) *Model { return build(cfg, tok, ps) }), nil
+}
+
+// build registers the model's parameters in ps.
+func build(cfg Config, tok tokenize.Tokenizer, ps *rnn.Params) *Model {
 	pools, _ := cfg.pools()
-	m := &Model{Config: cfg, Params: rnn.NewParams(), Tok: tok, Meta: map[string]string{}, pools: pools,
+	m := &Model{Config: cfg, Params: ps, Tok: tok, Meta: map[string]string{}, pools: pools,
 		works: make(chan *work, 4)}
 	m.emb = embed.NewTable(m.Params, "embedding.", cfg.Vocab, cfg.Embedding, int(tokenize.Pad))
 	m.rnn = rnn.NewLayer(m.Params, "rnn.", rnn.Config{Cell: cfg.Cell, InputSize: cfg.Embedding, HiddenSize: cfg.Hidden,
@@ -155,7 +160,7 @@ func New(cfg Config, tok tokenize.Tokenizer) (*Model, error) {
 		m.attn = rnn.NewLinear(m.Params, "attn.", dh, 1, true)
 	}
 	m.fc = rnn.NewLinear(m.Params, "fc.", len(pools)*dh, len(cfg.Labels), true)
-	return m, nil
+	return m
 }
 
 // Init randomizes the weights as PyTorch initializes the equivalent modules

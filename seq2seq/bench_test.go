@@ -3,6 +3,7 @@ package seq2seq
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,6 +31,11 @@ func synthVocabTok(b testing.TB, n int) tokenize.Tokenizer {
 // [h; context; embedding]; a batch of 64 pairs of 20 tokens each side.
 func w4(b testing.TB) (*Model, [][]int32, [][]int32) {
 	const V, B, T = 8000, 64, 20
+	// -benchtime Nx runs a benchmark twice (N=1, then N), and bench runs the
+	// training and decoding benchmarks in one process: collect the previous
+	// run's model and optimizer state (150 MB) before building another, as
+	// the PyTorch script's reference counting frees its model at once.
+	runtime.GC()
 	src, tgt := synthVocabTok(b, V), synthVocabTok(b, V)
 	m, err := New(DefaultConfig(V, V), src, tgt)
 	if err != nil {

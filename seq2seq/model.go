@@ -116,7 +116,11 @@ func New(cfg Config, src, tgt tokenize.Tokenizer) (*Model, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	ps := rnn.NewParams()
+	return rnn.Build(func(ps *rnn.Params) *Model { return build(cfg, src, tgt, ps) }), nil
+}
+
+// build registers the model's parameters in ps.
+func build(cfg Config, src, tgt tokenize.Tokenizer, ps *rnn.Params) *Model {
 	m := &Model{Config: cfg, Params: ps, Src: src, Tgt: tgt, Meta: map[string]string{}}
 	E, He, Hd := cfg.Embedding, cfg.EncHidden, cfg.DecHidden
 	m.srcEmb = embed.NewTable(ps, "encoder.embedding.", cfg.SrcVocab, E, int(tokenize.Pad))
@@ -133,7 +137,7 @@ func New(cfg Config, src, tgt tokenize.Tokenizer) (*Model, error) {
 	} else {
 		m.out = rnn.NewLinear(ps, "out.", m.featWidth(), cfg.TgtVocab, true)
 	}
-	return m, nil
+	return m
 }
 
 // decIn is the width of the decoder RNN's input.
