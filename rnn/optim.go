@@ -350,7 +350,7 @@ func (u *adamUpdate) Range(lo, hi int) {
 // adamConsts are adamAVX's constants, in the order it reads them.
 type adamConsts struct {
 	b1, b2, c1, c2, stepSize, bc2Sqrt, eps, l2, decay float32
-	decoupled                                          uint32
+	decoupled                                         uint32
 }
 
 // rangeGo is Range in Go: the reference for adamAVX and its tail.

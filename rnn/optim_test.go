@@ -354,7 +354,7 @@ func TestAdamVectorMatchesGo(t *testing.T) {
 			bufs[i] = make([]float32, n)
 		}
 		for i := 0; i < n; i++ {
-			bufs[0][i] = float32(rng.NormFloat64())      // p
+			bufs[0][i] = float32(rng.NormFloat64())       // p
 			bufs[1][i] = float32(rng.NormFloat64() * 0.1) // g
 			bufs[2][i] = float32(rng.NormFloat64() * 0.01)
 			bufs[3][i] = float32(rng.Float64() * 0.01)
