@@ -21,6 +21,7 @@ const metaspace = "▁"
 type BPE struct {
 	vocab
 	lower  bool
+	punct  bool       // isolate punctuation after Metaspace (see BPEOptions.SplitPunct)
 	merges [][2]int32 // rank order
 	rank   map[uint64]mergeVal
 	ascii  [utf8.RuneSelf]int32
@@ -45,8 +46,8 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 
 // newBPE builds the tables from an id-ordered vocabulary and rank-ordered
 // merges.
-func newBPE(toks []string, merges [][2]int32, lower bool) (*BPE, error) {
-	t := &BPE{vocab: newVocab(toks), lower: lower, merges: merges,
+func newBPE(toks []string, merges [][2]int32, lower, punct bool) (*BPE, error) {
+	t := &BPE{vocab: newVocab(toks), lower: lower, punct: punct, merges: merges,
 		rank: make(map[uint64]mergeVal, len(merges)), other: map[rune]int32{}}
 	for i := range t.ascii {
 		t.ascii[i] = Unk
@@ -144,6 +145,56 @@ func forPieces(s string, buf []byte, fn func(key []byte, start, end, w0 int)) []
 	buf = append(append(buf[:0], metaspace...), s[start+w0:]...)
 	fn(buf, start, len(s), w0)
 	return buf
+}
+
+// piece is one pre-token handed to the merges: key is its text, with a
+// leading "▁" when meta. Key byte k maps to text byte origin+k-3 of the
+// piece's segment when meta (and byte 0, the "▁" itself, to at), or to
+// origin+k when not.
+type piece struct {
+	key        []byte
+	meta       bool
+	origin, at int
+}
+
+// forPretokens calls fn with each pre-token of s: the Metaspace pieces of
+// forPieces, each split further, when punct is set, into runs of
+// non-punctuation and single punctuation runes (HF's Sequence of Metaspace
+// and Punctuation "Isolated"): "▁¿Dónde" gives "▁", "¿", "Dónde".
+func forPretokens(s string, buf []byte, punct bool, fn func(p piece)) []byte {
+	return forPieces(s, buf, func(key []byte, start, _, w0 int) {
+		origin := start + w0
+		if !punct {
+			fn(piece{key: key, meta: true, origin: origin, at: start})
+			return
+		}
+		// a is the start of the current run in key; k walks the runes after "▁".
+		a, k := 0, len(metaspace)
+		for k < len(key) {
+			c, n := utf8.DecodeRune(key[k:])
+			if !isPunct(c) {
+				k += n
+				continue
+			}
+			if k > a {
+				fn(runPiece(key, a, k, origin, start))
+			}
+			fn(runPiece(key, k, k+n, origin, start))
+			k += n
+			a = k
+		}
+		if k > a {
+			fn(runPiece(key, a, k, origin, start))
+		}
+	})
+}
+
+// runPiece is key[a:b] as a piece; only a run at a == 0 holds the "▁".
+func runPiece(key []byte, a, b, origin, at int) piece {
+	if a == 0 {
+		return piece{key: key[:b], meta: true, origin: origin, at: at}
+	}
+	return piece{key: key[a:b], origin: origin + a - len(metaspace), at: at}
 }
 
 // piece encodes one pre-token, through the cache.
@@ -270,25 +321,25 @@ func (t *BPE) encode(text string, wantOffs bool) ([]int32, [][2]int) {
 		if t.lower {
 			nt = normalize(seg, false, true)
 		}
-		buf = forPieces(nt.s, buf, func(key []byte, start, _, w0 int) {
-			p := t.piece(key)
+		buf = forPretokens(nt.s, buf, t.punct, func(pc piece) {
+			p := t.piece(pc.key)
 			ids = append(ids, p.ids...)
 			if !wantOffs {
 				return
 			}
-			// key byte k maps to s byte start (k == 0) or start+w0+k-3.
+			// at maps key byte k to a byte of the segment.
 			at := func(k int) int {
-				if k < 3 {
-					return start
+				if !pc.meta {
+					return pc.origin + k
 				}
-				return start + w0 + k - 3
+				if k < 3 {
+					return pc.at
+				}
+				return pc.origin + k - 3
 			}
 			k := 0
 			for _, l := range p.lens {
 				a, b := at(k), at(k+int(l))
-				if k == 0 && l >= 3 {
-					a = start
-				}
 				oa, ob := nt.orig(a, b)
 				offs = append(offs, [2]int{off + oa, off + ob})
 				k += int(l)
@@ -334,6 +385,13 @@ func (t *BPE) Decode(ids []int32) string {
 var metaspaceJSON = map[string]any{"type": "Metaspace", "replacement": metaspace,
 	"add_prefix_space": true, "prepend_scheme": "always", "split": true}
 
+// punctPreJSON is Metaspace followed by punctuation isolation.
+var punctPreJSON = map[string]any{"type": "Sequence", "pretokenizers": []any{
+	metaspaceJSON, map[string]any{"type": "Punctuation", "behavior": "Isolated"}}}
+
+// SplitsPunct reports whether punctuation is isolated from words.
+func (t *BPE) SplitsPunct() bool { return t.punct }
+
 // MarshalJSON writes a BPE model with the Metaspace pre-tokenizer and
 // decoder (and the Lowercase normalizer when trained lowercased).
 func (t *BPE) MarshalJSON() ([]byte, error) {
@@ -341,11 +399,15 @@ func (t *BPE) MarshalJSON() ([]byte, error) {
 	for i, m := range t.merges {
 		merges[i] = t.tokens[m[0]] + " " + t.tokens[m[1]]
 	}
+	var pre any = metaspaceJSON
+	if t.punct {
+		pre = punctPreJSON
+	}
 	return marshalFile(hfFile{
 		Version:      "1.0",
 		AddedTokens:  specialsJSON(),
 		Normalizer:   normalizerJSON(false, t.lower),
-		PreTokenizer: metaspaceJSON,
+		PreTokenizer: pre,
 		Decoder:      metaspaceJSON,
 		Model:        bpeModelJSON{Type: "BPE", UnkToken: Specials[Unk], Vocab: orderedVocab(t.tokens), Merges: merges},
 	})

@@ -14,6 +14,11 @@ type BPEOptions struct {
 	VocabSize int  // target size, specials and alphabet included; 0 means 8000
 	MinFreq   int  // stop when the best pair is seen fewer times; 0 means 2
 	Lowercase bool // lowercase before pre-tokenizing (written as a Lowercase normalizer)
+	// SplitPunct isolates every punctuation rune as its own pre-token after
+	// the Metaspace split (written as a Sequence of Metaspace and
+	// Punctuation "Isolated"), so "Hello." and "Hello!" share the word
+	// "▁Hello" and sentence punctuation never fuses with a subword.
+	SplitPunct bool
 }
 
 // TrainBPE learns merges from r (read line by line). The initial alphabet
@@ -29,17 +34,17 @@ func TrainBPE(r io.Reader, opts BPEOptions) (*BPE, error) {
 	if opts.MinFreq <= 0 {
 		opts.MinFreq = 2
 	}
-	counts, err := countPieces(r, opts.Lowercase)
+	counts, err := countPieces(r, opts.Lowercase, opts.SplitPunct)
 	if err != nil {
 		return nil, err
 	}
 	tr := newBPETrainer(counts)
 	tr.run(opts.VocabSize, int64(opts.MinFreq))
-	return newBPE(tr.toks, tr.merges, opts.Lowercase)
+	return newBPE(tr.toks, tr.merges, opts.Lowercase, opts.SplitPunct)
 }
 
-// countPieces counts the Metaspace pieces of every line.
-func countPieces(r io.Reader, lower bool) (map[string]int64, error) {
+// countPieces counts the pre-tokens of every line.
+func countPieces(r io.Reader, lower, punct bool) (map[string]int64, error) {
 	counts := map[string]int64{}
 	br := bufio.NewReaderSize(r, 1<<16)
 	var buf []byte
@@ -54,8 +59,8 @@ func countPieces(r io.Reader, lower bool) (map[string]int64, error) {
 				if lower {
 					seg = normalize(seg, false, true).s
 				}
-				buf = forPieces(seg, buf, func(key []byte, _, _, _ int) {
-					counts[string(key)]++
+				buf = forPretokens(seg, buf, punct, func(p piece) {
+					counts[string(p.key)]++
 				})
 			}, func(int32, int) {})
 		}

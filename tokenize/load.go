@@ -33,6 +33,8 @@ type hfModelIn struct {
 type hfComponent struct {
 	Type           string        `json:"type"`
 	Normalizers    []hfComponent `json:"normalizers"`
+	Pretokenizers  []hfComponent `json:"pretokenizers"`
+	Behavior       string        `json:"behavior"`
 	Replacement    string        `json:"replacement"`
 	AddPrefixSpace *bool         `json:"add_prefix_space"`
 	PrependScheme  *string       `json:"prepend_scheme"`
@@ -114,6 +116,11 @@ func loadNative(f *hfIn) (Tokenizer, error) {
 			}
 			return newRuneFromTokens(toks), nil
 		}
+		punct := false
+		if pre != nil && pre.Type == "Sequence" && len(pre.Pretokenizers) == 2 &&
+			pre.Pretokenizers[1].Type == "Punctuation" && pre.Pretokenizers[1].Behavior == "Isolated" {
+			pre, punct = &pre.Pretokenizers[0], true
+		}
 		if !isOurMetaspace(pre) || !isOurMetaspace(dec) || nfc {
 			return nil, errNotOurs
 		}
@@ -121,7 +128,7 @@ func loadNative(f *hfIn) (Tokenizer, error) {
 		if err != nil {
 			return nil, errNotOurs
 		}
-		return newBPE(toks, merges, lower)
+		return newBPE(toks, merges, lower, punct)
 	}
 	return nil, errNotOurs
 }

@@ -45,7 +45,9 @@ func trainAll(t testing.TB) map[string]Tokenizer {
 	require.NoError(t, err)
 	bl, err := TrainBPE(strings.NewReader(corpus), BPEOptions{VocabSize: 300, MinFreq: 2, Lowercase: true})
 	require.NoError(t, err)
-	return map[string]Tokenizer{"rune": r, "word": w, "word-lower-nfc": wl, "bpe": b, "bpe-lower": bl}
+	bp, err := TrainBPE(strings.NewReader(corpus), BPEOptions{VocabSize: 300, MinFreq: 2, SplitPunct: true})
+	require.NoError(t, err)
+	return map[string]Tokenizer{"rune": r, "word": w, "word-lower-nfc": wl, "bpe": b, "bpe-lower": bl, "bpe-punct": bp}
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -418,4 +420,34 @@ func BenchmarkEncode(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBPESplitPunct: with SplitPunct, sentence punctuation is its own
+// token, so a word is the same token whatever follows it, and decoding
+// still restores the text exactly.
+func TestBPESplitPunct(t *testing.T) {
+	text := strings.Repeat("Hello. Hello! Hello? ¿Hello? yes. yes no\n", 20)
+	b, err := TrainBPE(strings.NewReader(text), BPEOptions{VocabSize: 60, SplitPunct: true})
+	require.NoError(t, err)
+	tokens := func(s string) []string {
+		var out []string
+		for _, id := range b.Encode(s) {
+			out = append(out, b.Token(id))
+		}
+		return out
+	}
+	assert.Equal(t, []string{"▁Hello", "."}, tokens("Hello."))
+	assert.Equal(t, []string{"▁Hello", "!"}, tokens("Hello!"))
+	assert.Equal(t, []string{"▁Hello"}, tokens("Hello"))
+	assert.Equal(t, []string{"▁", "¿", "Hello", "?"}, tokens("¿Hello?"))
+	for _, s := range []string{"Hello.", "¿Hello? yes.", "no!!", "yes.no", " yes ."} {
+		assert.Equal(t, strings.TrimPrefix(s, " "), b.Decode(b.Encode(s)), s)
+	}
+	js, err := b.MarshalJSON()
+	require.NoError(t, err)
+	back, err := Load(js)
+	require.NoError(t, err)
+	require.IsType(t, &BPE{}, back)
+	assert.True(t, back.(*BPE).SplitsPunct())
+	assert.Equal(t, b.Encode("¿Hello? yes."), back.Encode("¿Hello? yes."))
 }
