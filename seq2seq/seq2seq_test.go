@@ -161,9 +161,10 @@ func TestLearnsReversal(t *testing.T) {
 	g := inf.greedy(ids, TranslateOptions{MaxLenRatio: 2})
 	bm := inf.beam(ids, TranslateOptions{Beam: 1, MaxLenRatio: 2, LengthPenalty: -1})
 	for i := range g {
-		assert.Equal(t, g[i].toks, bm[i].toks, "sentence %d", i)
-		assert.InDelta(t, g[i].logProb, bm[i].logProb, 1e-4)
-		assert.Equal(t, g[i].attn, bm[i].attn)
+		require.Len(t, bm[i], 1, "width 1 keeps one hypothesis")
+		assert.Equal(t, g[i].toks, bm[i][0].toks, "sentence %d", i)
+		assert.InDelta(t, g[i].logProb, bm[i][0].logProb, 1e-4)
+		assert.Equal(t, g[i].attn, bm[i][0].attn)
 	}
 	for i := range b1 {
 		assert.Equal(t, trs[i].Text, b1[i].Text)
@@ -171,6 +172,19 @@ func TestLearnsReversal(t *testing.T) {
 	// beam 4 finds translations at least as likely (length-normalised) as greedy on this easy task
 	b4, err := m.Translate(context.Background(), srcs, TranslateOptions{Beam: 4})
 	require.NoError(t, err)
+	// its n-best list starts with the translation, best first, at most Beam long
+	nb, err := m.Translate(context.Background(), srcs, TranslateOptions{Beam: 4, NBest: 3})
+	require.NoError(t, err)
+	for i := range nb {
+		assert.Equal(t, b4[i].Text, nb[i].Text)
+		require.NotEmpty(t, nb[i].NBest)
+		assert.LessOrEqual(t, len(nb[i].NBest), 3)
+		assert.Equal(t, nb[i].Text, nb[i].NBest[0].Text)
+		assert.InDelta(t, nb[i].LogProb, nb[i].NBest[0].LogProb, 1e-9)
+		for j := 1; j < len(nb[i].NBest); j++ {
+			assert.GreaterOrEqual(t, nb[i].NBest[j-1].Score, nb[i].NBest[j].Score)
+		}
+	}
 	same := 0
 	for i := range b4 {
 		if b4[i].Text == val[i].Target {

@@ -40,6 +40,7 @@ type TranslateOptions struct {
 	MaxLenRatio   float64 // the output stops after MaxLenRatio·(source tokens) + 5 tokens; default 2
 	Batch         int     // sentences decoded together (greedy), default 64; beam decodes Batch/Beam sentences at once
 	KeepUnk       bool    // keep <unk> in the output instead of the most-attended source word
+	NBest         int     // beam: also return the best NBest hypotheses in Translation.NBest (0 or 1 = only the best; at most Beam)
 }
 
 func (o *TranslateOptions) defaults() {
@@ -66,6 +67,16 @@ type Translation struct {
 	Target    []string    `json:"target_tokens"` // the generated tokens, </s> last
 	Attention [][]float32 `json:"attention"`     // (len(Target), len(Source)): where each target token looked
 	LogProb   float64     `json:"log_prob"`      // log-probability of the target tokens under the model
+	// NBest holds the best TranslateOptions.NBest hypotheses, best first
+	// (the first is this translation), when NBest > 1.
+	NBest []Alternative `json:"nbest,omitempty"`
+}
+
+// Alternative is one hypothesis of an n-best list.
+type Alternative struct {
+	Text    string  `json:"translation"`
+	LogProb float64 `json:"log_prob"` // log-probability of its tokens, </s> included
+	Score   float64 `json:"score"`    // the beam's ranking score: LogProb / len^LengthPenalty
 }
 
 // Translate translates each text. Sentences are decoded in batches of
@@ -114,18 +125,26 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 		if len(chunk) == 0 {
 			continue
 		}
-		var hyps []hyp
+		var hyps [][]hyp
 		if opt.Beam > 1 {
 			hyps = inf.beam(chunk, opt)
 		} else {
-			hyps = inf.greedy(chunk, opt)
+			for _, h := range inf.greedy(chunk, opt) {
+				hyps = append(hyps, []hyp{h})
+			}
 		}
 		k := 0
 		for _, i := range idx {
 			if len(srcs[i]) == 0 {
 				continue
 			}
-			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k], opt.KeepUnk)
+			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk)
+			if opt.NBest > 1 {
+				for _, h := range hyps[k][:min(opt.NBest, len(hyps[k]))] {
+					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk)
+					out[i].NBest = append(out[i].NBest, Alternative{Text: r.Text, LogProb: h.logProb, Score: h.score})
+				}
+			}
 			k++
 		}
 	}
@@ -138,6 +157,7 @@ type hyp struct {
 	toks    []int32
 	attn    [][]float32
 	logProb float64
+	score   float64 // the beam's ranking score (logProb when greedy)
 }
 
 // render detokenizes a hypothesis and replaces <unk> by the source word the
@@ -373,7 +393,8 @@ type cand struct {
 
 // beam decodes srcs with beam search of width opt.Beam, all sentences of the
 // batch at once (Beam rows each).
-func (in *infer) beam(srcs [][]int32, opt TranslateOptions) []hyp {
+// beam returns, for each source, its finished hypotheses best first.
+func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 	W := opt.Beam
 	in.start(srcs, W)
 	m := in.m
@@ -507,15 +528,14 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) []hyp {
 			in.ids[r] = tk[r]
 		}
 	}
-	out := make([]hyp, B)
+	out := make([][]hyp, B)
 	for b := range out {
-		best := 0
-		for i, f := range finished[b] {
-			if f.norm > finished[b][best].norm {
-				best = i
-			}
+		// stable: among equal scores the earlier-finished ranks first
+		sort.SliceStable(finished[b], func(i, j int) bool { return finished[b][i].norm > finished[b][j].norm })
+		for _, f := range finished[b] {
+			f.h.score = f.norm
+			out[b] = append(out[b], f.h)
 		}
-		out[b] = finished[b][best].h
 	}
 	return out
 }

@@ -108,24 +108,84 @@ func newVersionCmd() *cobra.Command {
 }
 
 // run executes the CLI and maps errors to exit codes: 0 success, 1 failure,
-// 2 bad usage. Errors are printed as one line on stderr.
+// 2 bad usage, and 128+N after signal N (130 for SIGINT, 143 for SIGTERM):
+// the first SIGINT or SIGTERM cancels the command's context, so it stops
+// cleanly (training writes its checkpoint first); a second one exits at
+// once. Errors are printed as one line on stderr.
 func run(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		cancel(signalError{s})
+		if s, ok := <-sigs; ok {
+			fmt.Fprintf(os.Stderr, "rnnkit: %v again; exiting now\n", s)
+			os.Exit(signalExitCode(s))
+		}
+	}()
 	root := NewRootCmd()
 	root.SetArgs(args)
 	_, err := root.ExecuteContextC(ctx)
-	if err == nil {
+	var se signalError
+	interrupted := errors.As(context.Cause(ctx), &se)
+	var ee exitError
+	switch {
+	case err == nil && !interrupted:
 		return 0
+	case errors.As(err, &ee):
+		// the command has reported its failures itself
+	case err != nil && !(interrupted && errors.Is(err, context.Canceled)):
+		msg := strings.ReplaceAll(err.Error(), "\n", " ")
+		fmt.Fprintf(os.Stderr, "rnnkit: %s\n", msg)
+		var ue usageError
+		if errors.As(err, &ue) || isCobraUsageErr(err) {
+			fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", commandPath(root, args))
+			return 2
+		}
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	fmt.Fprintf(os.Stderr, "rnnkit: %s\n", msg)
-	var ue usageError
-	if errors.As(err, &ue) || isCobraUsageErr(err) {
-		fmt.Fprintln(os.Stderr, "Run 'rnnkit --help' for usage.")
-		return 2
+	if interrupted {
+		return signalExitCode(se.sig)
+	}
+	if ee.code != 0 {
+		return ee.code
 	}
 	return 1
+}
+
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "interrupted by " + e.sig.String() }
+
+// signalExitCode is the shell's status for a process ended by sig.
+func signalExitCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
+}
+
+// exitError ends a command with status code after it has reported its
+// failures itself (for example one message per bad input line), so run
+// prints nothing more.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// commandPath names the subcommand args select ("rnnkit train seq2seq"), so
+// a usage error points at the help that explains it.
+func commandPath(root *cobra.Command, args []string) string {
+	c, _, err := root.Find(args)
+	if err != nil || c == nil {
+		return root.Name()
+	}
+	return c.CommandPath()
 }
 
 func isCobraUsageErr(err error) bool {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,10 +13,12 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/seq2seq"
 	"github.com/rnnkit/rnnkit/tokenize"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
@@ -34,56 +37,214 @@ func loadSeq2seq(path string) (*seq2seq.Model, error) {
 	return loadModel(path, seq2seq.Kind, seq2seq.Load, seq2seq.LoadBytes)
 }
 
+// translators are the embedded translation models by direction; the
+// first is the default.
+var translators = []struct{ from, to, file string }{
+	{"en", "es", "seq2seq"},
+	{"es", "en", "seq2seq-es-en"},
+}
+
+// loadTranslator loads the embedded model that translates from into to.
+func loadTranslator(from, to string) (*seq2seq.Model, error) {
+	for _, t := range translators {
+		if t.from == from && (to == "" || t.to == to) {
+			name, data, err := defaultModel(t.file)
+			if err != nil {
+				return nil, err
+			}
+			return seq2seq.LoadBytes(name, data)
+		}
+	}
+	return nil, usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
+}
+
 // maxTranslateLine is the longest input line translate accepts, in bytes.
 const maxTranslateLine = 64 << 10
 
 type translateOptions struct {
-	model, attention string
-	asJSON           bool
-	opt              seq2seq.TranslateOptions
+	model, attention, from, to string
+	asJSON                     bool
+	opt                        seq2seq.TranslateOptions
 }
 
 func newTranslateCmd(g *globalOptions) *cobra.Command {
 	o := &translateOptions{}
 	c := &cobra.Command{
 		Use:   "translate [TEXT...]",
-		Short: "Translate sentences (default: English to Spanish)",
+		Short: "Translate sentences between English and Spanish (default: English to Spanish)",
 		Long: `Translate sentences with an encoder-decoder RNN with attention.
 
 Each TEXT argument is translated; with no TEXT, stdin is read one sentence per
 line and one translation per line is written, in order (blank lines stay
-blank), so whole files translate with a pipe. Without --model the embedded
-default English->Spanish model is used.
+blank), so whole files translate with a pipe. A line that cannot be
+translated (invalid UTF-8, a NUL byte, too long) is reported on stderr with
+its line number and gives an empty output line (a JSON object with "error"
+under --json); the rest is translated and the exit status is 1. A long stdin
+job shows its progress on stderr when stderr is a terminal.
+
+Two models are embedded: English->Spanish (the default) and Spanish->English
+(--from es). --from auto detects the language of each sentence and uses the
+model for it. A sentence that looks like the other language gets a warning
+on stderr. --model FILE uses a model you trained instead.
 
 Decoding is a beam search of width 5 by default (--beam 1 is greedy and about
-4 times faster). An unknown source word the model
-cannot spell is copied through from the source (the word it attended to most).
---json prints one object per sentence with the tokens and the attention matrix
-(one row per target token, one column per source token); --attention draws
-the matrix as a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
+4 times faster); --nbest K lists the K best hypotheses with their scores
+(Moses format "N ||| translation ||| log_prob score" in text mode, an "nbest"
+list with --json). An unknown source word the model cannot spell is copied
+through from the source (the word it attended to most). --json prints one
+object per sentence with the tokens and the attention matrix (one row per
+target token, one column per source token); --attention draws the matrix as
+a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
 		Example: `  rnnkit translate "Where is the train station?"
+  rnnkit translate --from es "¿Dónde está la estación de tren?"
+  rnnkit translate --from auto "Good morning." "Buenos días."
   rnnkit translate --beam 1 "I would like a cup of coffee, please."
   rnnkit translate < english.txt > spanish.txt
+  rnnkit translate --nbest 3 "I am tired."
   rnnkit translate --json --attention align.png "The cat is sleeping."
-  rnnkit translate --model es-en.safetensors "¿Dónde está la estación de tren?"`,
+  rnnkit translate --model my-en-fr.safetensors "Hello."`,
 		RunE: func(c *cobra.Command, args []string) error { return runTranslate(c, g, o, args) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.model, "model", "", "model file (default: the embedded English->Spanish model)")
+	f.StringVar(&o.model, "model", "", "model file (default: the embedded model for --from/--to)")
+	f.StringVar(&o.from, "from", "en", "source language of the embedded models: en, es or auto (detect per sentence)")
+	f.StringVar(&o.to, "to", "", "target language (default: the other one of en and es)")
 	f.IntVar(&o.opt.Beam, "beam", 5, "beam width (1 = greedy, fastest)")
+	f.IntVar(&o.opt.NBest, "nbest", 1, "print the N best translations with scores (raises --beam to N if smaller)")
 	f.Float64Var(&o.opt.LengthPenalty, "length-penalty", 1, "beam: rank hypotheses by log p / length^this (0 = none)")
 	f.Float64Var(&o.opt.MaxLenRatio, "max-len-ratio", 2, "stop a translation after this many tokens per source token (+5)")
 	f.IntVar(&o.opt.Batch, "batch", 64, "sentences decoded together")
 	f.BoolVar(&o.opt.KeepUnk, "keep-unk", false, "print <unk> instead of copying the attended source word")
-	f.BoolVar(&o.asJSON, "json", false, "one JSON object per sentence: translation, tokens, attention matrix, log_prob")
+	f.BoolVar(&o.asJSON, "json", false, "one JSON object per sentence: translation, tokens, attention matrix, log_prob (and nbest)")
 	f.StringVar(&o.attention, "attention", "", "draw the attention heatmap to this PNG")
 	return c
+}
+
+// translateJob is one input sentence and where it goes: line is its stdin
+// line (0 for an argument), bad the reason it cannot be translated.
+type translateJob struct {
+	text string
+	line int
+	bad  string
+}
+
+// translator routes sentences to the model for their language.
+type translator struct {
+	c      *cobra.Command
+	g      *globalOptions
+	o      *translateOptions
+	models map[string]*seq2seq.Model // by source language; "" for --model
+	warned int
+}
+
+func (tr *translator) model(lang string) (*seq2seq.Model, error) {
+	if m, ok := tr.models[lang]; ok {
+		return m, nil
+	}
+	m, err := loadTranslator(lang, tr.o.to)
+	if err != nil {
+		return nil, err
+	}
+	tr.models[lang] = m
+	return m, nil
+}
+
+// source picks the source language of one sentence and warns when it looks
+// like the other language.
+func (tr *translator) source(job translateJob) string {
+	if tr.o.model != "" {
+		return ""
+	}
+	got := seq2seq.DetectLanguage(job.text)
+	if tr.o.from == "auto" {
+		if got == "" {
+			return "en"
+		}
+		return got
+	}
+	if got != "" && got != tr.o.from {
+		tr.warned++
+		if tr.warned <= 3 {
+			where := "the sentence"
+			if job.line > 0 {
+				where = fmt.Sprintf("stdin:%d", job.line)
+			}
+			status(tr.c, tr.g, "warning: %s looks like %s, not %s; use --from %s or --from auto", where, langName(got), langName(tr.o.from), got)
+		}
+	}
+	return tr.o.from
+}
+
+func langName(code string) string {
+	switch code {
+	case "en":
+		return "English"
+	case "es":
+		return "Spanish"
+	}
+	return code
+}
+
+// translate translates a chunk of jobs, keeping their order. A stdin
+// sentence the model refuses (too long) is marked bad and the rest go on.
+func (tr *translator) translate(jobs []translateJob) ([]seq2seq.Translation, error) {
+	for {
+		out, err := tr.translateOnce(jobs)
+		var ie *seq2seq.InputError
+		if err == nil || !errors.As(err, &ie) || jobs[0].line == 0 {
+			return out, err
+		}
+		jobs[ie.Index].bad = ie.Err.Error()
+	}
+}
+
+func (tr *translator) translateOnce(jobs []translateJob) ([]seq2seq.Translation, error) {
+	out := make([]seq2seq.Translation, len(jobs))
+	byLang := map[string][]int{}
+	var langs []string
+	for i, j := range jobs {
+		if j.bad != "" {
+			continue
+		}
+		l := tr.source(j)
+		if _, ok := byLang[l]; !ok {
+			langs = append(langs, l)
+		}
+		byLang[l] = append(byLang[l], i)
+	}
+	for _, l := range langs {
+		m, err := tr.model(l)
+		if err != nil {
+			return nil, err
+		}
+		idx := byLang[l]
+		texts := make([]string, len(idx))
+		for k, i := range idx {
+			texts[k] = jobs[i].text
+		}
+		trs, err := m.Translate(tr.c.Context(), texts, tr.o.opt)
+		var ie *seq2seq.InputError
+		if errors.As(err, &ie) {
+			return nil, &seq2seq.InputError{Index: idx[ie.Index], Err: ie.Err} // the job's index
+		}
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range idx {
+			out[i] = trs[k]
+		}
+	}
+	return out, nil
 }
 
 func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args []string) error {
 	if o.opt.Beam < 1 || o.opt.Beam > 64 {
 		return usagef("--beam must be in 1..64, got %d", o.opt.Beam)
 	}
+	if o.opt.NBest < 1 || o.opt.NBest > 64 {
+		return usagef("--nbest must be in 1..64, got %d", o.opt.NBest)
+	}
+	o.opt.Beam = max(o.opt.Beam, o.opt.NBest)
 	if o.opt.Batch < 1 {
 		return usagef("--batch must be >= 1, got %d", o.opt.Batch)
 	}
@@ -95,6 +256,22 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 	} else if o.opt.LengthPenalty == 0 {
 		o.opt.LengthPenalty = -1 // none
 	}
+	switch o.from {
+	case "en", "es", "auto":
+	default:
+		return usagef("--from must be en, es or auto, got %q", o.from)
+	}
+	switch o.to {
+	case "", "en", "es":
+	default:
+		return usagef("--to must be en or es, got %q", o.to)
+	}
+	if o.to != "" && o.to == o.from {
+		return usagef("--from and --to are both %s", o.from)
+	}
+	if o.model != "" && (c.Flags().Changed("from") || c.Flags().Changed("to")) {
+		return usagef("--from and --to choose among the embedded models; with --model the file decides")
+	}
 	for i, a := range args {
 		if !utf8.ValidString(a) {
 			return usagef("argument %d is not valid UTF-8", i+1)
@@ -103,75 +280,115 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 			return usagef("argument %d is %d bytes long (at most %d); split it into sentences", i+1, len(a), maxTranslateLine)
 		}
 	}
-	m, err := loadSeq2seq(o.model)
-	if err != nil {
-		return err
+	tr := &translator{c: c, g: g, o: o, models: map[string]*seq2seq.Model{}}
+	if o.model != "" {
+		m, err := loadSeq2seq(o.model)
+		if err != nil {
+			return err
+		}
+		tr.models[""] = m
+	} else if o.from != "auto" {
+		if _, err := tr.model(o.from); err != nil {
+			return err
+		}
 	}
 	w := bufio.NewWriter(c.OutOrStdout())
 	defer w.Flush()
-	n := 0
-	emit := func(lines []string, lineNo int) error {
-		trs, err := m.Translate(c.Context(), lines, o.opt)
+	n, failed := 0, 0
+	emit := func(jobs []translateJob) error {
+		trs, err := tr.translate(jobs)
 		if err != nil {
 			var ie *seq2seq.InputError
-			if errors.As(err, &ie) {
-				if lineNo > 0 {
-					return fmt.Errorf("stdin:%d: %v", lineNo+ie.Index, ie.Err)
-				}
+			if errors.As(err, &ie) && jobs[0].line == 0 {
 				return usagef("argument %d: %v", ie.Index+1, ie.Err)
 			}
 			return err
 		}
-		for _, tr := range trs {
+		for i, t := range trs {
 			n++
-			if o.asJSON {
-				enc := json.NewEncoder(w)
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(tr); err != nil {
+			if jobs[i].bad != "" {
+				failed++
+				c.PrintErrf("rnnkit: stdin:%d: %s\n", jobs[i].line, jobs[i].bad)
+				if o.asJSON {
+					if err := encodeJSONLine(w, map[string]any{"line": jobs[i].line, "error": jobs[i].bad}); err != nil {
+						return err
+					}
+				} else {
+					w.WriteByte('\n')
+				}
+				continue
+			}
+			switch {
+			case o.asJSON:
+				if err := encodeJSONLine(w, t); err != nil {
 					return err
 				}
-			} else {
-				w.WriteString(tr.Text)
+			case o.opt.NBest > 1:
+				for _, a := range t.NBest {
+					fmt.Fprintf(w, "%d ||| %s ||| %.4f %.4f\n", n-1, a.Text, a.LogProb, a.Score)
+				}
+			default:
+				w.WriteString(t.Text)
 				w.WriteByte('\n')
 			}
-			if o.attention != "" && len(tr.Target) > 0 {
+			if o.attention != "" && len(t.Target) > 0 {
 				path := o.attention
 				if n > 1 {
 					ext := filepath.Ext(path)
 					path = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(path, ext), n, ext)
 				}
-				if err := plotAttention(path, tr); err != nil {
+				if err := plotAttention(path, t); err != nil {
 					return err
 				}
 			}
 		}
 		return w.Flush()
 	}
+	defer func() {
+		if tr.warned > 3 {
+			status(c, g, "warning: %d sentences in all look like another language than --from %s", tr.warned, o.from)
+		}
+	}()
 	if len(args) > 0 {
-		return emit(args, 0)
+		jobs := make([]translateJob, len(args))
+		for i, a := range args {
+			jobs[i] = translateJob{text: a}
+		}
+		return emit(jobs)
 	}
+	if f, ok := c.InOrStdin().(*os.File); ok && f == os.Stdin && isTerminalFile(f) {
+		status(c, g, "reading sentences from the terminal, one per line; end with Ctrl-D")
+	}
+	bar := newProgress(c, g, -1, "translating")
+	defer bar.Finish()
 	sc := bufio.NewScanner(c.InOrStdin())
 	sc.Buffer(make([]byte, 0, 64<<10), maxTranslateLine)
-	var chunk []string
-	line, first := 0, 1
+	var chunk []translateJob
+	line := 0
 	for sc.Scan() {
 		line++
 		s := strings.TrimRight(sc.Text(), "\r")
+		job := translateJob{text: s, line: line}
 		if !utf8.ValidString(s) {
-			return fmt.Errorf("stdin:%d: invalid UTF-8; convert the input to UTF-8", line)
+			job.bad = "invalid UTF-8; convert the input to UTF-8"
+		} else if strings.IndexByte(s, 0) >= 0 {
+			job.bad = "NUL byte (binary input?); give UTF-8 text, one sentence per line"
 		}
-		if strings.IndexByte(s, 0) >= 0 {
-			return fmt.Errorf("stdin:%d: NUL byte (binary input?); give UTF-8 text, one sentence per line", line)
-		}
-		chunk = append(chunk, s)
+		chunk = append(chunk, job)
 		if len(chunk) == 256 {
-			if err := emit(chunk, first); err != nil {
+			if err := emit(chunk); err != nil {
 				return err
 			}
-			chunk, first = chunk[:0], line+1
+			bar.Add(len(chunk))
+			chunk = chunk[:0]
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if len(chunk) > 0 {
+			if err := emit(chunk); err != nil {
+				return err
+			}
+		}
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("stdin:%d: line longer than %d KB; give one sentence per line", line+1, maxTranslateLine>>10)
 		}
@@ -181,10 +398,27 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 		return errors.New("stdin: empty input; give TEXT arguments or sentences on stdin, one per line")
 	}
 	if len(chunk) > 0 {
-		return emit(chunk, first)
+		if err := emit(chunk); err != nil {
+			return err
+		}
+		bar.Add(len(chunk))
+	}
+	if failed > 0 {
+		c.PrintErrf("rnnkit: %d of %d lines could not be translated\n", failed, line)
+		return exitError{1}
 	}
 	return nil
 }
+
+// encodeJSONLine writes v as one line of JSON to w.
+func encodeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// isTerminalFile reports whether f is an interactive terminal.
+func isTerminalFile(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // attnGrid adapts an attention matrix to plotter.GridXYZ: columns are source
 // tokens, rows target tokens (first at the top).
@@ -242,6 +476,10 @@ type trainSeq2seqOptions struct {
 	cfg                                                                            seq2seq.Config
 	opt                                                                            seq2seq.TrainOptions
 	valFrac                                                                        float64
+	split                                                                          string
+	jointVocab                                                                     int
+	splitPunct                                                                     bool
+	aug                                                                            seq2seq.AugmentOptions
 }
 
 func newTrainSeq2seqCmd(g *globalOptions) *cobra.Command {
@@ -254,9 +492,19 @@ Tatoeba/manythings TSV format: Source<TAB>Target per line (an optional third
 attribution column is ignored). --reverse swaps the columns, so spa.txt
 (English<TAB>Spanish) trains Spanish->English.
 
-A BPE vocabulary is learnt per side from the training pairs. --val-frac of the
-source sentences (grouped: every pair of a held-out source is held out) is
-the validation split; its BLEU is measured every epoch (or --eval-every
+A BPE vocabulary is learnt per side from the training pairs (or one for both
+sides with --joint-vocab, which segments names alike on both sides so they
+copy through), with sentence punctuation split from words (--split-punct).
+--val-frac of the pairs is the validation split: by default whole clusters of
+near-duplicates are held out (--split cluster: pairs whose sources or targets
+match after normalising case, punctuation and contractions, whose sources
+share their content words, or whose long sources are one word apart), so no
+validation sentence has a near-paraphrase in training and validation BLEU
+predicts BLEU on new sentences; --split source holds out exact source
+sentences only, which runs about 16 BLEU high on Tatoeba. The training pairs
+are augmented (never the validation pairs): copies with names swapped for
+other or invented names (--augment-names), without final punctuation
+(--augment-nopunct) and lowercased (--augment-lower); 0 turns each off. Its BLEU is measured every epoch (or --eval-every
 steps) and the best model by validation BLEU is written to --out whenever it
 improves. A checkpoint (default: OUT.ckpt) is written at each evaluation and
 on Ctrl-C; --resume CHECKPOINT continues where it stopped (same data and
@@ -285,6 +533,13 @@ flags). --val-out writes the held-out pairs, for "rnnkit eval seq2seq".`,
 	f.StringVar(&o.tokenizer, "tokenizer", "bpe", "vocabulary per side: bpe (subwords) or word")
 	f.IntVar(&o.srcVocab, "src-vocab", 6000, "source vocabulary size")
 	f.IntVar(&o.tgtVocab, "tgt-vocab", 6000, "target vocabulary size")
+	f.IntVar(&o.jointVocab, "joint-vocab", 0, "one BPE vocabulary of this size for both sides (0 = one per side, --src-vocab/--tgt-vocab)")
+	f.BoolVar(&o.splitPunct, "split-punct", true, "BPE: punctuation is its own token (\"Hello.\" and \"Hello!\" share \"Hello\")")
+	f.StringVar(&o.split, "split", "cluster", "validation split: cluster (near-duplicates held out together) or source (exact sources)")
+	def := seq2seq.DefaultAugmentOptions()
+	f.Float64Var(&o.aug.Names, "augment-names", def.Names, "share of training pairs with a name that get a copy with another name (0 = off)")
+	f.Float64Var(&o.aug.NoPunct, "augment-nopunct", def.NoPunct, "share of training pairs that get a copy without final punctuation (0 = off)")
+	f.Float64Var(&o.aug.Lower, "augment-lower", def.Lower, "share of training pairs that get a lowercased copy (0 = off)")
 	f.StringVar(&o.cell, "cell", "gru", "recurrent cell: gru or lstm")
 	f.IntVar(&o.cfg.Embedding, "embedding", 128, "embedding width (both sides)")
 	f.IntVar(&o.cfg.EncHidden, "enc-hidden", 256, "encoder hidden units per direction")
@@ -314,11 +569,11 @@ flags). --val-out writes the held-out pairs, for "rnnkit eval seq2seq".`,
 	return c
 }
 
-func trainTokenizer(kind string, lines []string, vocab int) (tokenize.Tokenizer, error) {
+func trainTokenizer(kind string, lines []string, vocab int, splitPunct bool) (tokenize.Tokenizer, error) {
 	r := strings.NewReader(strings.Join(lines, "\n"))
 	switch kind {
 	case "bpe":
-		return tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: vocab})
+		return tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: vocab, SplitPunct: splitPunct})
 	case "word":
 		return tokenize.TrainWord(r, tokenize.WordOptions{MaxVocab: vocab, SplitPunct: true})
 	}
@@ -372,9 +627,28 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if o.maxPairs > 0 && len(pairs) > o.maxPairs {
 		pairs = pairs[:o.maxPairs]
 	}
-	trainPairs, val := seq2seq.SplitPairs(pairs, o.valFrac, o.opt.Seed)
+	var trainPairs, val []seq2seq.Pair
+	switch o.split {
+	case "cluster":
+		var st corpora.ClusterStats
+		trainPairs, val, st = seq2seq.ClusterSplitPairs(pairs, o.valFrac, o.opt.Seed, seq2seq.ClusterOptions{})
+		status(c, g, "validation split: %d clusters of near-duplicates, the largest %d pairs (%d clusters over the cap stay in training)", st.Clusters, st.Largest, st.Capped)
+		if len(val) == 0 {
+			status(c, g, "warning: the near-duplicate clusters are too large to hold any out; holding out exact source sentences instead (--split source)")
+			trainPairs, val = seq2seq.SplitPairs(pairs, o.valFrac, o.opt.Seed)
+		}
+	case "source":
+		trainPairs, val = seq2seq.SplitPairs(pairs, o.valFrac, o.opt.Seed)
+	default:
+		return usagef("--split must be cluster or source, got %q", o.split)
+	}
 	if len(val) == 0 || len(trainPairs) == 0 {
 		return fmt.Errorf("%s: %d pairs are too few to hold out a validation split; use more pairs or a larger --val-frac", o.data, len(pairs))
+	}
+	o.aug.Seed = o.opt.Seed
+	if n := len(trainPairs); o.aug != (seq2seq.AugmentOptions{Seed: o.aug.Seed}) {
+		trainPairs = seq2seq.Augment(trainPairs, o.aug)
+		status(c, g, "augmented %d training pairs with %d altered copies", n, len(trainPairs)-n)
 	}
 	if o.valOut != "" {
 		if err := writePairs(o.valOut, val); err != nil {
@@ -402,11 +676,13 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		for i, p := range trainPairs {
 			srcL[i], tgtL[i] = p.Source, p.Target
 		}
-		src, err := trainTokenizer(o.tokenizer, srcL, o.srcVocab)
-		if err != nil {
-			return err
+		var src, tgt tokenize.Tokenizer
+		if o.jointVocab > 0 {
+			src, err = trainTokenizer(o.tokenizer, append(srcL, tgtL...), o.jointVocab, o.splitPunct)
+			tgt = src
+		} else if src, err = trainTokenizer(o.tokenizer, srcL, o.srcVocab, o.splitPunct); err == nil {
+			tgt, err = trainTokenizer(o.tokenizer, tgtL, o.tgtVocab, o.splitPunct)
 		}
-		tgt, err := trainTokenizer(o.tokenizer, tgtL, o.tgtVocab)
 		if err != nil {
 			return err
 		}

@@ -152,11 +152,8 @@ func TestSeq2seqBadInput(t *testing.T) {
 		want        string
 	}{
 		{"empty stdin", "", nil, "empty input"},
-		{"invalid utf8", "ka lo\nmi \xff nu\n", nil, "stdin:2: invalid UTF-8"},
-		{"binary", "ka\x00lo\n", nil, "stdin:1: NUL byte"},
 		{"huge line", "ka lo\n" + strings.Repeat("ka ", 40000) + "\n", nil, "stdin:2: line longer than"},
 		{"bad arg", "", []string{"bad \xff"}, "not valid UTF-8"},
-		{"long sentence", "ka lo\nmi\n" + strings.Repeat("ka ", 3000) + "\n", nil, "stdin:3: sentence too long"},
 		{"bad beam", "", []string{"--beam", "0", "ka"}, "--beam"},
 		{"missing model", "", []string{"--model", filepath.Join(dir, "nope.safetensors"), "ka"}, "nope.safetensors"},
 	}
@@ -172,6 +169,49 @@ func TestSeq2seqBadInput(t *testing.T) {
 			assert.NotContains(t, err.Error(), "goroutine")
 		})
 	}
+	// A bad stdin line is reported with its number and keeps its place in
+	// the output; the other lines are translated and the exit status is 1.
+	lines := []struct{ name, bad, want string }{
+		{"invalid utf8", "mi \xff nu", "stdin:3: invalid UTF-8"},
+		{"binary", "ka\x00lo", "stdin:3: NUL byte"},
+		{"long sentence", strings.Repeat("ka ", 3000), "stdin:3: sentence too long"},
+	}
+	for _, tc := range lines {
+		t.Run(tc.name, func(t *testing.T) {
+			var in strings.Builder
+			for i := range 300 {
+				if i == 2 {
+					in.WriteString(tc.bad + "\n")
+				} else {
+					in.WriteString("ka lo\n")
+				}
+			}
+			out, stderr, err := runCLIStdin(t, in.String(), "translate", "--model", model, "--beam", "1")
+			var ee exitError
+			require.ErrorAs(t, err, &ee)
+			assert.Equal(t, 1, ee.code)
+			assert.Contains(t, stderr, tc.want)
+			assert.Contains(t, stderr, "1 of 300 lines could not be translated")
+			got := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			require.Len(t, got, 300)
+			assert.Equal(t, "", got[2])
+			assert.NotEqual(t, "", got[1])
+			assert.Equal(t, got[1], got[299])
+
+			out, _, err = runCLIStdin(t, in.String(), "translate", "--model", model, "--beam", "1", "--json")
+			require.Error(t, err)
+			got = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			require.Len(t, got, 300)
+			var obj struct {
+				Line  int    `json:"line"`
+				Error string `json:"error"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(got[2]), &obj))
+			assert.Equal(t, 3, obj.Line)
+			assert.NotEmpty(t, obj.Error)
+		})
+	}
+
 	// a model of another kind, a truncated model, an empty or malformed pairs file
 	trunc := filepath.Join(dir, "trunc.safetensors")
 	b, _ := os.ReadFile(model)
@@ -219,5 +259,47 @@ func TestDefaultTranslator(t *testing.T) {
 	require.NoError(t, err)
 	for _, k := range []string{"trained_on", "license", "attribution", "quality.val_bleu", "quality.val_chrf2"} {
 		assert.NotEmpty(t, m.Meta[k], k)
+	}
+}
+
+func TestTranslateNBestAndLanguages(t *testing.T) {
+	model, _ := trainedToy(t)
+	out, _, err := runCLI(t, "translate", "--model", model, "--nbest", "3", "ka lo", "mi")
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.NotEmpty(t, lines)
+	for _, l := range lines {
+		f := strings.Split(l, " ||| ")
+		require.Len(t, f, 3, "Moses n-best format: %q", l)
+		assert.Contains(t, []string{"0", "1"}, f[0])
+		assert.Len(t, strings.Fields(f[2]), 2, "log_prob and score")
+	}
+	best, _, err := runCLI(t, "translate", "--model", model, "ka lo")
+	require.NoError(t, err)
+	assert.Equal(t, strings.TrimSpace(best), strings.Split(lines[0], " ||| ")[1], "the first of the n-best list is the translation")
+
+	out, _, err = runCLI(t, "translate", "--model", model, "--json", "--nbest", "2", "ka lo")
+	require.NoError(t, err)
+	var tr struct {
+		Translation string `json:"translation"`
+		NBest       []struct {
+			Translation string  `json:"translation"`
+			LogProb     float64 `json:"log_prob"`
+			Score       float64 `json:"score"`
+		} `json:"nbest"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &tr))
+	require.NotEmpty(t, tr.NBest)
+	assert.Equal(t, tr.Translation, tr.NBest[0].Translation)
+
+	for _, args := range [][]string{
+		{"--from", "fr", "Bonjour"},
+		{"--from", "en", "--to", "en", "Hello"},
+		{"--model", model, "--from", "es", "ka"},
+		{"--nbest", "0", "ka"},
+	} {
+		_, _, err := runCLI(t, append([]string{"translate"}, args...)...)
+		var ue usageError
+		assert.ErrorAs(t, err, &ue, "%v", args)
 	}
 }
