@@ -15,16 +15,38 @@ import (
 
 // SampleOptions control Generate.
 type SampleOptions struct {
-	N           int     // characters to generate; default 500
-	Temperature float64 // softmax temperature; default 0.8 (must be > 0)
+	N           int     // characters to sample; default 500 (generation ends earlier at a Stop sequence)
+	Temperature float64 // softmax temperature; 0 means the default 0.8 (set Greedy for argmax); must not be negative
 	TopK        int     // sample among the K most likely characters; 0 = all
 	TopP        float64 // nucleus sampling: the smallest set with mass >= TopP; 0 or 1 = all
 	Greedy      bool    // always take the most likely character
 	Seed        uint64  // RNG seed; the same seed and options give the same text
-	// UnknownSeed chooses what happens to seed characters outside the
-	// vocabulary: false (default) fails with ErrUnknownChar, true skips them.
+	// SkipUnknown chooses what happens to seed (and Prime) characters
+	// outside the vocabulary: false (default) fails with ErrUnknownChar,
+	// true skips them.
 	SkipUnknown bool
+	// Prime is fed to the model before the seed and is never emitted: it
+	// puts the state where the training text is at a line start, rather
+	// than the zero state, which training only sees at the arbitrary
+	// points where its streams begin. The empty string means DefaultPrime,
+	// which is skipped silently when the vocabulary lacks its characters;
+	// a Prime set here must be in the vocabulary (or SkipUnknown drops
+	// what is not).
+	Prime string
+	// NoPrime starts from the zero state and feeds only the seed, as
+	// rnnkit did before priming; it excludes a non-empty Prime.
+	NoPrime bool
+	// Stop ends generation as soon as the generated text ends with one of
+	// these sequences. The stop sequence itself is not emitted (the
+	// Hugging Face convention) and only generated text is matched, never
+	// the seed; when several complete at once, the longest is removed.
+	// Empty sequences are an error.
+	Stop []string
 }
+
+// DefaultPrime is the Prime used when SampleOptions.Prime is empty: two
+// newlines, what precedes a speaker's name or a paragraph in most corpora.
+const DefaultPrime = "\n\n"
 
 // ErrUnknownChar reports a seed character that is not in the model's vocabulary.
 var ErrUnknownChar = errors.New("character not in the model's vocabulary")
@@ -41,7 +63,7 @@ type Generator struct {
 	probs  []float32
 	order  []int32
 	id     [1]int32
-	primed bool
+	fed    bool // Feed has been called at least once
 }
 
 // NewGenerator returns a generator with a zero state.
@@ -63,11 +85,27 @@ func (g *Generator) Feed(id int32) {
 	h := g.seq.Forward(g.x, 1, 1, nil, g.state, false, nil)
 	g.state.CopyFrom(g.seq.Final())
 	g.m.dec.Forward(g.logits, h, 1)
-	g.primed = true
+	g.fed = true
 }
 
 // Logits are the next-token logits after the last Feed: (Vocab).
 func (g *Generator) Logits() []float32 { return g.logits }
+
+// LogProb is the log-probability (nats) of token id after the last Feed
+// under the model itself: log softmax(logits)[id] at temperature 1 over the
+// whole vocabulary, whatever the sampling options. It is what Evaluate
+// scores, so a text's LogProbs sum to minus its loss times its length.
+func (g *Generator) LogProb(id int32) float64 {
+	mx := float32(math.Inf(-1))
+	for _, v := range g.logits {
+		mx = max(mx, v)
+	}
+	var sum float64
+	for _, v := range g.logits {
+		sum += math.Exp(float64(v - mx))
+	}
+	return float64(g.logits[id]-mx) - math.Log(sum)
+}
 
 // Sample draws the next token from the current logits.
 func (g *Generator) Sample(rng *rand.Rand, opt SampleOptions) int32 {
@@ -144,122 +182,212 @@ func (g *Generator) Sample(rng *rand.Rand, opt SampleOptions) int32 {
 	return cands[len(cands)-1]
 }
 
-// Generate warms the state on the whole seed text, then samples opt.N
-// characters, calling emit with each one as it is produced (so output can
-// stream). With an empty seed it starts from a newline if the vocabulary has
-// one. Cancelling ctx stops generation early.
-func (m *Model) Generate(ctx context.Context, seed string, opt SampleOptions, emit func(string) error) error {
-	if !utf8.ValidString(seed) {
-		return errors.New("charrnn: seed is not valid UTF-8")
+// Generation summarises one generation: what was emitted and how likely
+// the model itself finds it.
+type Generation struct {
+	Chars   int     // characters emitted (a stop sequence is not counted)
+	LogProb float64 // sum of the emitted characters' Generator.LogProb, nats
+	Stop    string  // the stop sequence that ended generation; "" if it did not
+}
+
+// MeanLogProb is LogProb per emitted character (nats/char): minus the loss
+// Evaluate would give the emitted text continuing the prime and seed. It is
+// NaN when nothing was emitted.
+func (r Generation) MeanLogProb() float64 {
+	if r.Chars == 0 {
+		return math.NaN()
 	}
+	return r.LogProb / float64(r.Chars)
+}
+
+// Generate warms the state on opt's prime and the whole seed text, then
+// samples up to opt.N characters, calling emit with the text as it is
+// produced so that output can stream: one character per call, except that
+// with opt.Stop the characters that may begin a stop sequence are held back
+// until they are known not to. Neither the prime nor the seed is emitted.
+// With an empty seed and NoPrime it starts from a newline if the vocabulary
+// has one. Cancelling ctx stops generation early (the text sampled so far is
+// emitted first) and returns ctx.Err().
+func (m *Model) Generate(ctx context.Context, seed string, opt SampleOptions, emit func(string) error) error {
+	_, err := m.GenerateScored(ctx, seed, opt, emit)
+	return err
+}
+
+// GenerateScored is Generate that also reports what it emitted, with the
+// log-likelihood of that text under the model at temperature 1.
+func (m *Model) GenerateScored(ctx context.Context, seed string, opt SampleOptions, emit func(string) error) (Generation, error) {
 	if opt.N == 0 {
 		opt.N = 500
 	}
 	if opt.N < 0 {
-		return fmt.Errorf("charrnn: cannot generate %d characters", opt.N)
+		return Generation{}, fmt.Errorf("charrnn: cannot generate %d characters", opt.N)
 	}
-	if opt.Temperature < 0 || math.IsNaN(opt.Temperature) {
-		return fmt.Errorf("charrnn: temperature %v must be positive", opt.Temperature)
+	if opt.Temperature < 0 || math.IsNaN(opt.Temperature) || math.IsInf(opt.Temperature, 0) {
+		return Generation{}, fmt.Errorf("charrnn: temperature %v must be positive (or 0 for the default)", opt.Temperature)
+	}
+	if slices.Contains(opt.Stop, "") {
+		return Generation{}, errors.New("charrnn: empty stop sequence")
+	}
+	g, err := m.Start(seed, opt)
+	if err != nil {
+		return Generation{}, err
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x67656e))
+	out := stopper{stops: opt.Stop, emit: emit}
+	for i := 0; i < opt.N; i++ {
+		if ctx.Err() != nil {
+			if err := out.flush(); err != nil {
+				return out.res, err
+			}
+			return out.res, ctx.Err()
+		}
+		id := g.Sample(rng, opt)
+		stopped, err := out.add(m.Tok.Token(id), g.LogProb(id))
+		if err != nil || stopped {
+			return out.res, err
+		}
+		if i+1 < opt.N {
+			g.Feed(id)
+		}
+	}
+	return out.res, out.flush()
+}
+
+// Start returns a generator whose state is warmed on opt's prime (see
+// SampleOptions.Prime) and then on seed, ready to Sample the character that
+// follows the seed. Generate starts from it; it is exported for callers
+// that drive Sample and Feed themselves.
+func (m *Model) Start(seed string, opt SampleOptions) (*Generator, error) {
+	if !utf8.ValidString(seed) {
+		return nil, errors.New("charrnn: seed is not valid UTF-8")
+	}
+	if !utf8.ValidString(opt.Prime) {
+		return nil, errors.New("charrnn: prime is not valid UTF-8")
+	}
+	if opt.NoPrime && opt.Prime != "" {
+		return nil, errors.New("charrnn: SampleOptions has both a Prime and NoPrime")
+	}
+	var prime []int32
+	switch {
+	case opt.NoPrime:
+	case opt.Prime == "":
+		// The default prime is used only when the model knows it.
+		if ids, err := m.encodeText("prime", DefaultPrime, false); err == nil {
+			prime = ids
+		}
+	default:
+		ids, err := m.encodeText("prime", opt.Prime, opt.SkipUnknown)
+		if err != nil {
+			return nil, err
+		}
+		prime = ids
+	}
+	ids, err := m.encodeText("seed", seed, opt.SkipUnknown)
+	if err != nil {
+		return nil, err
 	}
 	g := m.NewGenerator()
-	ids, err := m.encodeSeed(seed, opt.SkipUnknown)
-	if err != nil {
-		return err
+	for _, id := range prime {
+		g.Feed(id)
+	}
+	if len(ids) == 0 && !g.fed {
+		// Nothing to start from: begin after a newline, as a line does.
+		if id, ok := m.Tok.ID("\n"); ok {
+			ids = []int32{id}
+		}
 	}
 	for _, id := range ids {
 		g.Feed(id)
 	}
-	if !g.primed {
-		return errors.New("charrnn: empty seed and no newline in the vocabulary; give a seed")
+	if !g.fed {
+		return nil, errors.New("charrnn: empty seed and no newline in the vocabulary; give a seed")
 	}
-	rng := rand.New(rand.NewPCG(opt.Seed, 0x67656e))
-	for i := 0; i < opt.N; i++ {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		id := g.Sample(rng, opt)
-		if err := emit(m.Tok.Token(id)); err != nil {
-			return err
-		}
-		g.Feed(id)
-	}
-	return nil
+	return g, nil
 }
 
-func (m *Model) encodeSeed(seed string, skipUnknown bool) ([]int32, error) {
-	if seed == "" {
-		if id, ok := m.Tok.ID("\n"); ok {
-			return []int32{id}, nil
-		}
-		return nil, nil
-	}
-	ids, offs := m.Tok.EncodeOffsets(seed)
+// encodeText encodes a seed or prime (what names it in errors).
+func (m *Model) encodeText(what, text string, skipUnknown bool) ([]int32, error) {
+	ids, offs := m.Tok.EncodeOffsets(text)
 	out := ids[:0]
 	for i, id := range ids {
 		if id == tokenize.Unk {
 			if skipUnknown {
 				continue
 			}
-			return nil, fmt.Errorf("charrnn: seed character %q at byte %d: %w", seed[offs[i][0]:offs[i][1]], offs[i][0], ErrUnknownChar)
+			return nil, fmt.Errorf("charrnn: %s character %q at byte %d: %w", what, text[offs[i][0]:offs[i][1]], offs[i][0], ErrUnknownChar)
 		}
 		out = append(out, id)
 	}
 	return out, nil
 }
 
-// EvalResult is the quality of a model on a text.
-type EvalResult struct {
-	Loss        float64 `json:"loss"`          // mean negative log-likelihood, nats/char
-	BitsPerChar float64 `json:"bits_per_char"` // Loss / ln 2
-	Perplexity  float64 `json:"perplexity"`    // exp(Loss)
-	Chars       int     `json:"chars"`         // predicted characters
+// stopper passes generated text on to emit, holding back whatever may be
+// the beginning of a stop sequence, and counts and scores what it emits.
+type stopper struct {
+	stops []string
+	emit  func(string) error
+	res   Generation
+	buf   []byte    // generated text not emitted yet
+	ends  []int     // byte end in buf of each character held
+	lps   []float64 // log-probability of each character held
 }
 
-// Evaluate measures the model on text: every character after the first is
-// predicted from all the text before it in its stream (the text is cut into
-// up to 16 contiguous streams run as one batch, each carrying its state).
-func (m *Model) Evaluate(text string) (EvalResult, error) {
-	ids := m.Tok.Encode(text)
-	if len(ids) < 2 {
-		return EvalResult{}, errors.New("charrnn: need at least 2 characters to evaluate")
+// add takes the next generated character s with its log-probability, and
+// reports whether it completed a stop sequence (generation must end).
+func (o *stopper) add(s string, lp float64) (bool, error) {
+	if len(o.stops) == 0 {
+		o.res.Chars++
+		o.res.LogProb += lp
+		return false, o.emit(s)
 	}
-	loss, n := m.evaluate(ids, 16, 256)
-	return EvalResult{Loss: loss, BitsPerChar: loss / math.Ln2, Perplexity: math.Exp(loss), Chars: n}, nil
-}
-
-// evaluate returns the mean loss over ids, run as B contiguous streams in
-// windows of T with the state carried.
-func (m *Model) evaluate(ids []int32, B, T int) (float64, int) {
-	B = max(1, min(B, (len(ids)-1)/T))
-	S := (len(ids) - 1) / B // predictions per stream
-	if S == 0 {
-		B, S = 1, len(ids)-1
+	o.buf = append(o.buf, s...)
+	o.ends = append(o.ends, len(o.buf))
+	o.lps = append(o.lps, lp)
+	// A completed stop sequence: emit the text before the earliest one.
+	cut, stop := -1, ""
+	for _, st := range o.stops {
+		if len(st) <= len(o.buf) && string(o.buf[len(o.buf)-len(st):]) == st && (cut < 0 || len(o.buf)-len(st) < cut) {
+			cut, stop = len(o.buf)-len(st), st
+		}
 	}
-	seq := m.rnn.NewSeq()
-	state := m.rnn.NewState(B)
-	V := m.Config.Vocab
-	x := make([]float32, T*B*m.inputSize())
-	logits := make([]float32, T*B*V)
-	in := make([]int32, T*B)
-	tgt := make([]int32, T*B)
-	var total float64
-	count := 0
-	for w := 0; w < S; w += T {
-		tw := min(T, S-w)
-		for t := 0; t < tw; t++ {
-			for b := 0; b < B; b++ {
-				in[t*B+b] = ids[b*S+w+t]
-				tgt[t*B+b] = ids[b*S+w+t+1]
+	if cut >= 0 {
+		o.res.Stop = stop
+		return true, o.release(cut)
+	}
+	// Hold back the longest tail of buf that begins some stop sequence.
+	hold := 0
+	for _, st := range o.stops {
+		for k := min(len(st)-1, len(o.buf)); k > hold; k-- {
+			if string(o.buf[len(o.buf)-k:]) == st[:k] {
+				hold = k
+				break
 			}
 		}
-		n := tw * B
-		m.embedInto(x[:n*m.inputSize()], in[:n])
-		h := seq.Forward(x[:n*m.inputSize()], tw, B, nil, state, false, nil)
-		state.CopyFrom(seq.Final())
-		m.dec.Forward(logits[:n*V], h, n)
-		l, c := rnn.SoftmaxCrossEntropy(nil, logits[:n*V], tgt[:n], n, V, rnn.CrossEntropyOptions{})
-		total += l * float64(c)
-		count += c
 	}
-	return total / float64(count), count
+	return false, o.release(len(o.buf) - hold)
+}
+
+// flush emits everything held back (generation ended without a stop).
+func (o *stopper) flush() error { return o.release(len(o.buf)) }
+
+// release emits the held characters that end at or before byte cut of buf.
+func (o *stopper) release(cut int) error {
+	n := 0
+	for n < len(o.ends) && o.ends[n] <= cut {
+		o.res.Chars++
+		o.res.LogProb += o.lps[n]
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	end := o.ends[n-1]
+	err := o.emit(string(o.buf[:end]))
+	o.buf = o.buf[:copy(o.buf, o.buf[end:])]
+	o.ends = o.ends[:copy(o.ends, o.ends[n:])]
+	for i := range o.ends {
+		o.ends[i] -= end
+	}
+	o.lps = o.lps[:copy(o.lps, o.lps[n:])]
+	return err
 }

@@ -65,103 +65,272 @@ func readTextFile(path string) (string, error) {
 	return string(b), nil
 }
 
+// maxRNGSeed is the largest --rng-seed: 2^53-1, the largest integer that
+// JSON readers holding numbers as float64 (JavaScript, jq) keep exact.
+const maxRNGSeed = 1<<53 - 1
+
+type generateOptions struct {
+	model, seed, prime string
+	stops              []string
+	opt                charrnn.SampleOptions
+	rngSeed            uint64
+	samples            int
+	asJSON             bool
+}
+
 func newGenerateCmd(g *globalOptions) *cobra.Command {
-	var (
-		model  string
-		seed   string
-		opt    charrnn.SampleOptions
-		rseed  int64
-		asJSON bool
-	)
+	o := &generateOptions{}
 	c := &cobra.Command{
 		Use:   "generate",
 		Short: "Generate text with a character-level model (default: tiny Shakespeare LSTM)",
 		Long: `Generate text one character at a time from a character-level RNN.
 
-The whole --seed text warms up the model's state first; generation continues
-from it and streams to stdout as it is produced. Without --model the embedded
-default model is used: a 2-layer LSTM trained on tiny Shakespeare.
+The state is first warmed on --prime (default "\n\n", not printed: what comes
+before a speaker's name or a paragraph in the training text, so that a seed
+like "ROMEO:" starts a line as it does there), then on the whole --seed text.
+Generation continues from it and streams to stdout as it is produced, after
+the seed. --prime '' starts from the zero state as rnnkit did before priming;
+the default prime is skipped when the model lacks its characters.
 
-A seed character the model never saw is an error; --skip-unknown drops such
-characters instead.`,
+Without --model the embedded default model is used: a 2-layer LSTM trained on
+tiny Shakespeare. A seed or prime character the model never saw is an error;
+--skip-unknown drops such characters instead.
+
+Sampling:
+  --temperature T   softmax temperature; 0 means greedy (as --greedy)
+  --top-k, --top-p  sample among the K most likely characters, or the
+                    smallest set with that probability mass
+  -n N              characters to sample; -n 0 prints only the seed
+  --stop S          end as soon as the generated text ends with S (repeat the
+                    flag for several); S itself is not printed, and only
+                    generated text is matched, never the seed
+  --samples K       K samples; sample i (from 0) uses rng seed R+i, where R is
+                    --rng-seed or drawn at random. In text mode they are
+                    separated by a blank line and each one's seed goes to
+                    stderr; with --json each is one JSON object.
+  --rng-seed R      0 <= R <= 9007199254740991 (2^53-1): the same seed, model
+                    and flags give the same text
+
+In --prime and --stop the two-character sequences \n and \t mean a newline
+and a tab (and \\ a backslash), so --stop '\n\n' ends at a blank line;
+real newlines work too.
+
+--json prints one JSON object per sample, each on one line:
+  {"seed", "text", "rng_seed", "chars", "mean_log_prob", "finish_reason", "stop"}
+where text is the generated text without the seed, chars its length in
+characters, mean_log_prob the mean log-likelihood of text under the model at
+temperature 1 after the prime and seed (nats/char, whatever the sampling
+flags; null when chars is 0), finish_reason "stop" or "length", and stop the
+stop sequence that ended it (absent otherwise). rng_seed replays the sample
+with --rng-seed.
+
+Ctrl-C stops generation with exit status 130 (SIGTERM: 143) after printing
+what was generated.`,
 		Example: `  rnnkit generate --seed "ROMEO:"
   rnnkit generate --seed "JULIET:" -n 1000 --temperature 0.6 --rng-seed 7
   rnnkit generate --model my.safetensors --seed "Once upon" --top-p 0.9
-  rnnkit generate --greedy -n 200`,
+  rnnkit generate --temperature 0 -n 200                  # greedy
+  rnnkit generate --seed "ROMEO:" --stop '\n\n'           # one speech
+  rnnkit generate --seed "KING:" --samples 3 -n 100 --rng-seed 10 --json
+  rnnkit generate --seed "ROMEO:" --prime ''              # from the zero state`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if opt.N < 0 {
-				return usagef("-n must be >= 0, got %d", opt.N)
+			if err := o.check(c); err != nil {
+				return err
 			}
-			if opt.Temperature <= 0 || math.IsNaN(opt.Temperature) {
-				return usagef("--temperature must be > 0, got %v", opt.Temperature)
-			}
-			if opt.TopP < 0 || opt.TopP > 1 {
-				return usagef("--top-p must be in [0, 1], got %v", opt.TopP)
-			}
-			if opt.TopK < 0 {
-				return usagef("--top-k must be >= 0, got %d", opt.TopK)
-			}
-			if !utf8.ValidString(seed) {
-				return usagef("--seed is not valid UTF-8")
-			}
-			m, err := loadCharRNN(model)
+			m, err := loadCharRNN(o.model)
 			if err != nil {
 				return err
 			}
-			if c.Flags().Changed("rng-seed") {
-				opt.Seed = uint64(rseed)
-			} else {
-				opt.Seed = rand.Uint64()
+			base := o.rngSeed
+			if !c.Flags().Changed("rng-seed") {
+				base = rand.Uint64N(maxRNGSeed + 1 - uint64(o.samples-1))
 			}
-			if asJSON {
-				var b strings.Builder
-				if err := m.Generate(c.Context(), seed, opt, func(s string) error { b.WriteString(s); return nil }); err != nil {
-					return err
-				}
-				return writeJSON(c, map[string]any{"seed": seed, "text": b.String(), "rng_seed": opt.Seed})
-			}
-			w := bufio.NewWriter(c.OutOrStdout())
-			defer w.Flush()
-			printed := false // the seed is echoed once it is known to be valid
-			err = m.Generate(c.Context(), seed, opt, func(s string) error {
-				if !printed {
-					w.WriteString(seed)
-					printed = true
-				}
-				w.WriteString(s)
-				if s == "\n" {
-					return w.Flush() // stream line by line
-				}
-				return nil
-			})
-			if errors.Is(err, context.Canceled) {
-				err = nil
-			}
+			// Ctrl-C or SIGTERM cancels the context: runGenerate prints what
+			// was generated and returns context.Canceled, which run turns
+			// into exit status 130 or 143.
+			err = runGenerate(c.Context(), c, g, m, o, base)
 			if errors.Is(err, charrnn.ErrUnknownChar) {
 				return fmt.Errorf("%v; pass --skip-unknown to drop such characters", err)
 			}
-			if err != nil {
-				return err
-			}
-			if !printed {
-				w.WriteString(seed)
-			}
-			return w.WriteByte('\n')
+			return err
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&model, "model", "", "model file (default: the embedded tiny Shakespeare model)")
-	f.StringVar(&seed, "seed", "", "text that starts the sample and warms the state")
-	f.IntVarP(&opt.N, "n", "n", 500, "characters to generate")
-	f.Float64Var(&opt.Temperature, "temperature", 0.8, "sampling temperature: lower is more conservative")
-	f.IntVar(&opt.TopK, "top-k", 0, "sample only among the K most likely characters (0 = all)")
-	f.Float64Var(&opt.TopP, "top-p", 0, "nucleus sampling: smallest set with this probability mass (0 = off)")
-	f.BoolVar(&opt.Greedy, "greedy", false, "always take the most likely character")
-	f.Int64Var(&rseed, "rng-seed", 0, "random seed for reproducible output (default: random)")
-	f.BoolVar(&opt.SkipUnknown, "skip-unknown", false, "drop seed characters the model does not know instead of failing")
-	f.BoolVar(&asJSON, "json", false, `print one JSON object {"seed", "text", "rng_seed"} after generating (no streaming)`)
+	f.StringVar(&o.model, "model", "", "model file (default: the embedded tiny Shakespeare model)")
+	f.StringVar(&o.seed, "seed", "", "text that starts the sample and warms the state")
+	f.StringVar(&o.prime, "prime", charrnn.DefaultPrime, `text fed before the seed and not printed; '' starts from the zero state`)
+	f.IntVarP(&o.opt.N, "n", "n", 500, "characters to generate (0 = print only the seed)")
+	f.Float64Var(&o.opt.Temperature, "temperature", 0.8, "sampling temperature: lower is more conservative, 0 is greedy")
+	f.IntVar(&o.opt.TopK, "top-k", 0, "sample only among the K most likely characters (0 = all)")
+	f.Float64Var(&o.opt.TopP, "top-p", 0, "nucleus sampling: smallest set with this probability mass (0 = off)")
+	f.BoolVar(&o.opt.Greedy, "greedy", false, "always take the most likely character (same as --temperature 0)")
+	f.StringArrayVar(&o.stops, "stop", nil, `end when the generated text ends with this (not printed; repeatable; \n and \t are read as newline and tab)`)
+	f.IntVar(&o.samples, "samples", 1, "number of samples; sample i uses rng seed R+i")
+	f.Uint64Var(&o.rngSeed, "rng-seed", 0, "random seed R for reproducible output, 0 to 2^53-1 (default: random)")
+	f.BoolVar(&o.opt.SkipUnknown, "skip-unknown", false, "drop seed and prime characters the model does not know instead of failing")
+	f.BoolVar(&o.asJSON, "json", false, "print one JSON object per sample after generating it (no streaming; see above)")
 	return c
+}
+
+// check validates the flags and turns them into sampling options.
+func (o *generateOptions) check(c *cobra.Command) error {
+	opt := &o.opt
+	switch {
+	case opt.N < 0:
+		return usagef("-n must be >= 0, got %d", opt.N)
+	case opt.Temperature < 0 || math.IsNaN(opt.Temperature) || math.IsInf(opt.Temperature, 0):
+		return usagef("--temperature must be >= 0 (0 = greedy), got %v", opt.Temperature)
+	case opt.TopP < 0 || opt.TopP > 1 || math.IsNaN(opt.TopP):
+		return usagef("--top-p must be in [0, 1], got %v", opt.TopP)
+	case opt.TopK < 0:
+		return usagef("--top-k must be >= 0, got %d", opt.TopK)
+	case o.samples < 1:
+		return usagef("--samples must be >= 1, got %d", o.samples)
+	case o.rngSeed > maxRNGSeed-uint64(o.samples-1):
+		if o.samples > 1 {
+			return usagef("--rng-seed plus --samples-1 must be at most 2^53-1 = %d, got %d", uint64(maxRNGSeed), o.rngSeed)
+		}
+		return usagef("--rng-seed must be at most 2^53-1 = %d (so that JSON readers keep it exact), got %d", uint64(maxRNGSeed), o.rngSeed)
+	case !utf8.ValidString(o.seed):
+		return usagef("--seed is not valid UTF-8")
+	case !utf8.ValidString(o.prime):
+		return usagef("--prime is not valid UTF-8")
+	}
+	if opt.Temperature == 0 {
+		opt.Greedy = true
+	}
+	opt.Prime, opt.NoPrime = "", false
+	if p := unescapeFlag(o.prime); p == "" {
+		opt.NoPrime = true
+	} else if p != charrnn.DefaultPrime {
+		opt.Prime = p
+	}
+	opt.Stop = nil
+	for _, s := range o.stops {
+		s = unescapeFlag(s)
+		if s == "" {
+			return usagef("--stop must not be empty")
+		}
+		if !utf8.ValidString(s) {
+			return usagef("--stop %q is not valid UTF-8", s)
+		}
+		opt.Stop = append(opt.Stop, s)
+	}
+	return nil
+}
+
+// unescapeFlag reads the two-character sequences \n, \t and \\ in a flag
+// value as a newline, a tab and a backslash; any other backslash stays.
+func unescapeFlag(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			switch s[i+1] {
+			case 'n':
+				b.WriteByte('\n')
+				i++
+				continue
+			case 't':
+				b.WriteByte('\t')
+				i++
+				continue
+			case '\\':
+				b.WriteByte('\\')
+				i++
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// generateJSON is one sample of generate --json.
+type generateJSON struct {
+	Seed         string   `json:"seed"`
+	Text         string   `json:"text"`
+	RNGSeed      uint64   `json:"rng_seed"`
+	Chars        int      `json:"chars"`
+	MeanLogProb  *float64 `json:"mean_log_prob"` // null when Chars is 0
+	FinishReason string   `json:"finish_reason"` // "stop" or "length"
+	Stop         string   `json:"stop,omitempty"`
+}
+
+// runGenerate draws o.samples samples, sample i with rng seed base+i.
+func runGenerate(ctx context.Context, c *cobra.Command, g *globalOptions, m *charrnn.Model, o *generateOptions, base uint64) error {
+	generate := func(opt charrnn.SampleOptions, emit func(string) error) (charrnn.Generation, error) {
+		if opt.N == 0 { // the library reads N 0 as its default; -n 0 only checks the seed and prime
+			_, err := m.Start(o.seed, opt)
+			return charrnn.Generation{}, err
+		}
+		return m.GenerateScored(ctx, o.seed, opt, emit)
+	}
+	if o.asJSON {
+		for i := 0; i < o.samples; i++ {
+			opt := o.opt
+			opt.Seed = base + uint64(i)
+			var b strings.Builder
+			res, err := generate(opt, func(s string) error { b.WriteString(s); return nil })
+			if err != nil {
+				return err
+			}
+			r := generateJSON{Seed: o.seed, Text: b.String(), RNGSeed: opt.Seed, Chars: res.Chars, FinishReason: "length", Stop: res.Stop}
+			if res.Chars > 0 {
+				mlp := res.MeanLogProb()
+				r.MeanLogProb = &mlp
+			}
+			if res.Stop != "" {
+				r.FinishReason = "stop"
+			}
+			if err := writeJSON(c, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := bufio.NewWriter(c.OutOrStdout())
+	defer w.Flush()
+	for i := 0; i < o.samples; i++ {
+		opt := o.opt
+		opt.Seed = base + uint64(i)
+		if o.samples > 1 {
+			w.Flush()
+			status(c, g, "sample %d of %d: --rng-seed %d", i+1, o.samples, opt.Seed)
+			if i > 0 {
+				w.WriteByte('\n') // a blank line between samples
+			}
+		}
+		printed := false // the seed is echoed once it is known to be valid
+		_, err := generate(opt, func(s string) error {
+			if !printed {
+				w.WriteString(o.seed)
+				printed = true
+			}
+			w.WriteString(s)
+			if strings.Contains(s, "\n") {
+				return w.Flush() // stream line by line
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		if !printed {
+			w.WriteString(o.seed)
+			printed = o.seed != ""
+		}
+		if printed {
+			w.WriteByte('\n')
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type trainCharOptions struct {
@@ -304,16 +473,44 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 
 func newEvalCharRNNCmd(g *globalOptions) *cobra.Command {
 	var model, data string
+	var opt charrnn.EvalOptions
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "charrnn --data FILE [--model MODEL]",
 		Short: "Measure a character model's loss (nats/char, bits/char, perplexity) on a text",
+		Long: `Measure a character model on a UTF-8 text: the mean negative log-likelihood
+of each character given the text before it (nats/char, with bits/char and
+perplexity), computed at temperature 1 over the whole vocabulary. Characters
+outside the model's vocabulary are scored as <unk>. No prime is used.
+
+How the text is walked, for n characters, --streams N and --window T:
+  1. The text is cut into B = max(1, min(N, (n-1)/T)) contiguous streams of
+     S+1 characters, S = (n-1)/B (integer division): stream b is characters
+     b*S to b*S+S. They run side by side as one batch.
+  2. Each stream starts from the zero state and its first character is only
+     context; the other S are each scored once. The last (n-1) mod B
+     characters of the text are not scored.
+  3. Each stream is read in windows of T characters and the state is carried
+     from one window to the next (truncated BPTT without gradients), unless
+     --stateless starts every window from the zero state again (in PyTorch,
+     calling the model on each window with h=None).
+
+The default (--streams 16 --window 256) is how training measures validation
+loss. --streams 1 is a plain single-stream full pass, what a PyTorch loop
+over the whole text with the hidden state carried gives: one stream, state
+carried throughout, every character after the first scored once. --json
+reports the mode used (streams, window, stateless) with the result.`,
 		Example: `  rnnkit eval charrnn --data heldout.txt
-  rnnkit eval charrnn --model my.safetensors --data heldout.txt --json`,
+  rnnkit eval charrnn --model my.safetensors --data heldout.txt --json
+  rnnkit eval charrnn --data heldout.txt --streams 1                 # one pass over the whole text
+  rnnkit eval charrnn --data heldout.txt --window 128 --stateless    # independent 128-char chunks`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if data == "" {
 				return usagef("--data is required")
+			}
+			if opt.Streams < 1 || opt.Window < 1 {
+				return usagef("--streams and --window must be at least 1, got %d and %d", opt.Streams, opt.Window)
 			}
 			text, err := readTextFile(data)
 			if err != nil {
@@ -323,19 +520,31 @@ func newEvalCharRNNCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := m.Evaluate(text)
+			r, err := m.EvaluateWith(text, opt)
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return writeJSON(c, r)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "loss %.4f nats/char, %.4f bits/char, perplexity %.3f over %d chars\n", r.Loss, r.BitsPerChar, r.Perplexity, r.Chars)
+			streams, carried := fmt.Sprintf("%d streams", r.Streams), "state carried across"
+			if r.Streams == 1 {
+				streams = "1 stream"
+			}
+			if r.Stateless {
+				carried = "state reset at each of"
+			}
+			fmt.Fprintf(c.OutOrStdout(), "loss %.4f nats/char, %.4f bits/char, perplexity %.3f over %d chars (%s, %s the %d-char windows)\n",
+				r.Loss, r.BitsPerChar, r.Perplexity, r.Chars, streams, carried, r.Window)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&model, "model", "", "model file (default: the embedded tiny Shakespeare model)")
-	c.Flags().StringVar(&data, "data", "", "UTF-8 text to evaluate on (required)")
-	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object: loss, bits_per_char, perplexity, chars")
+	f := c.Flags()
+	f.StringVar(&model, "model", "", "model file (default: the embedded tiny Shakespeare model)")
+	f.StringVar(&data, "data", "", "UTF-8 text to evaluate on (required)")
+	f.IntVar(&opt.Streams, "streams", charrnn.DefaultEvalStreams, "contiguous streams scored side by side (at most one per --window characters); 1 = one pass over the whole text")
+	f.IntVar(&opt.Window, "window", charrnn.DefaultEvalWindow, "characters per forward window")
+	f.BoolVar(&opt.Stateless, "stateless", false, "start every window from the zero state instead of carrying the state over")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object: loss, bits_per_char, perplexity, chars, streams, window, stateless")
 	return c
 }

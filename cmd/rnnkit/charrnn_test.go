@@ -70,12 +70,13 @@ func TestTrainGenerateEvalCharRNN(t *testing.T) {
 
 	stdout, _, err = runCLI(t, "eval", "charrnn", "--model", out, "--data", data, "--json")
 	require.NoError(t, err)
-	var r map[string]float64
+	var r map[string]any
 	require.NoError(t, json.Unmarshal([]byte(stdout), &r))
-	for _, k := range []string{"loss", "bits_per_char", "perplexity", "chars"} {
+	for _, k := range []string{"loss", "bits_per_char", "perplexity", "chars", "streams", "window", "stateless"} {
 		require.Contains(t, r, k)
 	}
 	require.Greater(t, r["chars"], 4000.0)
+	require.Equal(t, false, r["stateless"])
 }
 
 // TestTrainingProgressWithoutTerminal checks the plain progress lines that a
@@ -138,7 +139,7 @@ func TestCharRNNBadInput(t *testing.T) {
 		})
 	}
 	// Usage errors exit with 2, failures with 1.
-	require.Equal(t, 2, run([]string{"generate", "--model", model, "--temperature", "0"}))
+	require.Equal(t, 2, run([]string{"generate", "--model", model, "--temperature", "-1"}))
 	require.Equal(t, 1, run([]string{"generate", "--model", truncated}))
 	require.Equal(t, 2, run([]string{"no-such-command"}))
 }
