@@ -23,7 +23,7 @@ package main
 // covers the same work (for W3 and W4: training, then inference).
 
 type metric struct {
-	Workload string // W1..W4 (DESIGN.md)
+	Workload string // W1..W4 (docs/DESIGN.md)
 	Name     string // what is measured, e.g. "training"
 	Config   string // one-line config, for the table's footnotes
 

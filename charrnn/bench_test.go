@@ -12,7 +12,7 @@ import (
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
-// w1Model builds workload W1 of DESIGN.md: vocab 65 (+4 specials), embedding
+// w1Model builds workload W1 of docs/DESIGN.md: vocab 65 (+4 specials), embedding
 // 64, LSTM 2x256.
 func w1Model(b *testing.B) (*Model, string) {
 	var sb strings.Builder

@@ -40,7 +40,7 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration of the default Shakespeare model
-// (workload W1 of DESIGN.md): embedding 64, LSTM 2x256.
+// (workload W1 of docs/DESIGN.md): embedding 64, LSTM 2x256.
 func DefaultConfig(vocab int) Config {
 	return Config{Cell: rnn.LSTM, Vocab: vocab, Embedding: 64, Hidden: 256, Layers: 2, Dropout: 0.1}
 }

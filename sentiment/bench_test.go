@@ -11,7 +11,7 @@ import (
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
-// w3 builds workload W3 of DESIGN.md: vocab 20k, embedding 128, BiLSTM 128,
+// w3 builds workload W3 of docs/DESIGN.md: vocab 20k, embedding 128, BiLSTM 128,
 // max-pool over time, Linear to 2 classes; and n reviews of random ids,
 // every one cut at 256 tokens (lengths 256, as bench/pytorch/w3.py).
 func w3(b *testing.B, n int) (*Model, [][]int32) { return w3Cell(b, n, rnn.LSTM) }

@@ -26,7 +26,7 @@ func synthVocabTok(b testing.TB, n int) tokenize.Tokenizer {
 	return tok
 }
 
-// w4 builds workload W4 of DESIGN.md: vocab 8k/8k, embedding 128, bi-GRU 256
+// w4 builds workload W4 of docs/DESIGN.md: vocab 8k/8k, embedding 128, bi-GRU 256
 // encoder, GRU 256 decoder with additive attention, output Linear over
 // [h; context; embedding]; a batch of 64 pairs of 20 tokens each side.
 func w4(b testing.TB) (*Model, [][]int32, [][]int32) {

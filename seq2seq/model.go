@@ -31,7 +31,7 @@ type Config struct {
 	Dropout       float32           `json:"dropout"`        // on embeddings, between layers and before the output layer
 }
 
-// DefaultConfig is the architecture of workload W4 in DESIGN.md: embedding
+// DefaultConfig is the architecture of workload W4 in docs/DESIGN.md: embedding
 // 128, bidirectional GRU 256 encoder, GRU 256 decoder with additive
 // attention, output layer over [h; context; embedding].
 func DefaultConfig(srcVocab, tgtVocab int) Config {

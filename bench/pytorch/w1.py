@@ -1,4 +1,4 @@
-"""W1 of DESIGN.md in PyTorch: char-LSTM training step.
+"""W1 of docs/DESIGN.md in PyTorch: char-LSTM training step.
 
 nn.Embedding(69, 64) -> nn.LSTM(64, 256, 2) -> nn.Linear(256, 69); batch 32,
 seq 64, Adam lr 2e-3, clip_grad_norm 5, stateful hidden state carried from one

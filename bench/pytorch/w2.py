@@ -1,4 +1,4 @@
-"""W2 of DESIGN.md in PyTorch: batch-1 sampling from the W1 model.
+"""W2 of docs/DESIGN.md in PyTorch: batch-1 sampling from the W1 model.
 
 Each character: embedding -> one LSTM step (2x256, state carried) -> Linear ->
 softmax(logits / 0.8) with the 4 special tokens masked -> torch.multinomial.

@@ -1,4 +1,4 @@
-"""W3 of DESIGN.md in PyTorch: review sentiment classifier.
+"""W3 of docs/DESIGN.md in PyTorch: review sentiment classifier.
 
 nn.Embedding(20000, 128, padding_idx=0) -> bidirectional nn.LSTM(128, 128)
 -> max-pool over time -> nn.Linear(256, 2); batch 64, reviews of 256 tokens

@@ -1,4 +1,4 @@
-"""W4 of DESIGN.md in PyTorch: encoder-decoder translator with attention.
+"""W4 of docs/DESIGN.md in PyTorch: encoder-decoder translator with attention.
 
 The same module as rnnkit's seq2seq.Model with seq2seq.DefaultConfig:
 

@@ -317,8 +317,8 @@ with --copy, or when symlinks are not possible) and a manifest recording
 where it came from. A file is hashed; if it is the canonical file of a
 corpus with a pinned sha256, the import says "verified". Importing again
 replaces the registration.`,
-		Example: `  rnnkit corpora import tinyshakespeare ../shared/corpora/tinyshakespeare/input.txt
-  rnnkit corpora import spa-eng ../shared/corpora/spa-eng/spa-train.txt
+		Example: `  rnnkit corpora import tinyshakespeare ~/data/tinyshakespeare/input.txt
+  rnnkit corpora import spa-eng ~/data/spa-eng/spa.txt
   rnnkit corpora import imdb ~/Downloads/aclImdb --copy`,
 		Args: cobra.ExactArgs(2),
 		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
