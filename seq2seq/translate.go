@@ -41,6 +41,12 @@ type TranslateOptions struct {
 	Batch         int     // sentences decoded together (greedy), default 64; beam decodes Batch/Beam sentences at once
 	KeepUnk       bool    // keep <unk> in the output instead of the most-attended source word
 	NBest         int     // beam: also return the best NBest hypotheses in Translation.NBest (0 or 1 = only the best; at most Beam)
+	// LexiconPenalty: with a beam and a model that stores a target lexicon
+	// (LexiconMetaKey), the finished hypotheses are ranked by their score
+	// minus LexiconPenalty for each word that is neither a word of the
+	// training targets nor a word of the source (a name or a number copied
+	// through), so a made-up word ("Holárate") loses to a real one. 0 = off.
+	LexiconPenalty float64
 }
 
 func (o *TranslateOptions) defaults() {
@@ -76,7 +82,7 @@ type Translation struct {
 type Alternative struct {
 	Text    string  `json:"translation"`
 	LogProb float64 `json:"log_prob"` // log-probability of its tokens, </s> included
-	Score   float64 `json:"score"`    // the beam's ranking score: LogProb / len^LengthPenalty
+	Score   float64 `json:"score"`    // the beam's ranking score: LogProb / len^LengthPenalty, less any lexicon penalty
 }
 
 // Translate translates each text. Sentences are decoded in batches of
@@ -107,6 +113,10 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
 	out := make([]Translation, len(texts))
 	inf := newInfer(m)
+	var lex map[string]bool
+	if opt.LexiconPenalty > 0 && opt.Beam > 1 {
+		lex = m.lexicon()
+	}
 	per := opt.Batch
 	if opt.Beam > 1 {
 		per = max(1, opt.Batch/opt.Beam)
@@ -138,6 +148,9 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 			if len(srcs[i]) == 0 {
 				continue
 			}
+			if lex != nil && len(hyps[k]) > 1 {
+				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)
+			}
 			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk)
 			if opt.NBest > 1 {
 				for _, h := range hyps[k][:min(opt.NBest, len(hyps[k]))] {
@@ -149,6 +162,17 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 		}
 	}
 	return out, nil
+}
+
+// rerank orders hs (best first) by score minus opt.LexiconPenalty per
+// word of the rendered text that lex and the source lack.
+func (m *Model) rerank(hs []hyp, text string, src []int32, offs [][2]int, lex map[string]bool, opt TranslateOptions) {
+	source := wordsOf(text)
+	for j := range hs {
+		r := m.render(text, src, offs, hs[j], opt.KeepUnk)
+		hs[j].score -= opt.LexiconPenalty * float64(unknownWords(r.Text, source, lex))
+	}
+	sort.SliceStable(hs, func(a, b int) bool { return hs[a].score > hs[b].score })
 }
 
 // hyp is a decoded target: tokens (EOS last unless cut at the length

@@ -112,6 +112,7 @@ a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
 	f.IntVar(&o.opt.Beam, "beam", 5, "beam width (1 = greedy, fastest)")
 	f.IntVar(&o.opt.NBest, "nbest", 1, "print the N best translations with scores (raises --beam to N if smaller)")
 	f.Float64Var(&o.opt.LengthPenalty, "length-penalty", 1, "beam: rank hypotheses by log p / length^this (0 = none)")
+	f.Float64Var(&o.opt.LexiconPenalty, "lexicon-penalty", 1, "beam: lower a hypothesis's score by this for each word found neither in the training targets nor in the source (0 = off)")
 	f.Float64Var(&o.opt.MaxLenRatio, "max-len-ratio", 2, "stop a translation after this many tokens per source token (+5)")
 	f.IntVar(&o.opt.Batch, "batch", 64, "sentences decoded together")
 	f.BoolVar(&o.opt.KeepUnk, "keep-unk", false, "print <unk> instead of copying the attended source word")
@@ -645,6 +646,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if len(val) == 0 || len(trainPairs) == 0 {
 		return fmt.Errorf("%s: %d pairs are too few to hold out a validation split; use more pairs or a larger --val-frac", o.data, len(pairs))
 	}
+	lexicon := seq2seq.TargetLexicon(trainPairs) // before augmentation: no invented names
 	o.aug.Seed = o.opt.Seed
 	if n := len(trainPairs); o.aug != (seq2seq.AugmentOptions{Seed: o.aug.Seed}) {
 		trainPairs = seq2seq.Augment(trainPairs, o.aug)
@@ -692,6 +694,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 			return usageError{err}
 		}
 		m.Meta["trained_on"] = filepath.Base(o.data)
+		m.SetLexicon(lexicon)
 		if o.reverse {
 			m.Meta["direction"] = "reverse (second column -> first)"
 		}
@@ -823,6 +826,7 @@ translation counts), so any translator is measured on the same sentences.`,
 	f.BoolVar(&reverse, "reverse", false, "swap the columns (for a model trained with --reverse)")
 	f.IntVar(&opt.Beam, "beam", 5, "beam width (1 = greedy)")
 	f.Float64Var(&opt.LengthPenalty, "length-penalty", 1, "beam: rank hypotheses by log p / length^this")
+	f.Float64Var(&opt.LexiconPenalty, "lexicon-penalty", 1, "beam: lower a hypothesis's score by this for each word found neither in the training targets nor in the source (0 = off)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with bleu, chrf2, sentences, pairs")
 	f.StringVar(&hypsOut, "hyps", "", "also write the translations, one per distinct source, to this file")
 	f.StringVar(&scoreFile, "score", "", "score these translations (one per line of --data) instead of a model's")
