@@ -52,7 +52,7 @@ func (c Config) validate() error {
 	case c.Hidden <= 0 || c.Layers <= 0 || c.Embedding < 0:
 		return fmt.Errorf("charrnn: hidden %d, layers %d and embedding %d must be positive", c.Hidden, c.Layers, c.Embedding)
 	case c.Dropout < 0 || c.Dropout >= 1 || c.EmbDropout < 0 || c.EmbDropout >= 1:
-		return errors.New("charrnn: dropout must be in [0, 1)")
+		return fmt.Errorf("charrnn: dropout %v and emb_dropout %v must be in [0, 1)", c.Dropout, c.EmbDropout)
 	}
 	return nil
 }
@@ -162,8 +162,11 @@ func load(name string, data []byte) (*Model, error) {
 
 func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) {
 	var cfg Config
-	toks, err := modelio.Decode(name, info, &cfg, "")
+	toks, keys, err := modelio.Decode(name, info, &cfg, "")
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFile(name, info, &cfg, keys, toks[0], ts); err != nil {
 		return nil, err
 	}
 	m, err := New(cfg, toks[0])
@@ -177,4 +180,41 @@ func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) 
 		m.Meta = info.Meta
 	}
 	return m, nil
+}
+
+// checkFile checks the config of a model file against its tokenizer and
+// the shapes of its tensors before anything is allocated, so that a config
+// that does not match them is an error naming the field, never an enormous
+// allocation or a panic. A file without "vocab" takes the tokenizer's.
+func checkFile(name string, info rnn.ModelInfo, cfg *Config, keys modelio.Keys, tok tokenize.Tokenizer, ts []rnn.Tensor) error {
+	if !keys.Has("vocab") {
+		cfg.Vocab = tok.VocabSize()
+	}
+	if err := modelio.CheckTokenizer(name, info, "", tok, "vocab", cfg.Vocab); err != nil {
+		return err
+	}
+	V, E, H := cfg.Vocab, cfg.Embedding, cfg.Hidden
+	s := modelio.NewShapes(name, ts)
+	s.Layers("layers", cfg.Layers, "rnn.")
+	s.Dim("hidden", H, "rnn.weight_hh_l0", 1, H)
+	s.Dim("cell", cfg.Cell, "rnn.weight_hh_l0", 0, cfg.Cell.Gates()*H)
+	s.Dim("vocab", V, "decoder.weight", 0, V)
+	if E != 0 {
+		s.Dim("embedding", E, "embedding.weight", 1, E)
+		s.Dim("vocab", V, "embedding.weight", 0, V)
+		s.Dim("embedding", E, "rnn.weight_ih_l0", 1, E)
+	} else {
+		s.Has("embedding", E, "embedding.weight", false) // one-hot input
+		s.Dim("vocab", V, "rnn.weight_ih_l0", 1, V)
+	}
+	if err := s.Err(); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("model file %s: %v", name, err)
+	}
+	ps := rnn.NewParamCounter()
+	build(*cfg, tok, ps)
+	s.Params(ps)
+	return s.Err()
 }

@@ -103,33 +103,52 @@ func (ps *Params) Tensors() []Tensor {
 // is not a parameter is an error unless its name starts with OptimPrefix.
 // On error ps is unchanged.
 func (ps *Params) SetFromTensors(ts []Tensor) error {
-	byName := make(map[string]*Tensor, len(ts))
-	for i := range ts {
-		t := &ts[i]
-		if _, dup := byName[t.Name]; dup {
-			return fmt.Errorf("tensor %q appears twice", t.Name)
-		}
-		byName[t.Name] = t
-		if ps.byName[t.Name] == nil && !strings.HasPrefix(t.Name, OptimPrefix) {
-			return fmt.Errorf("tensor %q (shape %v) is not a parameter of this model; the file holds a different architecture or config", t.Name, t.Shape)
-		}
-	}
-	for _, p := range ps.list {
-		t := byName[p.Name]
-		if t == nil {
-			return fmt.Errorf("parameter %q (shape %v) is missing; the file holds a different architecture or config", p.Name, p.Shape)
-		}
-		if !equalShape(t.Shape, p.Shape) {
-			return fmt.Errorf("tensor %q has shape %v, but the model needs %v; the file was saved with a different config", p.Name, t.Shape, p.Shape)
-		}
-		if len(t.Data) != len(p.W) {
-			return fmt.Errorf("tensor %q has shape %v but %d values", t.Name, t.Shape, len(t.Data))
-		}
+	byName, err := ps.matchTensors(ts)
+	if err != nil {
+		return err
 	}
 	for _, p := range ps.list {
 		copy(p.W, byName[p.Name].Data)
 	}
 	return nil
+}
+
+// CheckTensors makes SetFromTensors' checks without copying anything: the
+// tensors are exactly the parameters, with their shapes (OptimPrefix
+// tensors aside). It works on a counter (NewParamCounter), so a model file
+// can be checked against the parameters a config would register before the
+// model's buffers are allocated.
+func (ps *Params) CheckTensors(ts []Tensor) error {
+	_, err := ps.matchTensors(ts)
+	return err
+}
+
+// matchTensors indexes ts by name and checks it against ps's parameters.
+func (ps *Params) matchTensors(ts []Tensor) (map[string]*Tensor, error) {
+	byName := make(map[string]*Tensor, len(ts))
+	for i := range ts {
+		t := &ts[i]
+		if _, dup := byName[t.Name]; dup {
+			return nil, fmt.Errorf("tensor %q appears twice", t.Name)
+		}
+		byName[t.Name] = t
+		if ps.byName[t.Name] == nil && !strings.HasPrefix(t.Name, OptimPrefix) {
+			return nil, fmt.Errorf("tensor %q (shape %v) is not a parameter of this model; the file holds a different architecture or config", t.Name, t.Shape)
+		}
+	}
+	for _, p := range ps.list {
+		t := byName[p.Name]
+		if t == nil {
+			return nil, fmt.Errorf("parameter %q (shape %v) is missing; the file holds a different architecture or config", p.Name, p.Shape)
+		}
+		if !equalShape(t.Shape, p.Shape) {
+			return nil, fmt.Errorf("tensor %q has shape %v, but the model needs %v; the file was saved with a different config", p.Name, t.Shape, p.Shape)
+		}
+		if len(t.Data) != p.numel() {
+			return nil, fmt.Errorf("tensor %q has shape %v but %d values", t.Name, t.Shape, len(t.Data))
+		}
+	}
+	return byName, nil
 }
 
 func equalShape(a, b []int) bool {

@@ -95,7 +95,7 @@ func (c Config) validate() error {
 	case c.Embedding <= 0 || c.Hidden <= 0 || c.Layers <= 0:
 		return fmt.Errorf("sentiment: embedding %d, hidden %d and layers %d must be positive", c.Embedding, c.Hidden, c.Layers)
 	case c.Dropout < 0 || c.Dropout >= 1 || c.EmbDropout < 0 || c.EmbDropout >= 1:
-		return errors.New("sentiment: dropout must be in [0, 1)")
+		return fmt.Errorf("sentiment: dropout %v and emb_dropout %v must be in [0, 1)", c.Dropout, c.EmbDropout)
 	case len(c.Labels) < 2:
 		return fmt.Errorf("sentiment: %d class labels; a classifier needs at least 2", len(c.Labels))
 	case c.Truncate != TruncHead && c.Truncate != TruncTail && c.Truncate != TruncHeadTail:
@@ -225,8 +225,11 @@ func load(name string, data []byte) (*Model, error) {
 
 func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) {
 	var cfg Config
-	toks, err := modelio.Decode(name, info, &cfg, "")
+	toks, keys, err := modelio.Decode(name, info, &cfg, "")
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFile(name, info, &cfg, keys, toks[0], ts); err != nil {
 		return nil, err
 	}
 	m, err := New(cfg, toks[0])
@@ -240,6 +243,64 @@ func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) 
 		m.Meta = info.Meta
 	}
 	return m, nil
+}
+
+// checkFile checks the config of a model file against its tokenizer and
+// the shapes of its tensors before anything is allocated, so that a config
+// that does not match them is an error naming the field, never an enormous
+// allocation or a panic. Keys the file lacks take New's defaults (vocab the
+// tokenizer's); keys it has must hold valid values, zero included.
+func checkFile(name string, info rnn.ModelInfo, cfg *Config, keys modelio.Keys, tok tokenize.Tokenizer, ts []rnn.Tensor) error {
+	if !keys.Has("vocab") {
+		cfg.Vocab = tok.VocabSize()
+	}
+	def := *cfg
+	def.fill()
+	if !keys.Has("layers") {
+		cfg.Layers = def.Layers
+	}
+	if !keys.Has("pooling") {
+		cfg.Pooling = def.Pooling
+	}
+	if !keys.Has("max_len") {
+		cfg.MaxLen = def.MaxLen
+	}
+	if !keys.Has("truncate") {
+		cfg.Truncate = def.Truncate
+	}
+	if cfg.MaxLen <= 0 {
+		return modelio.Invalid(name, "max_len", cfg.MaxLen, "the longest review in tokens must be positive")
+	}
+	if err := modelio.CheckTokenizer(name, info, "", tok, "vocab", cfg.Vocab); err != nil {
+		return err
+	}
+	V, E, H := cfg.Vocab, cfg.Embedding, cfg.Hidden
+	dirs := 1
+	if cfg.Bidirectional {
+		dirs = 2
+	}
+	s := modelio.NewShapes(name, ts)
+	s.Dim("vocab", V, "embedding.weight", 0, V)
+	s.Dim("embedding", E, "embedding.weight", 1, E)
+	s.Layers("layers", cfg.Layers, "rnn.")
+	s.Dim("hidden", H, "rnn.weight_hh_l0", 1, H)
+	s.Dim("cell", cfg.Cell, "rnn.weight_hh_l0", 0, cfg.Cell.Gates()*H)
+	s.Has("bidirectional", cfg.Bidirectional, "rnn.weight_hh_l0_reverse", cfg.Bidirectional)
+	s.Dim("embedding", E, "rnn.weight_ih_l0", 1, E)
+	s.Dim("labels", cfg.Labels, "fc.weight", 0, len(cfg.Labels))
+	if err := s.Err(); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("model file %s: %v", name, err)
+	}
+	pools, _ := cfg.pools()
+	s.Dim("pooling", cfg.Pooling, "fc.weight", 1, len(pools)*dirs*H)
+	s.Has("pooling", cfg.Pooling, "attn.weight", slices.Contains(pools, PoolAttention))
+	ps := rnn.NewParamCounter()
+	build(*cfg, tok, ps)
+	s.Params(ps)
+	return s.Err()
 }
 
 // brReplacer turns HTML line breaks into spaces.

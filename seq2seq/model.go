@@ -56,7 +56,7 @@ func (c Config) validate() error {
 	case c.Embedding <= 0 || c.EncHidden <= 0 || c.DecHidden <= 0:
 		return fmt.Errorf("seq2seq: embedding %d, encoder hidden %d and decoder hidden %d must be positive", c.Embedding, c.EncHidden, c.DecHidden)
 	case c.Dropout < 0 || c.Dropout >= 1:
-		return errors.New("seq2seq: dropout must be in [0, 1)")
+		return fmt.Errorf("seq2seq: dropout %v must be in [0, 1)", c.Dropout)
 	case c.Attention == rnn.Dot && c.DecHidden != 2*c.EncHidden:
 		return fmt.Errorf("seq2seq: dot attention needs decoder hidden = 2 x encoder hidden (%d), got %d; use additive or general", 2*c.EncHidden, c.DecHidden)
 	case c.Attention < rnn.Additive || c.Attention > rnn.General:
@@ -207,8 +207,11 @@ func load(name string, data []byte) (*Model, error) {
 
 func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) {
 	var cfg Config
-	toks, err := modelio.Decode(name, info, &cfg, "src", "tgt")
+	toks, keys, err := modelio.Decode(name, info, &cfg, "src", "tgt")
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFile(name, info, &cfg, keys, toks[0], toks[1], ts); err != nil {
 		return nil, err
 	}
 	m, err := New(cfg, toks[0], toks[1])
@@ -222,4 +225,74 @@ func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) 
 		m.Meta = info.Meta
 	}
 	return m, nil
+}
+
+// checkFile checks the config of a model file against its tokenizers and
+// the shapes of its tensors before anything is allocated, so that a config
+// that does not match them is an error naming the field, never an enormous
+// allocation or a panic. Keys the file lacks take New's defaults (the
+// vocabularies the tokenizers'); keys it has must hold valid values, zero
+// included.
+func checkFile(name string, info rnn.ModelInfo, cfg *Config, keys modelio.Keys, src, tgt tokenize.Tokenizer, ts []rnn.Tensor) error {
+	if !keys.Has("src_vocab") {
+		cfg.SrcVocab = src.VocabSize()
+	}
+	if !keys.Has("tgt_vocab") {
+		cfg.TgtVocab = tgt.VocabSize()
+	}
+	def := *cfg
+	def.fill()
+	if !keys.Has("enc_layers") {
+		cfg.EncLayers = def.EncLayers
+	}
+	if !keys.Has("dec_layers") {
+		cfg.DecLayers = def.DecLayers
+	}
+	if !keys.Has("attn_hidden") {
+		cfg.AttnHidden = def.AttnHidden
+	}
+	if err := modelio.CheckTokenizer(name, info, "src", src, "src_vocab", cfg.SrcVocab); err != nil {
+		return err
+	}
+	if err := modelio.CheckTokenizer(name, info, "tgt", tgt, "tgt_vocab", cfg.TgtVocab); err != nil {
+		return err
+	}
+	Vs, Vt, E, He, Hd, G := cfg.SrcVocab, cfg.TgtVocab, cfg.Embedding, cfg.EncHidden, cfg.DecHidden, cfg.Cell.Gates()
+	s := modelio.NewShapes(name, ts)
+	s.Dim("src_vocab", Vs, "encoder.embedding.weight", 0, Vs)
+	s.Dim("embedding", E, "encoder.embedding.weight", 1, E)
+	s.Dim("tgt_vocab", Vt, "decoder.embedding.weight", 0, Vt)
+	s.Dim("embedding", E, "decoder.embedding.weight", 1, E)
+	s.Dim("tgt_vocab", Vt, "out.bias", 0, Vt)
+	s.Layers("enc_layers", cfg.EncLayers, "encoder.rnn.")
+	s.Layers("dec_layers", cfg.DecLayers, "decoder.rnn.")
+	s.Dim("enc_hidden", He, "encoder.rnn.weight_hh_l0", 1, He)
+	s.Dim("cell", cfg.Cell, "encoder.rnn.weight_hh_l0", 0, G*He)
+	s.Dim("dec_hidden", Hd, "decoder.rnn.weight_hh_l0", 1, Hd)
+	s.Dim("cell", cfg.Cell, "decoder.rnn.weight_hh_l0", 0, G*Hd)
+	decIn := E
+	if cfg.InputFeeding {
+		decIn += 2 * He
+	}
+	s.Dim("input_feeding", cfg.InputFeeding, "decoder.rnn.weight_ih_l0", 1, decIn)
+	s.Has("tie_embeddings", cfg.TieEmbeddings, "pre_out.weight", cfg.TieEmbeddings)
+	s.Has("tie_embeddings", cfg.TieEmbeddings, "out.weight", !cfg.TieEmbeddings)
+	if err := s.Err(); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return fmt.Errorf("model file %s: %v", name, err)
+	}
+	if cfg.AttnHidden <= 0 {
+		return modelio.Invalid(name, "attn_hidden", cfg.AttnHidden, "the additive attention's width must be positive (without the key it is dec_hidden)")
+	}
+	s.Has("attention", cfg.Attention, "attn.query.weight", cfg.Attention == rnn.Additive)
+	s.Has("attention", cfg.Attention, "attn.key.weight", cfg.Attention != rnn.Dot)
+	if cfg.Attention == rnn.Additive {
+		s.Dim("attn_hidden", cfg.AttnHidden, "attn.query.weight", 0, cfg.AttnHidden)
+	}
+	ps := rnn.NewParamCounter()
+	build(*cfg, src, tgt, ps)
+	s.Params(ps)
+	return s.Err()
 }

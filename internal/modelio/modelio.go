@@ -48,13 +48,29 @@ func Read(path string, data []byte, kind string) (rnn.ModelInfo, []rnn.Tensor, e
 	return rnn.LoadModel(path, kind)
 }
 
-// Decode unmarshals info's config into cfg (a pointer) and loads the
-// tokenizers with the given names, in that order. name is the file's name
-// in messages.
-func Decode(name string, info rnn.ModelInfo, cfg any, tokenizers ...string) ([]tokenize.Tokenizer, error) {
-	if err := json.Unmarshal(info.Config, cfg); err != nil {
-		return nil, fmt.Errorf("model file %s: bad %s config: %v", name, info.Kind, err)
+// Decode unmarshals info's config into cfg (a pointer to a config struct)
+// and loads the tokenizers with the given names, in that order. name is the
+// file's name in messages. It returns the config keys the file holds, so
+// that a field the file lacks (written before the field existed) can take
+// its default while a field present with a bad value is an error.
+//
+// Decoding is strict: the config must be a JSON object whose keys are
+// exactly the json names of cfg's fields (case-sensitive, each at most
+// once, none null), and an error names the key.
+func Decode(name string, info rnn.ModelInfo, cfg any, tokenizers ...string) ([]tokenize.Tokenizer, Keys, error) {
+	keys, err := decodeConfig(name, info, cfg)
+	if err != nil {
+		return nil, nil, err
 	}
+	toks, err := loadTokenizers(name, info, tokenizers)
+	if err != nil {
+		return nil, nil, err
+	}
+	return toks, keys, nil
+}
+
+// loadTokenizers loads the named tokenizers of info.
+func loadTokenizers(name string, info rnn.ModelInfo, tokenizers []string) ([]tokenize.Tokenizer, error) {
 	toks := make([]tokenize.Tokenizer, len(tokenizers))
 	for i, tn := range tokenizers {
 		what := "tokenizer"

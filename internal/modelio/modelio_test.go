@@ -42,9 +42,10 @@ func TestRoundTrip(t *testing.T) {
 		info, ts, err := Read(path, d, "toy")
 		require.NoError(t, err)
 		var got testConfig
-		toks, err := Decode(path, info, &got, "src", "tgt")
+		toks, keys, err := Decode(path, info, &got, "src", "tgt")
 		require.NoError(t, err)
 		require.Equal(t, cfg, got)
+		require.Equal(t, Keys{"hidden": true, "cell": true}, keys)
 		require.Equal(t, src.VocabSize(), toks[0].VocabSize())
 		require.Equal(t, tgt.Encode("zñ"), toks[1].Encode("zñ"))
 		require.Equal(t, "CC0", info.Meta["licence"])
@@ -63,19 +64,19 @@ func TestDecodeErrors(t *testing.T) {
 	info, err := Info("toy", testConfig{}, []Tokenizer{{"", tok}}, nil)
 	require.NoError(t, err)
 	var cfg testConfig
-	_, err = Decode("f.safetensors", info, &cfg, "src")
+	_, _, err = Decode("f.safetensors", info, &cfg, "src")
 	require.EqualError(t, err, "model file f.safetensors: no src tokenizer in the metadata")
-	_, err = Decode("f.safetensors", info, &cfg, "", "tgt")
+	_, _, err = Decode("f.safetensors", info, &cfg, "", "tgt")
 	require.ErrorContains(t, err, "no tgt tokenizer")
 
 	bad := info
 	bad.Config = []byte(`{"hidden": "seven"}`)
-	_, err = Decode("f.safetensors", bad, &cfg, "")
-	require.ErrorContains(t, err, "model file f.safetensors: bad toy config")
+	_, _, err = Decode("f.safetensors", bad, &cfg, "")
+	require.ErrorContains(t, err, `model file f.safetensors: toy config: "hidden" = "seven": a JSON string, but the field has Go type int`)
 
 	bad = info
 	bad.Tokenizers = map[string]string{"": "{not json"}
-	_, err = Decode("f.safetensors", bad, &cfg, "")
+	_, _, err = Decode("f.safetensors", bad, &cfg, "")
 	require.ErrorContains(t, err, "model file f.safetensors: tokenizer:")
 }
 

@@ -1,0 +1,240 @@
+package charrnn
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rnnkit/rnnkit/internal/modelio"
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+const tinyName = "tiny.safetensors"
+
+// tinyFile returns a small valid charrnn model file: 11 tokens, embedding 4
+// (0: one-hot input), LSTM 2x6.
+func tinyFile(t testing.TB, embedding int) []byte {
+	t.Helper()
+	tok := tokenize.NewRune([]rune("abcdefg"))
+	m, err := New(Config{Cell: rnn.LSTM, Embedding: embedding, Hidden: 6, Layers: 2}, tok)
+	require.NoError(t, err)
+	m.Init(rand.New(rand.NewPCG(1, 2)))
+	path := filepath.Join(t.TempDir(), tinyName)
+	require.NoError(t, m.Save(path, rnn.F32))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return data
+}
+
+// loadMeasured loads data and returns the bytes the load allocated.
+func loadMeasured(data []byte) (*Model, uint64, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	m, err := LoadBytes(tinyName, data)
+	runtime.ReadMemStats(&ms)
+	return m, ms.TotalAlloc - before, err
+}
+
+// maxLoadAlloc bounds what loading the tiny model may allocate: a few
+// hundred KB in fact.
+const maxLoadAlloc = 16 << 20
+
+// TestLoadConfigMismatch: a config that contradicts the tensors of its file
+// is an error naming the field and the tensor, found before anything is
+// allocated. Before, hidden or embedding = 1e9 ran out of memory, 2^62 gave
+// "slice bounds out of range", layers = 1e9 grew memory without end, and
+// layers = -1 or vocab = 0 were silently replaced.
+func TestLoadConfigMismatch(t *testing.T) {
+	data := tinyFile(t, 4)
+	m, n, err := loadMeasured(data)
+	require.NoError(t, err)
+	require.Less(t, n, uint64(maxLoadAlloc))
+	require.Equal(t, 11, m.Config.Vocab)
+
+	const (
+		prefix = "model file " + tinyName + ": "
+		fix    = "; the file is damaged or was edited; export or download the model again"
+	)
+	for _, c := range []struct {
+		key, value, want string
+	}{
+		{"hidden", "1000000000", `config "hidden" = 1000000000 but tensor rnn.weight_hh_l0 has shape [24 6] (the config needs 1000000000 in dimension 1)` + fix},
+		{"hidden", "4611686018427387904", `config "hidden" = 4611686018427387904 but tensor rnn.weight_hh_l0 has shape [24 6]`},
+		{"hidden", "0", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [24 6]`},
+		{"hidden", "", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [24 6]`},
+		{"embedding", "1000000000", `config "embedding" = 1000000000 but tensor embedding.weight has shape [11 4] (the config needs 1000000000 in dimension 1)`},
+		{"embedding", "-4", `config "embedding" = -4 but tensor embedding.weight has shape [11 4]`},
+		{"embedding", "0", `config "embedding" = 0 but the file has tensor embedding.weight [11 4], which that config does not have`},
+		{"layers", "1000000000", `config "layers" = 1000000000 but the file has tensors for 2 layers (rnn.weight_ih_l0 to rnn.weight_ih_l1)` + fix},
+		{"layers", "-1", `config "layers" = -1 but the file has tensors for 2 layers`},
+		{"layers", "1", `config "layers" = 1 but the file has tensors for 2 layers`},
+		{"vocab", "0", `config "vocab" = 0 but the tokenizer (metadata "tokenizer") has 11 tokens` + fix},
+		{"vocab", "1000000000", `config "vocab" = 1000000000 but the tokenizer (metadata "tokenizer") has 11 tokens`},
+		{"cell", `"gru"`, `config "cell" = "gru" but tensor rnn.weight_hh_l0 has shape [24 6] (the config needs 18 in dimension 0)`},
+		{"cell", `"lsmt"`, `charrnn config: "cell" = "lsmt": unknown cell "lsmt"`},
+		{"dropout", "1.5", `charrnn: dropout 1.5 and emb_dropout 0 must be in [0, 1)`},
+		{"emb_dropout", "-0.1", `charrnn: dropout 0 and emb_dropout -0.1 must be in [0, 1)`},
+		{"hiden", "6", `charrnn config: unknown key "hiden"; charrnn configs have the keys cell, vocab, embedding, hidden, layers, dropout, emb_dropout: correct or remove it`},
+		{"Hidden", "6", `unknown key "Hidden"`},
+		{"layers", "null", `"layers" is null`},
+		{"hidden", `"6"`, `"hidden" = "6": a JSON string, but the field has Go type int`},
+	} {
+		t.Run(c.key+"="+c.value, func(t *testing.T) {
+			v := json.RawMessage(c.value)
+			if c.value == "" {
+				v = nil // remove the key
+			}
+			bad, err := modelio.EditConfig(data, map[string]json.RawMessage{c.key: v})
+			require.NoError(t, err)
+			_, n, err := loadMeasured(bad)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), prefix)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Less(t, n, uint64(maxLoadAlloc), "bytes allocated by a failed load")
+		})
+	}
+}
+
+// TestLoadOneHotMismatch: the one-hot model (embedding 0) is checked the
+// same way.
+func TestLoadOneHotMismatch(t *testing.T) {
+	data := tinyFile(t, 0)
+	_, err := LoadBytes(tinyName, data)
+	require.NoError(t, err)
+	bad, err := modelio.EditConfig(data, map[string]json.RawMessage{"embedding": json.RawMessage("4")})
+	require.NoError(t, err)
+	_, err = LoadBytes(tinyName, bad)
+	assert.ErrorContains(t, err, `config "embedding" = 4 but the file has no tensor embedding.weight`)
+}
+
+// TestLoadOlderConfig: a config without the keys that have a default
+// (vocab) loads, so files written before a key existed keep loading.
+func TestLoadOlderConfig(t *testing.T) {
+	data := tinyFile(t, 4)
+	old, err := modelio.EditConfig(data, map[string]json.RawMessage{"vocab": nil, "emb_dropout": nil, "dropout": nil})
+	require.NoError(t, err)
+	m, err := LoadBytes(tinyName, old)
+	require.NoError(t, err)
+	assert.Equal(t, 11, m.Config.Vocab)
+}
+
+// TestLoadTokenizerIDs: a tokenizer whose ids do not fit the embedding is
+// refused at load. Before, these files loaded, and generation panicked with
+// "embed: token id 1000000 ... out of range".
+func TestLoadTokenizerIDs(t *testing.T) {
+	data := tinyFile(t, 4)
+	for _, c := range []struct{ old, new, want string }{
+		{`"g":10`, `"g":1000000`, `model.vocab gives the token "g" the id 1000000, outside the 11 tokens of config "vocab"`},
+		{`"<unk>":1`, `"<unk>":1000000`, `model.vocab gives the token "<unk>" the id 1000000`},
+		{`"a":4`, `"a":-1`, `model.vocab gives the token "a" the id -1`},
+		{`{"id":3,"content":"</s>"`, `{"id":-1,"content":"</s>"`, `added token "</s>" has the id -1`},
+	} {
+		t.Run(c.new, func(t *testing.T) {
+			bad, err := modelio.EditMeta(data, func(meta map[string]string) {
+				require.Contains(t, meta["tokenizer"], c.old)
+				meta["tokenizer"] = strings.Replace(meta["tokenizer"], c.old, c.new, 1)
+			})
+			require.NoError(t, err)
+			m, err := LoadBytes(tinyName, bad)
+			if err == nil { // what used to happen
+				assert.NotPanics(t, func() {
+					_ = m.Generate(context.Background(), "abcdefg xyz", SampleOptions{N: 5, SkipUnknown: true}, func(string) error { return nil })
+				})
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `model file `+tinyName+`: the tokenizer (metadata "tokenizer"): `+c.want)
+		})
+	}
+}
+
+// TestLoadDefaultModel: the embedded default still loads with the stricter
+// checks, and generates as before.
+func TestLoadDefaultModel(t *testing.T) {
+	data, err := os.ReadFile("../cmd/rnnkit/models/charrnn.safetensors")
+	if os.IsNotExist(err) {
+		t.Skip("no embedded default model in this tree")
+	}
+	require.NoError(t, err)
+	m, err := LoadBytes("charrnn.safetensors", data)
+	require.NoError(t, err)
+	assert.Equal(t, Config{Cell: rnn.LSTM, Vocab: 69, Embedding: 64, Hidden: 256, Layers: 2, Dropout: 0.15}, m.Config)
+	var b strings.Builder
+	require.NoError(t, m.Generate(context.Background(), "ROMEO:", SampleOptions{N: 40, Seed: 1}, func(s string) error { b.WriteString(s); return nil }))
+	assert.Equal(t, 40, len([]rune(b.String())))
+}
+
+// FuzzLoadMeta mutates the config and tokenizer JSON of a small valid model
+// file (and sets one config key to an arbitrary integer), then loads it:
+// the load must return a model or an error naming the file, never panic,
+// and never allocate more than a bound; a model that loads must generate.
+func FuzzLoadMeta(f *testing.F) {
+	data := tinyFile(f, 4)
+	ts, meta, err := rnn.ReadSafetensors(strings.NewReader(string(data)), int64(len(data)))
+	require.NoError(f, err)
+	config, tok := meta[rnn.MetaConfig], meta[rnn.MetaTokenizer]
+	f.Add(config, tok, uint8(255), int64(0))
+	for i := range fuzzKeys {
+		for _, v := range []int64{0, -1, 1, 2, 3, 1e9, 1 << 62, -1 << 63} {
+			f.Add(config, tok, uint8(i), v)
+		}
+	}
+	for _, c := range []string{`{}`, `null`, `[]`, `{"hidden":6}`, strings.Replace(config, `"embedding":4`, `"embedding":0`, 1),
+		strings.Replace(config, `"lstm"`, `"rnn_relu"`, 1), config + " "} {
+		f.Add(c, tok, uint8(255), int64(0))
+	}
+	for _, r := range [][2]string{{`"g":10`, `"g":1000000`}, {`"<unk>":1`, `"<unk>":-1`}, {`"padding":null`, `"padding":{"strategy":"BatchLongest"}`},
+		{`"type":"BPE"`, `"type":"WordLevel"`}, {`"decoder":{"type":"Fuse"}`, `"decoder":null`}} {
+		f.Add(config, strings.Replace(tok, r[0], r[1], 1), uint8(255), int64(0))
+	}
+	f.Fuzz(func(t *testing.T, config, tok string, key uint8, v int64) {
+		if int(key) < len(fuzzKeys) {
+			var m map[string]any
+			if json.Unmarshal([]byte(config), &m) == nil && m != nil {
+				m[fuzzKeys[key]] = v
+				b, _ := json.Marshal(m)
+				config = string(b)
+			}
+		}
+		mt := map[string]string{}
+		for k, v := range meta {
+			mt[k] = v
+		}
+		mt[rnn.MetaConfig], mt[rnn.MetaTokenizer] = config, tok
+		var b strings.Builder
+		if err := rnn.WriteSafetensors(&b, ts, mt, rnn.F32); err != nil {
+			t.Skip()
+		}
+		m, n, err := loadMeasured([]byte(b.String()))
+		if n > maxLoadAlloc+uint64(200*(len(config)+len(tok))) {
+			t.Fatalf("loading allocated %d bytes", n)
+		}
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "model file "+tinyName+": ") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		V := m.Config.Vocab
+		for id := range int32(V) {
+			for _, x := range m.Tok.Encode(m.Tok.Token(id) + "z\xff") {
+				if x < 0 || int(x) >= V {
+					t.Fatalf("the tokenizer gives the id %d, outside the vocabulary of %d", x, V)
+				}
+			}
+		}
+		// It may refuse the seed (no known character, say); it must not panic.
+		_ = m.Generate(context.Background(), "abc xyz", SampleOptions{N: 5, Seed: 1, SkipUnknown: true}, func(string) error { return nil })
+	})
+}
+
+var fuzzKeys = []string{"vocab", "embedding", "hidden", "layers"}

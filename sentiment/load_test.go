@@ -1,0 +1,241 @@
+package sentiment
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rnnkit/rnnkit/internal/modelio"
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+const tinyName = "tiny.safetensors"
+
+// tinyFile returns a small valid sentiment model file: 10 tokens,
+// embedding 4, BiGRU 2x3, max+mean+attention pooling, 3 labels.
+func tinyFile(t testing.TB) []byte {
+	t.Helper()
+	tok, err := tokenize.TrainWord(strings.NewReader("good bad film plot great awful\n"), tokenize.WordOptions{Lowercase: true, SplitPunct: true})
+	require.NoError(t, err)
+	m, err := New(Config{Cell: rnn.GRU, Embedding: 4, Hidden: 3, Layers: 2, Bidirectional: true, Pooling: "max+mean+attention",
+		Labels: []string{"negative", "positive", "neutral"}, MaxLen: 20}, tok)
+	require.NoError(t, err)
+	m.Init(rand.New(rand.NewPCG(1, 2)))
+	path := filepath.Join(t.TempDir(), tinyName)
+	require.NoError(t, m.Save(path, rnn.F32))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return data
+}
+
+// loadMeasured loads data and returns the bytes the load allocated.
+func loadMeasured(data []byte) (*Model, uint64, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	m, err := LoadBytes(tinyName, data)
+	runtime.ReadMemStats(&ms)
+	return m, ms.TotalAlloc - before, err
+}
+
+// maxLoadAlloc bounds what loading the tiny model may allocate.
+const maxLoadAlloc = 16 << 20
+
+// setVocabID returns the tokenizer.json text with token's id set to id.
+func setVocabID(t testing.TB, text, token string, id int) string {
+	var f map[string]any
+	require.NoError(t, json.Unmarshal([]byte(text), &f))
+	vocab := f["model"].(map[string]any)["vocab"].(map[string]any)
+	require.Contains(t, vocab, token)
+	vocab[token] = id
+	b, err := json.Marshal(f)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestLoadConfigMismatch: a config that contradicts the tensors of its file
+// is an error naming the field and the tensor, found before anything is
+// allocated. Before, hidden or embedding = 1e9 ran out of memory, layers =
+// 1e9 grew memory without end, and layers = -1, vocab = 0 or max_len = 0
+// were silently replaced by defaults.
+func TestLoadConfigMismatch(t *testing.T) {
+	data := tinyFile(t)
+	m, n, err := loadMeasured(data)
+	require.NoError(t, err)
+	require.Less(t, n, uint64(maxLoadAlloc))
+	require.Equal(t, 10, m.Config.Vocab)
+
+	const fix = "; the file is damaged or was edited; export or download the model again"
+	for _, c := range []struct {
+		key, value, want string
+	}{
+		{"hidden", "1000000000", `config "hidden" = 1000000000 but tensor rnn.weight_hh_l0 has shape [9 3] (the config needs 1000000000 in dimension 1)` + fix},
+		{"hidden", "4611686018427387904", `config "hidden" = 4611686018427387904 but tensor rnn.weight_hh_l0 has shape [9 3]`},
+		{"embedding", "1000000000", `config "embedding" = 1000000000 but tensor embedding.weight has shape [10 4]`},
+		{"embedding", "4611686018427387904", `config "embedding" = 4611686018427387904 but tensor embedding.weight has shape [10 4]`},
+		{"layers", "1000000000", `config "layers" = 1000000000 but the file has tensors for 2 layers (rnn.weight_ih_l0 to rnn.weight_ih_l1)` + fix},
+		{"layers", "-1", `config "layers" = -1 but the file has tensors for 2 layers`},
+		{"layers", "0", `config "layers" = 0 but the file has tensors for 2 layers`},
+		{"vocab", "0", `config "vocab" = 0 but the tokenizer (metadata "tokenizer") has 10 tokens` + fix},
+		{"vocab", "1000000000", `config "vocab" = 1000000000 but the tokenizer (metadata "tokenizer") has 10 tokens`},
+		{"cell", `"lstm"`, `config "cell" = "lstm" but tensor rnn.weight_hh_l0 has shape [9 3] (the config needs 12 in dimension 0)`},
+		{"bidirectional", "false", `config "bidirectional" = false but the file has tensor rnn.weight_hh_l0_reverse [9 3], which that config does not have`},
+		{"labels", `["a","b"]`, `config "labels" = ["a","b"] but tensor fc.weight has shape [3 18] (the config needs 2 in dimension 0)`},
+		{"labels", `["a","b","a"]`, `sentiment: class labels must be distinct and non-empty`},
+		{"pooling", `"max"`, `config "pooling" = "max" but tensor fc.weight has shape [3 18] (the config needs 6 in dimension 1)`},
+		{"pooling", `"max+mean+last"`, `config "pooling" = "max+mean+last" but the file has tensor attn.weight [1 6], which that config does not have`},
+		{"pooling", `""`, `sentiment: unknown pooling ""`},
+		{"max_len", "0", `config "max_len" = 0: the longest review in tokens must be positive` + fix},
+		{"max_len", "-5", `config "max_len" = -5`},
+		{"truncate", `""`, `sentiment: unknown truncation ""`},
+		{"dropout", "1", `sentiment: dropout 1 and emb_dropout 0 must be in [0, 1)`},
+		{"max_length", "20", `sentiment config: unknown key "max_length"; sentiment configs have the keys cell, vocab, embedding, hidden, layers, bidirectional, pooling, dropout, emb_dropout, labels, max_len, truncate: correct or remove it`},
+		{"hidden", "", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [9 3]`},
+	} {
+		t.Run(c.key+"="+c.value, func(t *testing.T) {
+			v := json.RawMessage(c.value)
+			if c.value == "" {
+				v = nil
+			}
+			bad, err := modelio.EditConfig(data, map[string]json.RawMessage{c.key: v})
+			require.NoError(t, err)
+			_, n, err := loadMeasured(bad)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "model file "+tinyName+": ")
+			assert.Contains(t, err.Error(), c.want)
+			assert.Less(t, n, uint64(maxLoadAlloc), "bytes allocated by a failed load")
+		})
+	}
+}
+
+// TestLoadOlderConfig: a config without the keys that have a default loads
+// with those defaults, so files written before a key existed keep loading.
+func TestLoadOlderConfig(t *testing.T) {
+	old, err := modelio.EditConfig(tinyFile(t), map[string]json.RawMessage{"vocab": nil, "max_len": nil, "truncate": nil, "dropout": nil, "emb_dropout": nil})
+	require.NoError(t, err)
+	m, err := LoadBytes(tinyName, old)
+	require.NoError(t, err)
+	assert.Equal(t, 10, m.Config.Vocab)
+	assert.Equal(t, 400, m.Config.MaxLen)
+	assert.Equal(t, TruncHeadTail, m.Config.Truncate)
+}
+
+// TestLoadTokenizerIDs: a tokenizer whose ids do not fit the embedding is
+// refused at load. Before, these files loaded, and classification panicked
+// with "embed: token id 1000000 ... out of range".
+func TestLoadTokenizerIDs(t *testing.T) {
+	data := tinyFile(t)
+	for _, c := range []struct {
+		token string
+		id    int
+		want  string
+	}{
+		{"good", 1000000, `model.vocab gives the token "good" the id 1000000, outside the 10 tokens of config "vocab"`},
+		{"<unk>", 1000000, `model.vocab gives the token "<unk>" the id 1000000`},
+		{"film", -1, `model.vocab gives the token "film" the id -1`},
+	} {
+		t.Run(c.token, func(t *testing.T) {
+			bad, err := modelio.EditMeta(data, func(meta map[string]string) {
+				meta["tokenizer"] = setVocabID(t, meta["tokenizer"], c.token, c.id)
+			})
+			require.NoError(t, err)
+			m, err := LoadBytes(tinyName, bad)
+			if err == nil { // what used to happen
+				assert.NotPanics(t, func() { m.Predict("good film, awful plot; zebra") })
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `model file `+tinyName+`: the tokenizer (metadata "tokenizer"): `+c.want)
+		})
+	}
+}
+
+// TestLoadDefaultModel: the embedded default still loads with the stricter
+// checks, and classifies as before.
+func TestLoadDefaultModel(t *testing.T) {
+	data, err := os.ReadFile("../cmd/rnnkit/models/sentiment.safetensors")
+	if os.IsNotExist(err) {
+		t.Skip("no embedded default model in this tree")
+	}
+	require.NoError(t, err)
+	m, err := LoadBytes("sentiment.safetensors", data)
+	require.NoError(t, err)
+	assert.Equal(t, 25000, m.Config.Vocab)
+	assert.Equal(t, "positive", m.Predict("a truly wonderful film, I loved it").Label)
+	assert.Equal(t, "negative", m.Predict("a boring, awful film; a waste of time").Label)
+}
+
+// FuzzLoadMeta mutates the config and tokenizer JSON of a small valid model
+// file (and sets one config key to an arbitrary integer), then loads it:
+// the load must return a model or an error naming the file, never panic,
+// and never allocate more than a bound; a model that loads must classify.
+func FuzzLoadMeta(f *testing.F) {
+	data := tinyFile(f)
+	ts, meta, err := rnn.ReadSafetensors(strings.NewReader(string(data)), int64(len(data)))
+	require.NoError(f, err)
+	config, tok := meta[rnn.MetaConfig], meta[rnn.MetaTokenizer]
+	f.Add(config, tok, uint8(255), int64(0))
+	for i := range fuzzKeys {
+		for _, v := range []int64{0, -1, 1, 2, 3, 1e9, 1 << 62, -1 << 63} {
+			f.Add(config, tok, uint8(i), v)
+		}
+	}
+	for _, c := range []string{`{}`, `null`, `[]`, `{"hidden":3}`, strings.Replace(config, `"max+mean+attention"`, `"attention+mean+max"`, 1),
+		strings.Replace(config, `"bidirectional":true`, `"bidirectional":false`, 1), strings.Replace(config, `"gru"`, `"rnn_tanh"`, 1)} {
+		f.Add(c, tok, uint8(255), int64(0))
+	}
+	for _, r := range [][2]string{{`"good":`, `"good":1000000,"x":`}, {`"<unk>":1`, `"<unk>":-1`}, {`"padding":null`, `"padding":{"strategy":"BatchLongest"}`},
+		{`"type":"WordLevel"`, `"type":"BPE"`}, {`"Lowercase"`, `"NFKC"`}} {
+		f.Add(config, strings.Replace(tok, r[0], r[1], 1), uint8(255), int64(0))
+	}
+	f.Fuzz(func(t *testing.T, config, tok string, key uint8, v int64) {
+		if int(key) < len(fuzzKeys) {
+			var m map[string]any
+			if json.Unmarshal([]byte(config), &m) == nil && m != nil {
+				m[fuzzKeys[key]] = v
+				b, _ := json.Marshal(m)
+				config = string(b)
+			}
+		}
+		mt := map[string]string{}
+		for k, v := range meta {
+			mt[k] = v
+		}
+		mt[rnn.MetaConfig], mt[rnn.MetaTokenizer] = config, tok
+		var b strings.Builder
+		if err := rnn.WriteSafetensors(&b, ts, mt, rnn.F32); err != nil {
+			t.Skip()
+		}
+		m, n, err := loadMeasured([]byte(b.String()))
+		if n > maxLoadAlloc+uint64(200*(len(config)+len(tok))) {
+			t.Fatalf("loading allocated %d bytes", n)
+		}
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "model file "+tinyName+": ") {
+				t.Fatalf("error without the file name: %v", err)
+			}
+			return
+		}
+		V := m.Config.Vocab
+		for id := range int32(V) {
+			for _, x := range m.Tok.Encode(m.Tok.Token(id) + " zebra \xff") {
+				if x < 0 || int(x) >= V {
+					t.Fatalf("the tokenizer gives the id %d, outside the vocabulary of %d", x, V)
+				}
+			}
+		}
+		p := m.Predict("good film, awful plot; zebra")
+		if len(p.Probs) != len(m.Config.Labels) {
+			t.Fatalf("%d probabilities for %d labels", len(p.Probs), len(m.Config.Labels))
+		}
+	})
+}
+
+var fuzzKeys = []string{"vocab", "embedding", "hidden", "layers", "max_len"}
