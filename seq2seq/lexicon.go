@@ -75,3 +75,46 @@ func wordsOf(s string) map[string]bool {
 	}
 	return m
 }
+
+// sourceNames are the words of text a translation should carry over as
+// they are: capitalised words that do not start a sentence, and numbers.
+func sourceNames(text string) []string {
+	var out []string
+	start := true
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return unicode.IsSpace(r) }) {
+		core := strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		r := []rune(core)
+		switch {
+		case len(r) == 0:
+		case unicode.IsDigit(r[0]):
+			out = append(out, core)
+		case !start && len(r) >= 2 && unicode.IsUpper(r[0]) && !unicode.IsUpper(r[1]):
+			out = append(out, core)
+		}
+		if len(r) > 0 {
+			start = strings.ContainsAny(w[len(w)-1:], ".!?:;")
+		}
+		if strings.ContainsAny(w, "¿¡") && len(r) == 0 {
+			start = true
+		}
+	}
+	return out
+}
+
+// missingNames counts the names that text does not contain as words.
+func missingNames(text string, names []string) int {
+	if len(names) == 0 {
+		return 0
+	}
+	have := map[string]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		have[w] = true
+	}
+	n := 0
+	for _, w := range names {
+		if !have[w] {
+			n++
+		}
+	}
+	return n
+}

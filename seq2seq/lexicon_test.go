@@ -49,3 +49,12 @@ func TestLexiconPenaltyPrefersKnownWords(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, plain, again)
 }
+
+func TestSourceNames(t *testing.T) {
+	assert.Equal(t, []string{"Madrid"}, sourceNames("Vivo en Madrid."))
+	assert.Equal(t, []string{"Peter", "3"}, sourceNames("Tom is my friend Peter. He has 3 cats."))
+	assert.Empty(t, sourceNames("¿Dónde está la estación?"))
+	assert.Empty(t, sourceNames("Hello. Where is the USA?"), "acronyms and sentence starts are not names")
+	assert.Equal(t, 1, missingNames("I live in Mother.", []string{"Madrid"}))
+	assert.Equal(t, 0, missingNames("I live in Madrid.", []string{"Madrid"}))
+}

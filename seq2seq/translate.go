@@ -47,6 +47,11 @@ type TranslateOptions struct {
 	// training targets nor a word of the source (a name or a number copied
 	// through), so a made-up word ("Holárate") loses to a real one. 0 = off.
 	LexiconPenalty float64
+	// NamePenalty: with a beam, the finished hypotheses also lose
+	// NamePenalty for each name of the source (a capitalised word that does
+	// not start the sentence, or a number) that they do not contain, so
+	// "Vivo en Madrid." keeps Madrid. 0 = off.
+	NamePenalty float64
 }
 
 func (o *TranslateOptions) defaults() {
@@ -117,6 +122,7 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 	if opt.LexiconPenalty > 0 && opt.Beam > 1 {
 		lex = m.lexicon()
 	}
+	rerank := opt.Beam > 1 && (lex != nil || opt.NamePenalty > 0)
 	per := opt.Batch
 	if opt.Beam > 1 {
 		per = max(1, opt.Batch/opt.Beam)
@@ -148,7 +154,7 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 			if len(srcs[i]) == 0 {
 				continue
 			}
-			if lex != nil && len(hyps[k]) > 1 {
+			if rerank && len(hyps[k]) > 1 {
 				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)
 			}
 			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk)
@@ -165,12 +171,19 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 }
 
 // rerank orders hs (best first) by score minus opt.LexiconPenalty per
-// word of the rendered text that lex and the source lack.
+// word of the rendered text that lex and the source lack, and minus
+// opt.NamePenalty per name of the source the text lacks.
 func (m *Model) rerank(hs []hyp, text string, src []int32, offs [][2]int, lex map[string]bool, opt TranslateOptions) {
 	source := wordsOf(text)
+	names := sourceNames(text)
 	for j := range hs {
 		r := m.render(text, src, offs, hs[j], opt.KeepUnk)
-		hs[j].score -= opt.LexiconPenalty * float64(unknownWords(r.Text, source, lex))
+		if lex != nil {
+			hs[j].score -= opt.LexiconPenalty * float64(unknownWords(r.Text, source, lex))
+		}
+		if opt.NamePenalty > 0 {
+			hs[j].score -= opt.NamePenalty * float64(missingNames(r.Text, names))
+		}
 	}
 	sort.SliceStable(hs, func(a, b int) bool { return hs[a].score > hs[b].score })
 }
