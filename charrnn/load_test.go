@@ -167,7 +167,7 @@ func TestLoadDefaultModel(t *testing.T) {
 	require.NoError(t, err)
 	m, err := LoadBytes("charrnn.safetensors", data)
 	require.NoError(t, err)
-	assert.Equal(t, Config{Cell: rnn.LSTM, Vocab: 69, Embedding: 64, Hidden: 256, Layers: 2, Dropout: 0.15}, m.Config)
+	assert.Equal(t, Config{Cell: rnn.LSTM, Vocab: 69, Embedding: 64, Hidden: 512, Layers: 2, Dropout: 0.35, EmbDropout: 0.05}, m.Config)
 	var b strings.Builder
 	require.NoError(t, m.Generate(context.Background(), "ROMEO:", SampleOptions{N: 40, Seed: 1}, func(s string) error { b.WriteString(s); return nil }))
 	assert.Equal(t, 40, len([]rune(b.String())))
