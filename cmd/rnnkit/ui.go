@@ -24,12 +24,19 @@ func stderrIsTerminal(c *cobra.Command) bool {
 
 // newProgress returns a progress bar on stderr, or a silent one when stderr
 // is not a terminal or --quiet is set. total < 0 means unknown length.
+//
+// The bar is driven only from the caller's goroutine: progressbar v3.19.1
+// animates a bar of unknown length from a ticker goroutine that races with
+// Describe and Set (go test -race), so the silent bar is invisible (no
+// goroutine, nothing rendered) and the visible one has no ticker (its
+// spinner moves when the bar is updated).
 func newProgress(c *cobra.Command, g *globalOptions, total int64, desc string) *progressbar.ProgressBar {
 	if g.quiet || !stderrIsTerminal(c) {
-		return progressbar.NewOptions64(total, progressbar.OptionSetWriter(io.Discard))
+		return progressbar.NewOptions64(total, progressbar.OptionSetWriter(io.Discard), progressbar.OptionSetVisibility(false))
 	}
 	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(c.ErrOrStderr()),
+		progressbar.OptionSetSpinnerChangeInterval(0),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),
