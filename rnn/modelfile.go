@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // FormatVersion is the model file format version this rnnkit writes, and the
@@ -214,11 +215,41 @@ func checkFinite(ts []Tensor) error {
 	return nil
 }
 
+// staleTempAge is how long a temporary file of writeAtomic must have been
+// left untouched before a later write of the same target removes it: a
+// process killed during a save leaves one as large as the file, and no
+// live save goes that long without writing to its temporary file.
+const staleTempAge = 10 * time.Minute
+
+// removeStaleTemps removes the temporary files ".BASE.tmp-*" in dir that
+// were last modified before cutoff. Errors are ignored: it is housekeeping.
+func removeStaleTemps(dir, base string, cutoff time.Time) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "."+globEscape(base)+".tmp-*"))
+	for _, m := range matches {
+		if st, err := os.Lstat(m); err == nil && st.Mode().IsRegular() && st.ModTime().Before(cutoff) {
+			os.Remove(m)
+		}
+	}
+}
+
+// globEscape quotes the metacharacters of filepath.Match in s.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // writeAtomic writes a file through a temporary file in the same directory:
 // write, fsync, close, rename over path, fsync the directory. On any error
 // the temporary file is removed and path is untouched.
 func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
+	removeStaleTemps(dir, filepath.Base(path), time.Now().Add(-staleTempAge))
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("model file %s: %w", path, err)
