@@ -111,9 +111,11 @@ func (g *Generator) LogProb(id int32) float64 {
 func (g *Generator) Sample(rng *rand.Rand, opt SampleOptions) int32 {
 	V := len(g.logits)
 	if opt.Greedy {
-		best := 0
-		for i, v := range g.logits {
-			if v > g.logits[best] {
+		// the most likely character; like sampling, never a special token
+		// (<pad>, <unk>, <s>, </s>), unless the vocabulary has nothing else
+		best := min(4, V-1)
+		for i := best + 1; i < V; i++ {
+			if g.logits[i] > g.logits[best] {
 				best = i
 			}
 		}

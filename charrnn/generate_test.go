@@ -343,3 +343,12 @@ func TestEvaluateModes(t *testing.T) {
 	_, err = m.EvaluateWith(text, EvalOptions{Streams: -1})
 	require.Error(t, err)
 }
+
+// TestGreedySkipsSpecials: greedy decoding, like sampling, never emits
+// <pad>, <unk>, <s> or </s>, even when the model rates one highest.
+func TestGreedySkipsSpecials(t *testing.T) {
+	g := &Generator{logits: []float32{9, 8, 7, 6, 1, 2, 3}}
+	require.Equal(t, int32(6), g.Sample(nil, SampleOptions{Greedy: true}))
+	g.logits = []float32{9, 8, 7, 6, 5}
+	require.Equal(t, int32(4), g.Sample(nil, SampleOptions{Greedy: true}))
+}

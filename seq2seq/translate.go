@@ -407,7 +407,7 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 				continue
 			}
 			lp := in.logits[b*V : (b+1)*V]
-			y := argmax(lp)
+			y := bestOutput(lp)
 			h := &out[b]
 			h.toks = append(h.toks, y)
 			h.logProb += float64(lp[y])
@@ -503,6 +503,9 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 				}
 				lp := in.logits[r*V : (r+1)*V]
 				for v, l := range lp {
+					if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
+						continue // never an output, like in greedy decoding
+					}
 					s := score[r] + float64(l)
 					if len(top) == 2*W && s <= top[len(top)-1].score {
 						continue
@@ -575,6 +578,18 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 		}
 	}
 	return out
+}
+
+// bestOutput is the most likely target token that may be output: any but
+// <pad> and <s> (<unk> is replaced by a source word when rendered).
+func bestOutput(lp []float32) int32 {
+	best := tokenize.Unk
+	for i, v := range lp {
+		if int32(i) != tokenize.Pad && int32(i) != tokenize.BOS && v > lp[best] {
+			best = int32(i)
+		}
+	}
+	return best
 }
 
 func tanh32(x float32) float32 { return float32(math.Tanh(float64(x))) }
