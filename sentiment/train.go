@@ -41,6 +41,16 @@ type TrainOptions struct {
 	Patience       int       // stop after this many evaluations without improvement; 0 = never
 	Seed           uint64    // seeds the batch order and dropout; default 1
 
+	// Fine-tuning a pretrained encoder (see finetune.go and DefaultFineTune).
+	// DiscriminativeLR divides the learning rate from each parameter group
+	// to the one below it (head, recurrent layers from the top, embedding);
+	// 0 or 1 means one rate. FreezeSteps is the number of first steps in
+	// which only the head learns; after them one more group, top to bottom,
+	// starts learning every UnfreezeEvery steps (0: all at once).
+	DiscriminativeLR float64
+	FreezeSteps      int
+	UnfreezeEvery    int
+
 	// CheckpointPath, if set, receives a checkpoint every CheckpointEvery
 	// steps (default: at each evaluation) and when ctx is cancelled.
 	CheckpointPath  string
@@ -183,7 +193,7 @@ type trainer struct {
 	w          *work
 	pcg        *rand.PCG
 	rng        *rand.Rand
-	adam       *rnn.Adam
+	adam       rnn.Optimizer // Adam, or per-group Adam when fine-tuning (newOptimizer)
 	sched      rnn.CosineWarmup
 	perEpoch   int
 	epoch      int     // epoch of batches
@@ -236,6 +246,9 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 	if len(data.Val) == 0 {
 		return res, errors.New("sentiment: no validation examples; hold some out (see SplitExamples)")
 	}
+	if opt.DiscriminativeLR < 0 || opt.FreezeSteps < 0 || opt.UnfreezeEvery < 0 {
+		return res, fmt.Errorf("sentiment: discriminative LR factor %v, freeze steps %d and unfreeze interval %d must not be negative", opt.DiscriminativeLR, opt.FreezeSteps, opt.UnfreezeEvery)
+	}
 	if opt.ClassWeights != nil && len(opt.ClassWeights) != len(m.Config.Labels) {
 		return res, fmt.Errorf("sentiment: %d class weights for %d classes", len(opt.ClassWeights), len(m.Config.Labels))
 	}
@@ -262,7 +275,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 	tr.epoch = -1
 	tr.pcg = rand.NewPCG(opt.Seed, 0x73656e74)
 	tr.rng = rand.New(tr.pcg)
-	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
+	tr.adam = m.newOptimizer(opt)
 	tr.sched = rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
 
 	best := slices.Clone(m.Params.Values) // the best weights so far (flat, like Params.Values)
@@ -389,6 +402,7 @@ func (tr *trainer) step(step int) (loss float64, tokens int, ok bool) {
 	}
 	m.Params.ZeroGrad()
 	m.backward(tr.w, tr.dlogits)
+	tr.beforeUpdate(step)
 	norm := m.Params.ClipGradNorm(tr.opt.Clip)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return loss, tokens, false

@@ -64,10 +64,10 @@ Every command also takes --model FILE to use a model you trained yourself with
 
 	train := &cobra.Command{
 		Use:   "train",
-		Short: "Train a model (charrnn, sentiment, seq2seq)",
+		Short: "Train a model (charrnn, sentiment, seq2seq, lm)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return usagef("missing model type: charrnn, sentiment or seq2seq")
+			return usagef("missing model type: charrnn, sentiment, seq2seq or lm")
 		},
 	}
 	eval := &cobra.Command{
@@ -82,6 +82,7 @@ Every command also takes --model FILE to use a model you trained yourself with
 	// Each application adds its commands here (one constructor per file).
 	addCharRNNCommands(root, train, eval, g)
 	addSentimentCommands(root, train, eval, g)
+	train.AddCommand(newTrainLMCmd(g)) // language-model pretraining of the classifier's encoder (lm.go)
 	addSeq2seqCommands(root, train, eval, g)
 	addTokenizerCommands(root, g)
 	addEmbedCommands(root, g)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -21,11 +21,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/embed"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/sentiment"
 	"github.com/rnnkit/rnnkit/tokenize"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
@@ -51,12 +54,20 @@ type dataFlags struct {
 }
 
 func (d *dataFlags) add(c *cobra.Command) {
+	d.addText(c, "data layout: auto, imdb-dir (pos/ and neg/ folders, or one folder per class), tsv, csv or jsonl")
 	f := c.Flags()
-	f.StringVar(&d.format, "format", "auto", "data layout: auto, imdb-dir (pos/ and neg/ folders, or one folder per class), tsv, csv or jsonl")
-	f.StringVar(&d.textCol, "text-col", "", "TSV/CSV text column: header name or 0-based index (default 0)")
 	f.StringVar(&d.labelCol, "label-col", "", "TSV/CSV label column: header name or index, negative from the end (default: last)")
-	f.StringVar(&d.textField, "text-field", "", "JSONL text field (default \"text\"; dots reach into objects)")
 	f.StringVar(&d.labelField, "label-field", "", "JSONL label field (default \"label\")")
+}
+
+// addText registers the flags that select the text (--format, described by
+// formatHelp, --text-col, --text-field and --header) without the label ones,
+// for classify, which reads texts the way eval sentiment does.
+func (d *dataFlags) addText(c *cobra.Command, formatHelp string) {
+	f := c.Flags()
+	f.StringVar(&d.format, "format", "auto", formatHelp)
+	f.StringVar(&d.textCol, "text-col", "", "TSV/CSV text column: header name or 0-based index (default 0)")
+	f.StringVar(&d.textField, "text-field", "", "JSONL text field (default \"text\"; dots reach into objects)")
 	f.BoolVar(&d.header, "header", false, "TSV/CSV: the first row names the columns")
 }
 
@@ -96,6 +107,7 @@ type trainSentimentOptions struct {
 	opt                                 sentiment.TrainOptions
 	dataFlags                           dataFlags
 	noBidirectional                     bool
+	initLM                              string // --init-lm: the encoder and tokenizer come from this LM (lm.go)
 }
 
 func newTrainSentimentCmd(g *globalOptions) *cobra.Command {
@@ -150,6 +162,7 @@ skip-gram vectors from the training text to initialise the embedding;
 	f.IntVar(&o.vocab, "vocab", 25000, "vocabulary size, specials included")
 	f.IntVar(&o.minFreq, "min-freq", 2, "drop words seen fewer times (word tokenizer)")
 	f.StringVar(&o.vectors, "vectors", "", "pretrained word vectors for the embedding (word2vec text/binary, GloVe, .vec)")
+	f.StringVar(&o.initLM, "init-lm", "", "start from the tokenizer, embedding and recurrent layers of this LM (rnnkit train lm) and fine-tune with discriminative rates and gradual unfreezing")
 	f.IntVar(&o.w2vEpochs, "word2vec-epochs", 0, "pretrain the embedding with skip-gram on the training text for N epochs (0 = off)")
 	f.StringVar(&o.cell, "cell", "lstm", "recurrent cell: lstm or gru (rnn_tanh, rnn_relu also work)")
 	f.IntVar(&o.cfg.Embedding, "embedding", 128, "embedding width")
@@ -179,6 +192,11 @@ skip-gram vectors from the training text to initialise the embedding;
 func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOptions) error {
 	if len(o.data) == 0 || o.out == "" {
 		return usagef("--data and --out are required")
+	}
+	if o.initLM != "" {
+		if err := applyInitLM(c, o); err != nil {
+			return err
+		}
 	}
 	dtype, err := parseDType(o.dtype)
 	if err != nil {
@@ -290,7 +308,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			return fmt.Errorf("the checkpoint's classes (%s) differ from the data's (%s)", strings.Join(m.Config.Labels, ", "), strings.Join(names, ", "))
 		}
 	} else {
-		m, err = newSentimentModel(c, g, o, cell, names, data)
+		m, err = newSentimentModelFor(c, g, o, cell, names, data)
 		if err != nil {
 			return err
 		}
@@ -444,74 +462,99 @@ func readReview(path string, stdin io.Reader) (string, error) {
 	return reviewText(b)
 }
 
+// classifyJob is one review to classify, or one problem to report in its
+// place.
 type classifyJob struct {
 	seq  int
-	path string
-	err  error // set by the walker (unreadable folder, missing path)
+	path string // the file, or "-" for standard input
+	line int    // with --lines: the record's line (0 for a problem of the whole file)
+	text string // with --lines: the record's text
+	err  error  // set by the reader: a missing file, a bad record...
+	skip bool   // a folder entry that is skipped (err says why), not a failure
 }
 
 type classifyResult struct {
-	seq  int
-	file string
+	classifyJob
 	pred sentiment.Prediction
-	err  error
+	expl *sentiment.Explanation
 }
 
-// walkReviews sends every file under the paths to jobs, in order: files
-// as given, folders recursively (entries sorted in chunks of 4096, so that
-// a folder of millions of files is streamed in bounded memory; hidden
-// entries skipped). acquire blocks while too many jobs are in flight.
-func walkReviews(ctx context.Context, paths []string, send func(classifyJob) bool) {
-	seq := 0
-	emit := func(p string, err error) bool {
-		ok := send(classifyJob{seq: seq, path: p, err: err})
-		seq++
-		return ok
+// name is how messages call the job's input: "stdin" for "-", and
+// FILE:LINE for a record.
+func (j classifyJob) name() string {
+	n := j.path
+	if n == "-" {
+		n = "stdin"
 	}
-	var walkDir func(dir string) bool
-	walkDir = func(dir string) bool {
-		f, err := os.Open(dir)
-		if err != nil {
-			return emit(dir, errors.Unwrap(err))
+	if j.line > 0 {
+		n = fmt.Sprintf("%s:%d", n, j.line)
+	}
+	return n
+}
+
+// readReviews sends a job for every review under paths, in order: files as
+// given, "-" for stdin, folders recursively through corpora.WalkFiles (in
+// name order within chunks of 4096 entries, so that a folder of millions of
+// files is streamed in bounded memory; hidden entries skipped; entries that
+// are not regular files and symbolic links to folders reported as skipped,
+// never opened). Without lines a file is one review, read by the worker;
+// with lines each record of each file is one, read here by
+// corpora.ReadTexts with the options to. It stops when send returns false.
+func readReviews(paths []string, lines bool, to corpora.TextOptions, stdin io.Reader, send func(classifyJob) bool) {
+	seq := 0
+	emit := func(j classifyJob) bool {
+		j.seq = seq
+		seq++
+		return send(j)
+	}
+	file := func(p string) bool {
+		if !lines {
+			return emit(classifyJob{path: p})
 		}
-		defer f.Close()
-		for {
-			if ctx.Err() != nil {
-				return false
+		format, err := corpora.TextFormat(p, to)
+		if err != nil {
+			return emit(classifyJob{path: p, err: err})
+		}
+		var r io.Reader = stdin
+		if p != "-" {
+			f, err := os.Open(p)
+			if err != nil {
+				return emit(classifyJob{path: p, err: errors.Unwrap(err)})
 			}
-			entries, err := f.ReadDir(4096)
-			slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-			for _, e := range entries {
-				if strings.HasPrefix(e.Name(), ".") {
-					continue
-				}
-				p := filepath.Join(dir, e.Name())
-				isDir := e.IsDir()
-				if e.Type()&fs.ModeSymlink != 0 {
-					if st, err := os.Stat(p); err == nil && st.IsDir() {
-						isDir = false // do not follow folder symlinks (no cycles)
-						continue
-					}
-				}
-				if isDir {
-					if !walkDir(p) {
-						return false
-					}
-				} else if !emit(p, nil) {
+			defer f.Close()
+			r = f
+		}
+		o := to
+		o.Format, o.Name = format, "" // messages name the file themselves
+		o.MaxLineBytes = maxReviewBytes
+		n := 0
+		for ex, err := range corpora.ReadTexts(r, o) {
+			n++
+			var re *corpora.RecordError
+			switch {
+			case err == nil:
+				if !emit(classifyJob{path: p, line: ex.Line, text: ex.Text}) {
 					return false
 				}
-			}
-			if err == io.EOF {
-				return true
-			}
-			if err != nil {
-				return emit(dir, errors.Unwrap(err))
+			case errors.As(err, &re) && re.Line > 0:
+				if !emit(classifyJob{path: p, line: re.Line, err: recordProblem(re.Err)}) {
+					return false
+				}
+			default: // a header or I/O error ends the file
+				if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return emit(classifyJob{path: p, err: err})
 			}
 		}
+		if n == 0 {
+			return emit(classifyJob{path: p, err: errors.New("no reviews: the input is empty")})
+		}
+		return true
 	}
 	for _, p := range paths {
 		if p == "-" {
-			if !emit(p, nil) {
+			if !file(p) {
 				return
 			}
 			continue
@@ -519,71 +562,269 @@ func walkReviews(ctx context.Context, paths []string, send func(classifyJob) boo
 		st, err := os.Stat(p)
 		switch {
 		case err != nil:
-			if !emit(p, errors.Unwrap(err)) {
+			if !emit(classifyJob{path: p, err: errors.Unwrap(err)}) {
 				return
 			}
 		case st.IsDir():
-			if !walkDir(p) {
-				return
+			for f, err := range corpora.WalkFiles(p, corpora.WalkOptions{Chunk: 4096}) {
+				var re *corpora.RecordError
+				switch {
+				case err == nil:
+					if !file(f) {
+						return
+					}
+				case errors.As(err, &re):
+					skip := errors.Is(err, corpora.ErrNotRegular) || errors.Is(err, corpora.ErrSymlinkDir)
+					if !emit(classifyJob{path: re.File, err: re.Err, skip: skip}) {
+						return
+					}
+				default:
+					if !emit(classifyJob{path: p, err: err}) {
+						return
+					}
+				}
 			}
 		default:
-			if !emit(p, nil) {
+			if !file(p) {
 				return
 			}
 		}
 	}
 }
 
+// recordProblem rewords the corpora readers' advice to their callers
+// (set MaxLineBytes, set ReplaceInvalidUTF8) as advice to the user.
+func recordProblem(err error) error {
+	switch {
+	case errors.Is(err, corpora.ErrLineTooLong):
+		return fmt.Errorf("line of more than %d MB: too large for one review", maxReviewBytes>>20)
+	case errors.Is(err, corpora.ErrInvalidUTF8):
+		msg, _, _ := strings.Cut(err.Error(), ";")
+		return errors.New(msg + "; convert the input to UTF-8")
+	}
+	return err
+}
+
 type classifyOptions struct {
-	model     string
-	asJSON    bool
-	batch     int
-	workers   int
-	probs     bool
-	noSummary bool
+	model         string
+	asJSON        bool
+	batch         int
+	workers       int
+	probs         bool
+	noSummary     bool
+	lines         bool
+	k             int
+	explain       bool
+	explainMethod string
+	color         string
+	data          dataFlags
 }
 
 func newClassifyCmd(g *globalOptions) *cobra.Command {
 	o := &classifyOptions{}
 	c := &cobra.Command{
-		Use:   "classify [--model MODEL] [--json] PATH...",
+		Use:   "classify [--model MODEL] [--json] [--lines] [PATH...]",
 		Short: "Classify review files as positive or negative (default: the IMDB model)",
-		Long: `Classify reviews: each file is one review. PATH may be a file, a folder (read
-recursively; hidden files skipped) or - for standard input. Without --model the
-embedded default model is used: a BiLSTM trained on the IMDB movie reviews,
-with the classes negative and positive.
+		Long: `Classify reviews. Without --model the embedded default model is used: a
+bidirectional GRU (128 units each way, max+mean pooling) trained on IMDB movie
+reviews and SST-2 phrases, with the classes negative and positive.
 
-Each file gets one line: file, label and the label's probability (or, with
---json, one object per line: {"file", "label", "probability"}), in the order
-of the arguments and, inside a folder, of the file names; then a summary
-(stderr with --json). A file that cannot be classified (empty, binary, not
-UTF-8, unreadable, larger than 10 MB) gets an error line instead
-({"file", "error"} with --json) and the run goes on; the exit status is 1 if
-any file failed.
+Each PATH is one review: a file, a folder (read recursively; hidden entries
+skipped) or - for standard input. Each file gets one line: file, label and the
+label's probability (with --json, one object per line: {"file", "label",
+"probability"}), in the order of the arguments and, inside a folder, of the
+file names. In a folder, what is not a regular file (a named pipe, socket or
+device) and symbolic links to folders are skipped with a message on stderr.
+
+With --lines each line of each PATH is one review, and each gets one output
+line in input order: label and probability, so that the answers line up with
+the input (with --json {"file", "line", "label", "probability"}). --format
+(auto, lines, tsv, csv or jsonl; auto goes by the extension), --text-col,
+--text-field and --header select the text of TSV, CSV or JSONL records as for
+"rnnkit eval sentiment", and imply --lines; a header line gets no output line.
+With no PATH, standard input (unless it is a terminal) is read one review per
+line, as by translate: echo "Loved it." | rnnkit classify.
+
+-k N prints the N most probable labels, each with its probability (with
+--json, "top": [{"label", "probability"}]). --explain shows which words pushed
+the prediction which way: each word's score is in nats of the predicted
+label's log-odds, positive toward the label. --explain-method occlusion (the
+default) measures the drop when the word is replaced by padding; gradient
+takes gradient x input on the embeddings, one backward pass instead of one
+forward pass per word. On a terminal the review is shown with its words
+coloured (green toward the label, red against it); otherwise the line ends
+with a list word:+0.123 ...; --json adds "explanation": [{"token", "score"}]
+and "explanation_method".
+
+A review that cannot be classified (an empty, binary, non-UTF-8, unreadable
+or over 10 MB file; an empty or invalid line or record) is reported on stderr
+and keeps its place in the output (an empty line with --lines, {"file",
+"error"} with --json); the run goes on and the exit status is 1. The counts
+per label end stderr (-q or --no-summary leaves them out). While a folder or
+--lines input is classified, a progress line is shown on stderr when stderr
+is a terminal.
 
 Long reviews are cut as the model was trained (by default the first 100 and
-the last 300 tokens of reviews longer than 400 tokens). Folders are streamed
-through both cores in batches, so memory stays flat whatever their size.`,
+the last 300 tokens of reviews longer than 400 tokens). Reviews are streamed
+through every core in batches and the results printed in order as batches
+complete, so memory stays flat whatever the input's size.`,
 		Example: `  rnnkit classify review.txt
-  echo "A wonderful, moving film." | rnnkit classify -
   rnnkit classify --json reviews/ > labels.jsonl
+  echo "A wonderful, moving film." | rnnkit classify
+  rnnkit classify --lines -k 2 reviews.txt
+  rnnkit classify --header --text-col review reviews.csv
+  rnnkit classify --json --text-field body reviews.jsonl
+  echo "Loved the cast, hated the ending." | rnnkit classify --explain
+  rnnkit classify --explain-method gradient --json review.txt
   rnnkit classify --model stars.safetensors --probs a.txt b.txt`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return runClassify(c, g, o, args) },
 	}
 	f := c.Flags()
 	f.StringVar(&o.model, "model", "", "model file (default: the embedded IMDB model)")
 	f.BoolVar(&o.asJSON, "json", false, `one JSON object per line: {"file", "label", "probability"} or {"file", "error"}`)
+	f.BoolVar(&o.lines, "lines", false, "each line (TSV/CSV/JSONL record) of each PATH is one review")
+	o.data.addText(c, "with --lines: layout of the records: auto (by extension), lines, tsv, csv or jsonl")
+	f.IntVarP(&o.k, "top-k", "k", 1, "print the k most probable labels, each with its probability")
 	f.BoolVar(&o.probs, "probs", false, "also print the probability of every class")
+	f.BoolVar(&o.explain, "explain", false, "show which words pushed the prediction which way")
+	f.StringVar(&o.explainMethod, "explain-method", sentiment.ExplainOcclusion, "explanation method: occlusion or gradient (implies --explain)")
+	f.StringVar(&o.color, "color", "auto", "colour the explained words: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
 	f.BoolVar(&o.noSummary, "no-summary", false, "do not print the summary")
 	f.IntVar(&o.batch, "batch", 32, "reviews classified together")
 	f.IntVar(&o.workers, "workers", 0, "parallel classifiers (default: the number of cores)")
 	return c
 }
 
+// isTerminal reports whether r or w is an interactive terminal.
+func isTerminal(rw any) bool {
+	f, ok := rw.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// checkModelFile refuses a --model that is not a regular file, such as a
+// named pipe, whose opening would block forever.
+func checkModelFile(path string) error {
+	err := corpora.CheckRegular(path)
+	if err == nil || !errors.Is(err, corpora.ErrNotRegular) {
+		return nil // a missing file is reported by the loader
+	}
+	return fmt.Errorf("model file %s: %v; give the path of a .safetensors file", path, errors.Unwrap(err))
+}
+
+// topK returns the indices of the k largest probabilities, largest first.
+func topK(p []float32, k int) []int {
+	idx := make([]int, len(p))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(p[b], p[a]) })
+	return idx[:min(k, len(idx))]
+}
+
+// ANSI colours of explained words.
+const (
+	ansiReset     = "\033[0m"
+	ansiGreen     = "\033[32m"
+	ansiRed       = "\033[31m"
+	ansiBoldGreen = "\033[1;32m"
+	ansiBoldRed   = "\033[1;31m"
+	ansiClearLine = "\r\033[K"
+)
+
+// writeExplanation writes e as a list token:+score, or with colour as the
+// review's text with each word coloured by its score (bold from half the
+// largest score, none below a tenth of it; a review cut in the middle by
+// truncation shows " … " where the cut tokens were).
+func writeExplanation(w *bufio.Writer, e *sentiment.Explanation, colour bool) {
+	if !colour {
+		for i, ts := range e.Tokens {
+			if i > 0 {
+				w.WriteByte(' ')
+			}
+			fmt.Fprintf(w, "%s:%+.3f", ts.Token, ts.Score)
+		}
+		return
+	}
+	var top float64
+	for _, ts := range e.Tokens {
+		top = max(top, math.Abs(ts.Score))
+	}
+	flat := strings.NewReplacer("\n", " ", "\r", " ", "\t", " ")
+	end := -1
+	for _, ts := range e.Tokens {
+		if end >= 0 && ts.Start >= end {
+			switch gap := e.Text[end:ts.Start]; {
+			case strings.TrimSpace(gap) != "":
+				w.WriteString(" … ")
+			case gap != "":
+				w.WriteByte(' ')
+			}
+		}
+		end = ts.End
+		s := 0.0
+		if top > 0 {
+			s = ts.Score / top
+		}
+		code := ""
+		switch {
+		case s >= 0.5:
+			code = ansiBoldGreen
+		case s >= 0.1:
+			code = ansiGreen
+		case s <= -0.5:
+			code = ansiBoldRed
+		case s <= -0.1:
+			code = ansiRed
+		}
+		tok := flat.Replace(ts.Token)
+		if code == "" {
+			w.WriteString(tok)
+		} else {
+			w.WriteString(code + tok + ansiReset)
+		}
+	}
+}
+
+// clearingWriter writes clear (to stderr) before each write to w (stdout),
+// so that output on the terminal of a progress line does not run on after
+// the line.
+type clearingWriter struct {
+	w     io.Writer
+	clear func()
+}
+
+func (cw clearingWriter) Write(p []byte) (int, error) {
+	cw.clear()
+	return cw.w.Write(p)
+}
+
 func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []string) error {
 	if o.batch <= 0 {
 		return usagef("--batch must be positive, got %d", o.batch)
+	}
+	if o.k < 1 {
+		return usagef("-k must be at least 1, got %d", o.k)
+	}
+	if o.explainMethod != sentiment.ExplainOcclusion && o.explainMethod != sentiment.ExplainGradient {
+		return usagef("--explain-method must be %s or %s, got %q", sentiment.ExplainOcclusion, sentiment.ExplainGradient, o.explainMethod)
+	}
+	if c.Flags().Changed("explain-method") {
+		o.explain = true
+	}
+	if o.color != "auto" && o.color != "always" && o.color != "never" {
+		return usagef("--color must be auto, always or never, got %q", o.color)
+	}
+	for _, fl := range []string{"format", "text-col", "text-field", "header"} {
+		if c.Flags().Changed(fl) {
+			o.lines = true
+		}
+	}
+	stdin := c.InOrStdin()
+	if len(args) == 0 {
+		if isTerminal(stdin) {
+			return usagef("give PATH arguments (files, folders or - for stdin), or pipe reviews on stdin, one per line")
+		}
+		args, o.lines = []string{"-"}, true
 	}
 	nStdin := 0
 	for _, a := range args {
@@ -594,14 +835,54 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	if nStdin > 1 {
 		return usagef("- (standard input) can be given only once")
 	}
+	to := corpora.TextOptions{}
+	if o.lines {
+		ro := o.data.options()
+		to = corpora.TextOptions{Format: ro.Format, Text: ro.Text, Header: ro.Header}
+		if _, err := corpora.TextFormat("", to); err != nil {
+			return usagef("--format: %v", strings.TrimPrefix(err.Error(), "corpora: "))
+		}
+	}
+	if o.model != "" {
+		if err := checkModelFile(o.model); err != nil {
+			return err
+		}
+	}
 	m, err := loadSentiment(o.model)
 	if err != nil {
 		return err
 	}
+	labels := m.Config.Labels
+	listTop := c.Flags().Changed("top-k") // JSON gets the "top" list
+	unit := "files"
+	if o.lines {
+		unit = "reviews"
+	}
+	colour := o.color == "always" || (o.color == "auto" && isTerminal(c.OutOrStdout()) && os.Getenv("NO_COLOR") == "")
 	workers := o.workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+
+	// A progress line on the terminal while a folder or a file of reviews is
+	// classified. (Without a terminal no bar is made at all: newProgress's
+	// silent bar of unknown length still runs a ticking goroutine.) Lines
+	// written to stderr meanwhile start by clearing the bar's line.
+	var bar *progressbar.ProgressBar
+	showBar := o.lines
+	for _, a := range args {
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			showBar = true
+		}
+	}
+	clearLine := ""
+	if showBar && !g.quiet && stderrIsTerminal(c) {
+		bar = newProgress(c, g, -1, "classifying")
+		defer bar.Finish()
+		clearLine = ansiClearLine
+	}
+	errLine := func(format string, a ...any) { c.PrintErr(clearLine + fmt.Sprintf(format, a...) + "\n") }
+
 	ctx, cancel := context.WithCancel(c.Context())
 	defer cancel()
 	inflight := make(chan struct{}, 4*o.batch*workers) // bounds jobs not yet printed
@@ -609,7 +890,7 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	results := make(chan classifyResult, o.batch*workers)
 	go func() {
 		defer close(jobs)
-		walkReviews(ctx, args, func(j classifyJob) bool {
+		readReviews(args, o.lines, to, stdin, func(j classifyJob) bool {
 			select {
 			case inflight <- struct{}{}:
 			case <-ctx.Done():
@@ -623,15 +904,11 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 			}
 		})
 	}()
-	stdin := c.InOrStdin()
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var batch []classifyJob
+	for range workers {
+		wg.Go(func() {
+			var batch, ok []classifyJob
 			var ids [][]int32
-			var ok []classifyJob
 			for j := range jobs {
 				batch = append(batch[:0], j)
 			gather:
@@ -646,107 +923,198 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 						break gather
 					}
 				}
+				if ctx.Err() != nil {
+					continue // interrupted: nobody reads the results
+				}
 				ids, ok = ids[:0], ok[:0]
 				for _, j := range batch {
-					if j.err == nil {
-						var text string
+					text := j.text
+					if j.err == nil && !j.skip && !o.lines {
 						text, j.err = readReview(j.path, stdin)
-						if j.err == nil {
-							ids = append(ids, m.Encode(text))
-							ok = append(ok, j)
-							continue
-						}
 					}
-					results <- classifyResult{seq: j.seq, file: j.path, err: j.err}
+					switch {
+					case j.err != nil || j.skip:
+						results <- classifyResult{classifyJob: j}
+					case o.explain:
+						e, err := m.Explain(text, o.explainMethod)
+						j.err, j.text = err, ""
+						results <- classifyResult{classifyJob: j, pred: e.Prediction, expl: &e}
+					default:
+						j.text = ""
+						ids = append(ids, m.Encode(text))
+						ok = append(ok, j)
+					}
 				}
 				for i, p := range m.PredictIDs(ids) {
-					results <- classifyResult{seq: ok[i].seq, file: ok[i].path, pred: p}
+					results <- classifyResult{classifyJob: ok[i], pred: p}
 				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(results) }()
+	drain := func() {
+		go func() {
+			for range results {
 			}
 		}()
 	}
-	go func() { wg.Wait(); close(results) }()
 
-	out := bufio.NewWriter(c.OutOrStdout())
+	var stdout io.Writer = c.OutOrStdout()
+	if clearLine != "" && isTerminal(stdout) {
+		stdout = clearingWriter{w: stdout, clear: func() { c.PrintErr(clearLine) }}
+	}
+	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	counts := make([]int, len(m.Config.Labels))
-	failed, total := 0, 0
+	counts := make([]int, len(labels))
+	failed, total, skipped := 0, 0, 0
 	pending := map[int]classifyResult{}
 	next := 0
 	var werr error
+	writeObj := func(obj map[string]any, r classifyResult) {
+		obj["file"] = r.path
+		if r.line > 0 {
+			obj["line"] = r.line
+		}
+		werr = cmpErr(werr, writeJSONTo(out, obj))
+	}
 	emit := func(r classifyResult) {
-		total++
-		if r.err != nil {
-			failed++
-			if o.asJSON {
-				werr = cmpErr(werr, writeJSONTo(out, map[string]any{"file": r.file, "error": r.err.Error()}))
-			} else {
+		if r.skip {
+			skipped++
+			if !g.quiet {
 				out.Flush()
-				c.PrintErrf("rnnkit: %s: %v\n", r.file, r.err)
+				errLine("rnnkit: %s: skipped: %v", r.name(), r.err)
 			}
 			return
 		}
+		total++
+		if bar != nil {
+			bar.Add(1)
+		}
+		if r.err != nil {
+			failed++
+			if o.asJSON {
+				writeObj(map[string]any{"error": r.err.Error()}, r)
+			} else if o.lines && r.line > 0 {
+				out.WriteByte('\n') // the review keeps its place
+			}
+			out.Flush()
+			errLine("rnnkit: %s: %v", r.name(), r.err)
+			return
+		}
 		counts[r.pred.Class]++
+		top := topK(r.pred.Probs, o.k)
 		if o.asJSON {
-			obj := map[string]any{"file": r.file, "label": r.pred.Label, "probability": round4(r.pred.Probability)}
+			obj := map[string]any{"label": r.pred.Label, "probability": round4(r.pred.Probability)}
 			if o.probs {
 				pm := map[string]float64{}
-				for k, l := range m.Config.Labels {
+				for k, l := range labels {
 					pm[l] = round4(r.pred.Probs[k])
 				}
 				obj["probabilities"] = pm
 			}
-			werr = cmpErr(werr, writeJSONTo(out, obj))
+			if listTop {
+				var tl []map[string]any
+				for _, k := range top {
+					tl = append(tl, map[string]any{"label": labels[k], "probability": round4(r.pred.Probs[k])})
+				}
+				obj["top"] = tl
+			}
+			if r.expl != nil {
+				toks := make([]map[string]any, len(r.expl.Tokens))
+				for i, ts := range r.expl.Tokens {
+					toks[i] = map[string]any{"token": ts.Token, "score": math.Round(ts.Score*1e6) / 1e6}
+				}
+				obj["explanation"], obj["explanation_method"] = toks, r.expl.Method
+			}
+			writeObj(obj, r)
 			return
 		}
-		fmt.Fprintf(out, "%s\t%s\t%.4f", r.file, r.pred.Label, r.pred.Probability)
+		if !o.lines {
+			out.WriteString(r.path)
+			out.WriteByte('\t')
+		}
+		for i, k := range top {
+			if i > 0 {
+				out.WriteByte('\t')
+			}
+			fmt.Fprintf(out, "%s\t%.4f", labels[k], r.pred.Probs[k])
+		}
 		if o.probs {
-			for k, l := range m.Config.Labels {
+			for k, l := range labels {
 				fmt.Fprintf(out, "\t%s=%.4f", l, r.pred.Probs[k])
 			}
 		}
+		if r.expl != nil {
+			out.WriteByte('\t')
+			writeExplanation(out, r.expl, colour)
+		}
 		out.WriteByte('\n')
 	}
-	for r := range results {
-		pending[r.seq] = r
-		for {
-			p, ok := pending[next]
-			if !ok {
+	for done := false; !done; {
+		select {
+		case r, more := <-results:
+			if !more {
+				done = true
 				break
 			}
-			delete(pending, next)
-			next++
-			emit(p)
-			<-inflight
-		}
-		if werr != nil { // stdout closed (e.g. piped into head): stop
-			cancel()
-			for range results {
+			pending[r.seq] = r
+			for {
+				p, ok := pending[next]
+				if !ok {
+					break
+				}
+				delete(pending, next)
+				next++
+				emit(p)
+				<-inflight
 			}
-			return werr
+			if werr == nil && len(results) == 0 {
+				werr = out.Flush() // stream: print each batch as it completes
+			}
+			if werr != nil { // stdout closed (e.g. piped into head): stop
+				cancel()
+				drain()
+				return werr
+			}
+		case <-c.Context().Done(): // Ctrl-C or SIGTERM, even while a read blocks
+			cancel()
+			drain()
+			out.Flush()
+			return fmt.Errorf("interrupted after %d %s", total, plural(total, unit))
 		}
 	}
 	if err := c.Context().Err(); err != nil {
+		return fmt.Errorf("interrupted after %d %s", total, plural(total, unit))
+	}
+	if err := out.Flush(); err != nil {
 		return err
+	}
+	if bar != nil {
+		bar.Finish()
 	}
 	if !o.noSummary {
 		var parts []string
-		for k, l := range m.Config.Labels {
+		for k, l := range labels {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], l))
 		}
-		summary := fmt.Sprintf("%d files: %s, %d failed", total, strings.Join(parts, ", "), failed)
-		if o.asJSON {
-			out.Flush()
-			status(c, g, "%s", summary)
-		} else {
-			fmt.Fprintf(out, "# %s\n", summary)
+		summary := fmt.Sprintf("%d %s: %s, %d failed", total, plural(total, unit), strings.Join(parts, ", "), failed)
+		if skipped > 0 {
+			summary += fmt.Sprintf(", %d skipped", skipped)
 		}
+		status(c, g, "%s", summary)
 	}
 	if failed > 0 {
-		out.Flush()
-		return fmt.Errorf("%d of %d files could not be classified", failed, total)
+		return fmt.Errorf("%d of %d %s could not be classified", failed, total, plural(total, unit))
 	}
 	return nil
+}
+
+// plural is units ("files", "reviews") for n != 1, else the singular.
+func plural(n int, units string) string {
+	if n == 1 {
+		return strings.TrimSuffix(units, "s")
+	}
+	return units
 }
 
 func cmpErr(a, b error) error {

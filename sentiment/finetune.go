@@ -1,0 +1,285 @@
+package sentiment
+
+// Fine-tuning a classifier whose encoder comes from a pretrained language
+// model (ULMFiT's recipe): the embedding and recurrent weights are copied
+// from the LM (NewFromLM), the head is new, and training uses
+//
+//   - discriminative learning rates: the parameters are cut into groups,
+//     top to bottom the head (fc, attn), recurrent layer Layers-1, ...,
+//     layer 0 and the embedding, and each group's rate is the one above
+//     divided by TrainOptions.DiscriminativeLR (ULMFiT's 2.6);
+//   - a head-only warm-up: for the first FreezeSteps steps only the head
+//     learns, so that its random start does not wreck the pretrained
+//     features; then gradual unfreezing: every UnfreezeEvery steps one more
+//     group, top to bottom, starts learning (0: all at once).
+//
+// Each group has its own Adam state, which starts when the group is
+// unfrozen (as a parameter group added to a torch optimizer). Which groups
+// learn is a function of the step alone, and the group states are saved in
+// checkpoints, so a resumed run stays bit-identical.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/tokenize"
+)
+
+// DefaultFineTune returns the options of fine-tuning from a pretrained LM:
+// Train's defaults with discriminative rates (factor 2.6 per group), 300
+// head-only steps and one more group unfrozen every 300 steps. For the
+// default IMDB setting (batch 32, about 700 steps an epoch) that is the
+// head alone for the first half epoch, the recurrent layer from then and
+// the embedding from the end of the first epoch. These are ULMFiT's
+// choices scaled to this model, not tuned on IMDB.
+func DefaultFineTune() TrainOptions {
+	return TrainOptions{DiscriminativeLR: 2.6, FreezeSteps: 300, UnfreezeEvery: 300}
+}
+
+// NewFromLM builds a classifier whose tokenizer, embedding and recurrent
+// weights are the LM's: cfg's Cell, Vocab, Embedding, Hidden, Layers and
+// Bidirectional are replaced by the LM's, the head is initialised from rng
+// as Init does, and the encoder is copied (InitFromLM).
+func NewFromLM(lm *LM, cfg Config, rng *rand.Rand) (*Model, error) {
+	c := lm.Config
+	cfg.Cell, cfg.Vocab, cfg.Embedding, cfg.Hidden, cfg.Layers, cfg.Bidirectional = c.Cell, c.Vocab, c.Embedding, c.Hidden, c.Layers, c.Bidirectional
+	m, err := New(cfg, lm.Tok)
+	if err != nil {
+		return nil, err
+	}
+	m.Init(rng)
+	if err := m.InitFromLM(lm); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// InitFromLM copies the LM's embedding and recurrent weights into m, whose
+// encoder must have the LM's architecture and vocabulary: every embedding.*
+// and rnn.* parameter of m is set to the LM file's tensor of the same name
+// (see LM; for a bidirectional layer k > 0 the other direction's input
+// columns are zero, so m's encoder then computes what the two LMs compute).
+// The head is left as it is.
+func (m *Model) InitFromLM(lm *LM) error {
+	c, l := m.Config, lm.Config
+	if c.Cell != l.Cell || c.Vocab != l.Vocab || c.Embedding != l.Embedding || c.Hidden != l.Hidden ||
+		c.Layers != l.Layers || c.Bidirectional != l.Bidirectional {
+		return fmt.Errorf("sentiment: the classifier's encoder (%s, vocab %d, embedding %d, %dx%d, bidirectional %v) differs from the LM's (%s, vocab %d, embedding %d, %dx%d, bidirectional %v)",
+			c.Cell, c.Vocab, c.Embedding, c.Layers, c.Hidden, c.Bidirectional, l.Cell, l.Vocab, l.Embedding, l.Layers, l.Hidden, l.Bidirectional)
+	}
+	for id := int32(0); id < int32(c.Vocab); id++ {
+		if m.Tok.Token(id) != lm.Tok.Token(id) {
+			return fmt.Errorf("sentiment: the classifier's vocabulary differs from the LM's at id %d (%q, %q); build the classifier with the LM's tokenizer", id, m.Tok.Token(id), lm.Tok.Token(id))
+		}
+	}
+	ts := lm.Tensors()
+	byName := make(map[string]*rnn.Tensor, len(ts))
+	for i := range ts {
+		byName[ts[i].Name] = &ts[i]
+	}
+	for _, p := range m.Params.List() {
+		if !strings.HasPrefix(p.Name, "embedding.") && !strings.HasPrefix(p.Name, "rnn.") {
+			continue
+		}
+		t := byName[p.Name]
+		if t == nil || !slices.Equal(t.Shape, p.Shape) {
+			return fmt.Errorf("sentiment: the LM has no tensor %s of shape %v", p.Name, p.Shape)
+		}
+		copy(p.W, t.Data)
+	}
+	clear(m.emb.Row(tokenize.Pad))
+	return nil
+}
+
+// paramGroup is a contiguous range of Params.Values that shares a learning
+// rate and an Adam state.
+type paramGroup struct {
+	name  string
+	lo    int
+	hi    int
+	scale float64     // the group's rate is the base rate times scale
+	view  *rnn.Params // Values[lo:hi] and Grads[lo:hi]
+	adam  *rnn.Adam
+}
+
+// groupOptimizer is Adam with a learning rate per parameter group and
+// groups frozen by step (see the top of this file). It implements
+// rnn.Optimizer; its state tensors are each group's Adam state under
+// "optim.group<i>.".
+type groupOptimizer struct {
+	groups []paramGroup // top (the head) to bottom (the embedding)
+	lr     float64
+	step   int // the training step being taken (setStep)
+	opt    TrainOptions
+}
+
+// newOptimizer returns the optimizer of a training run: plain Adam, or the
+// group optimizer when opt asks for discriminative rates or freezing.
+func (m *Model) newOptimizer(opt TrainOptions) rnn.Optimizer {
+	ao := rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay}
+	if (opt.DiscriminativeLR == 0 || opt.DiscriminativeLR == 1) && opt.FreezeSteps == 0 {
+		return rnn.NewAdam(ao)
+	}
+	g := &groupOptimizer{lr: opt.LR, opt: opt}
+	for _, gr := range m.paramGroups() {
+		gr.view = &rnn.Params{Values: m.Params.Values[gr.lo:gr.hi], Grads: m.Params.Grads[gr.lo:gr.hi]}
+		gr.adam = rnn.NewAdam(ao)
+		g.groups = append(g.groups, gr)
+	}
+	f := opt.DiscriminativeLR
+	if f == 0 {
+		f = 1
+	}
+	scale := 1.0
+	for i := range g.groups {
+		g.groups[i].scale = scale
+		scale /= f
+	}
+	return g
+}
+
+// paramGroups cuts m's parameters, which sit in Params.Values in
+// registration order, into the head, each recurrent layer from the top,
+// and the embedding.
+func (m *Model) paramGroups() []paramGroup {
+	L := m.Config.Layers
+	groupOf := func(name string) int {
+		switch {
+		case strings.HasPrefix(name, "embedding."):
+			return L + 1
+		case strings.HasPrefix(name, "rnn."):
+			s := name[strings.LastIndex(name, "_l")+2:]
+			s = strings.TrimSuffix(s, "_reverse")
+			k, err := strconv.Atoi(s)
+			if err != nil {
+				panic("sentiment: unexpected recurrent parameter " + name)
+			}
+			return L - k
+		}
+		return 0 // fc, attn
+	}
+	names := make([]string, L+2)
+	names[0], names[L+1] = "head", "embedding"
+	for k := 0; k < L; k++ {
+		names[L-k] = fmt.Sprintf("rnn layer %d", k)
+	}
+	lo := make([]int, L+2)
+	hi := make([]int, L+2)
+	for i := range lo {
+		lo[i] = -1
+	}
+	off := 0
+	for _, p := range m.Params.List() {
+		g := groupOf(p.Name)
+		if lo[g] < 0 {
+			lo[g] = off
+		} else if hi[g] != off {
+			panic("sentiment: the parameters of group " + names[g] + " are not contiguous")
+		}
+		off += p.Size()
+		hi[g] = off
+	}
+	out := make([]paramGroup, L+2)
+	for i := range out {
+		out[i] = paramGroup{name: names[i], lo: lo[i], hi: hi[i]}
+	}
+	return out
+}
+
+// trainable reports whether group i learns at the current step.
+func (g *groupOptimizer) trainable(i int) bool {
+	if i == 0 {
+		return true
+	}
+	from := g.opt.FreezeSteps
+	if g.opt.UnfreezeEvery > 0 {
+		from += (i - 1) * g.opt.UnfreezeEvery
+	}
+	return g.step >= from
+}
+
+// setStep tells the optimizer which training step comes next and clears
+// the gradients of the groups frozen at that step, so that they count
+// neither in the update nor in gradient clipping.
+func (g *groupOptimizer) setStep(step int, ps *rnn.Params) {
+	g.step = step
+	for i := range g.groups {
+		if !g.trainable(i) {
+			clear(g.groups[i].view.Grads)
+		}
+	}
+}
+
+// Step updates the groups that learn at the current step, each at its rate.
+func (g *groupOptimizer) Step(ps *rnn.Params) {
+	for i := range g.groups {
+		gr := &g.groups[i]
+		if !g.trainable(i) {
+			continue
+		}
+		gr.adam.SetLR(g.lr * gr.scale)
+		gr.adam.Step(gr.view)
+	}
+}
+
+// LR returns the base rate (the head's).
+func (g *groupOptimizer) LR() float64 { return g.lr }
+
+// SetLR sets the base rate.
+func (g *groupOptimizer) SetLR(lr float64) { g.lr = lr }
+
+func groupPrefix(i int) string { return rnn.OptimPrefix + "group" + strconv.Itoa(i) + "." }
+
+// State returns every group's Adam state, named optim.group<i>.<name>.
+func (g *groupOptimizer) State() []rnn.Tensor {
+	var out []rnn.Tensor
+	for i := range g.groups {
+		for _, t := range g.groups[i].adam.State() {
+			t.Name = groupPrefix(i) + strings.TrimPrefix(t.Name, rnn.OptimPrefix)
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// SetState restores a state returned by State.
+func (g *groupOptimizer) SetState(ts []rnn.Tensor) error {
+	sub := make([][]rnn.Tensor, len(g.groups))
+	for _, t := range ts {
+		if !strings.HasPrefix(t.Name, rnn.OptimPrefix) {
+			continue
+		}
+		found := false
+		for i := range g.groups {
+			if p := groupPrefix(i); strings.HasPrefix(t.Name, p) {
+				t.Name = rnn.OptimPrefix + strings.TrimPrefix(t.Name, p)
+				sub[i] = append(sub[i], t)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("rnn: fine-tuning optimizer state: unexpected tensor %q; the checkpoint was written without the fine-tuning options (resume with the flags of the original run, --init-lm included)", t.Name)
+		}
+	}
+	for i := range g.groups {
+		if err := g.groups[i].adam.SetState(sub[i]); err != nil {
+			return fmt.Errorf("parameter group %d (%s): %v", i, g.groups[i].name, err)
+		}
+	}
+	return nil
+}
+
+var _ rnn.Optimizer = (*groupOptimizer)(nil)
+
+// beforeUpdate runs after the backward pass of step and before clipping:
+// it freezes the groups that do not learn at step.
+func (tr *trainer) beforeUpdate(step int) {
+	if g, ok := tr.adam.(*groupOptimizer); ok {
+		g.setStep(step, tr.m.Params)
+	}
+}
