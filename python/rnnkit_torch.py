@@ -1235,11 +1235,13 @@ class CharRNN(_RnnkitModule):
 
     @staticmethod
     def sample(logits, rng, temperature=0.8, top_k=0, top_p=0.0, greedy=False):
-        """rnnkit's Generator.Sample: greedy is the first argmax over every
-        id; else softmax at temperature (0 means 0.8) without the four
-        specials, restricted by top_k / top_p, drawn with rng (GoPCG)."""
+        """rnnkit's Generator.Sample: greedy is the first argmax over the
+        ids after the four specials (unless there are none); else softmax at
+        temperature (0 means 0.8) without the four specials, restricted by
+        top_k / top_p, drawn with rng (GoPCG)."""
         if greedy:
-            return int(torch.argmax(logits))
+            first = min(4, logits.shape[-1] - 1)
+            return first + int(torch.argmax(logits[first:]))
         lg = logits.float().tolist()
         V = len(lg)
         temp = temperature if temperature > 0 else 0.8
@@ -1684,7 +1686,9 @@ class Seq2Seq(_RnnkitModule):
         for t in range(max_len):
             logits, state, ctx, w = self.step(y, state, ctx, keys, proj, mask)
             logp = torch.log_softmax(logits, -1)[0]
-            tok = int(torch.argmax(logp))
+            masked = logp.clone()
+            masked[PAD] = masked[BOS] = float("-inf")  # never an output, as in rnnkit
+            tok = int(torch.argmax(masked))
             toks.append(tok)
             lp += float(logp[tok])
             attn.append(w[0, :len(src)].tolist())
@@ -1726,7 +1730,7 @@ class Seq2Seq(_RnnkitModule):
             for j in range(W):
                 if score[j] == float("-inf"):
                     continue
-                cands.extend((score[j] + l, j, v) for v, l in enumerate(logp[j]))
+                cands.extend((score[j] + l, j, v) for v, l in enumerate(logp[j]) if v not in (PAD, BOS))
             cands.sort(key=lambda c: -c[0])  # stable: ties keep row, then token order
             top = cands[:2 * W]
             last = t + 1 >= max_len
