@@ -403,6 +403,9 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 	if o.data == "" || o.out == "" {
 		return usagef("--data and --out are required")
 	}
+	if err := checkWritable(o.out); err != nil {
+		return err
+	}
 	dtype, err := parseDType(o.dtype)
 	if err != nil {
 		return err

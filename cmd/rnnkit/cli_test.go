@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,4 +40,32 @@ func TestThreadsFlag(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, runtime.GOMAXPROCS(0))
 	require.Equal(t, 2, run([]string{"version", "--threads", "-1"}))
+}
+
+// CLI conventions from the outside test: --version on the root, a bare
+// group command prints its help, and an unwritable --out fails before any
+// training.
+func TestCLIConventions(t *testing.T) {
+	out, _, err := runCLI(t, "--version")
+	require.NoError(t, err)
+	assert.Contains(t, out, "rnnkit "+version)
+
+	out, _, err = runCLI(t, "tokenizer")
+	require.NoError(t, err)
+	assert.Contains(t, out, "Available Commands")
+
+	dir := t.TempDir()
+	data := filepath.Join(dir, "t.txt")
+	require.NoError(t, os.WriteFile(data, []byte(strings.Repeat("to be or not to be, that is the question.\n", 200)), 0o644))
+	for _, args := range [][]string{
+		{"train", "charrnn", "--data", data},
+		{"train", "seq2seq", "--data", data},
+		{"train", "sentiment", "--data", data},
+		{"train", "lm", "--data", data},
+	} {
+		_, stderr, err := runCLI(t, append(args, "--out", filepath.Join(dir, "missing", "m.safetensors"))...)
+		require.Error(t, err, "%v", args)
+		assert.Contains(t, err.Error(), "cannot write --out", "%v", args)
+		assert.NotContains(t, stderr, "training", "%v: failed only after starting", args)
+	}
 }

@@ -159,6 +159,9 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 	if len(o.data) == 0 || o.out == "" {
 		return usagef("--data and --out are required")
 	}
+	if err := checkWritable(o.out); err != nil {
+		return err
+	}
 	dtype, err := parseDType(o.dtype)
 	if err != nil {
 		return err

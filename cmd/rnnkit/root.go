@@ -32,14 +32,18 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 func NewRootCmd() *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
-		Use:   "rnnkit",
-		Short: "Recurrent neural networks over text: generate, classify, translate",
+		Use:     "rnnkit",
+		Version: version,
+		Short:   "Recurrent neural networks over text: generate, classify, translate",
 		Long: `rnnkit trains and runs recurrent neural networks (RNN, LSTM, GRU) over text.
-It ships three default models, embedded in this binary:
+It ships four default models, embedded in this binary:
 
   generate   a character-level LSTM trained on tiny Shakespeare (one-to-many)
   classify   a review sentiment classifier trained on IMDB (many-to-one)
-  translate  an English->Spanish translator with attention (many-to-many)
+  translate  English->Spanish and Spanish->English translators with attention
+             (many-to-many)
+
+"rnnkit serve" serves all of them over HTTP.
 
 Every command also takes --model FILE to use a model you trained yourself with
 "rnnkit train". Model files are safetensors, loadable in PyTorch.`,
@@ -60,6 +64,7 @@ Every command also takes --model FILE to use a model you trained yourself with
 		}
 		return nil
 	}
+	root.SetVersionTemplate(fmt.Sprintf("rnnkit {{.Version}} (%s %s/%s)\n", runtime.Version(), runtime.GOOS, runtime.GOARCH))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 
 	train := &cobra.Command{

@@ -193,6 +193,9 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	if len(o.data) == 0 || o.out == "" {
 		return usagef("--data and --out are required")
 	}
+	if err := checkWritable(o.out); err != nil {
+		return err
+	}
 	if o.initLM != "" {
 		if err := applyInitLM(c, o); err != nil {
 			return err

@@ -594,6 +594,9 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if o.data == "" || o.out == "" {
 		return usagef("--data and --out are required")
 	}
+	if err := checkWritable(o.out); err != nil {
+		return err
+	}
 	dtype, err := parseDType(o.dtype)
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ sugarme can read.`,
   rnnkit tokenizer decode --tokenizer bpe.json 2 417 95 3`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return usagef("missing subcommand: train, encode or decode")
+			return c.Help() // like `rnnkit embed`: the subcommands are the answer
 		},
 	}
 	cmd.AddCommand(newTokenizerTrainCmd(g), newTokenizerEncodeCmd(g), newTokenizerDecodeCmd(g))

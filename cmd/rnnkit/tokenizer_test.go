@@ -88,7 +88,6 @@ func TestTokenizerUsageErrors(t *testing.T) {
 		{"tokenizer", "train", "--type", "nope", "--data", data, "--out", out},
 		{"tokenizer", "train", "--type", "bpe", "--out", out},
 		{"tokenizer", "encode", "x"},
-		{"tokenizer"},
 	} {
 		_, _, err := runCLI(t, args...)
 		var ue usageError

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -136,4 +137,18 @@ func checkpointPath(flag, out string) string {
 		return flag
 	}
 	return out + ".ckpt"
+}
+
+// checkWritable fails at once when the model file path cannot be written
+// (a missing or read-only folder), rather than at the first evaluation of a
+// training run: it creates and removes a temporary file beside path.
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write --out %s: %v", path, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
