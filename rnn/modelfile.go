@@ -295,6 +295,11 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 // LoadModel reads a model file. wantKind, if not empty, is the model kind
 // the caller needs. Errors name the file, the problem and what to do.
 func LoadModel(path, wantKind string) (ModelInfo, []Tensor, error) {
+	// Stat before opening: opening a named pipe blocks until a writer
+	// comes, which would hang the command for good.
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		return ModelInfo{}, nil, fmt.Errorf("model file %s: not a regular file (%s); give the path of a .safetensors file", path, fileKind(st.Mode()))
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return ModelInfo{}, nil, fmt.Errorf("model file %s: %w", path, err)
@@ -308,6 +313,19 @@ func LoadModel(path, wantKind string) (ModelInfo, []Tensor, error) {
 		return ModelInfo{}, nil, fmt.Errorf("model file %s: is a directory; give the path of a .safetensors file", path)
 	}
 	return loadModel(path, f, st.Size(), wantKind)
+}
+
+// fileKind names a non-regular file mode for an error message.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.String()
 }
 
 // LoadModelBytes reads a model file held in memory (a go:embed'd default);
