@@ -64,9 +64,8 @@ func unknownWords(text string, source map[string]bool, lex map[string]bool) int 
 	return n
 }
 
-func lexWords(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) })
-}
+// lexWords are the words of s as the lexicon holds them: splitWords, lowercased.
+func lexWords(s string) []string { return splitWords(strings.ToLower(s)) }
 
 func wordsOf(s string) map[string]bool {
 	m := map[string]bool{}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -978,7 +977,7 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 		if r.line > 0 {
 			obj["line"] = r.line
 		}
-		werr = cmpErr(werr, writeJSONTo(out, obj))
+		werr = cmpErr(werr, writeJSONLine(out, obj))
 	}
 	emit := func(r classifyResult) {
 		if r.skip {
@@ -1128,15 +1127,6 @@ func cmpErr(a, b error) error {
 }
 
 func round4(x float32) float64 { return math.Round(float64(x)*1e4) / 1e4 }
-
-func writeJSONTo(w *bufio.Writer, v any) error {
-	b, err := jsonMarshal(v)
-	if err != nil {
-		return err
-	}
-	w.Write(b)
-	return w.WriteByte('\n')
-}
 
 // ---- eval ----
 
@@ -1320,15 +1310,4 @@ func plotConfusion(path string, r sentiment.Report) error {
 		return fmt.Errorf("plot %s: %v", path, err)
 	}
 	return nil
-}
-
-// jsonMarshal encodes v as compact JSON without HTML escaping.
-func jsonMarshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -312,7 +310,7 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 				failed++
 				c.PrintErrf("rnnkit: stdin:%d: %s\n", jobs[i].line, jobs[i].bad)
 				if o.asJSON {
-					if err := encodeJSONLine(w, map[string]any{"line": jobs[i].line, "error": jobs[i].bad}); err != nil {
+					if err := writeJSONLine(w, map[string]any{"line": jobs[i].line, "error": jobs[i].bad}); err != nil {
 						return err
 					}
 				} else {
@@ -322,7 +320,7 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 			}
 			switch {
 			case o.asJSON:
-				if err := encodeJSONLine(w, t); err != nil {
+				if err := writeJSONLine(w, t); err != nil {
 					return err
 				}
 			case o.opt.NBest > 1:
@@ -410,13 +408,6 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 		return exitError{1}
 	}
 	return nil
-}
-
-// encodeJSONLine writes v as one line of JSON to w.
-func encodeJSONLine(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // isTerminalFile reports whether f is an interactive terminal.

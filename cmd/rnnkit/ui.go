@@ -56,8 +56,11 @@ func status(c *cobra.Command, g *globalOptions, format string, a ...any) {
 }
 
 // writeJSON prints v as one line of JSON on the command's stdout.
-func writeJSON(c *cobra.Command, v any) error {
-	enc := json.NewEncoder(c.OutOrStdout())
+func writeJSON(c *cobra.Command, v any) error { return writeJSONLine(c.OutOrStdout(), v) }
+
+// writeJSONLine writes v to w as one line of JSON, "<" and "&" unescaped.
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
