@@ -254,3 +254,26 @@ func SplitExamples(ex []Example, valFrac float64, seed uint64) (train, val []Exa
 	}
 	return train, val
 }
+
+// BlockSplitExamples holds out the last valFrac of each class's examples
+// in input order, so that no film (or other source whose reviews are kept
+// together, as in IMDB's files) is on both sides of the split: it drops
+// the training examples just before each validation block and those that
+// share rare names with the other classes' validation examples
+// (corpora.BlockSplit with DefaultBlockOptions, keys from NameKeys). The
+// report says what was dropped.
+func BlockSplitExamples(ex []Example, valFrac float64) (train, val []Example, rep corpora.BlockReport) {
+	classes := make([]int, len(ex))
+	keys := make([][]string, len(ex))
+	for i, e := range ex {
+		classes[i], keys[i] = e.Label, corpora.NameKeys(e.Text)
+	}
+	s, rep := corpora.BlockSplit(classes, keys, valFrac, corpora.DefaultBlockOptions())
+	for _, i := range s.Train {
+		train = append(train, ex[i])
+	}
+	for _, i := range s.Validation {
+		val = append(val, ex[i])
+	}
+	return train, val, rep
+}
