@@ -273,3 +273,46 @@ func ptReviewsFrom(n int, seed uint64, lo, hi int) []Example {
 	}
 	return out
 }
+
+// TestNewFromModel: with the source's classes every tensor is copied (the
+// predictions are the source's); with new classes the encoder and
+// attention pooling are copied and the head is new, shaped for them.
+func TestNewFromModel(t *testing.T) {
+	all := synth(100, 20, 5)
+	tok := synthTok(t, all)
+	src := tinyModel(t, tok, rnn.GRU, "attention+max")
+	same, err := NewFromModel(src, src.Config.Labels, rand.New(rand.NewPCG(9, 9)))
+	require.NoError(t, err)
+	for _, e := range all[:5] {
+		assert.Equal(t, src.Predict(e.Text).Probs, same.Predict(e.Text).Probs)
+	}
+	m, err := NewFromModel(src, []string{"1", "2", "3"}, rand.New(rand.NewPCG(9, 9)))
+	require.NoError(t, err)
+	assert.Equal(t, src.Vocab(), m.Vocab())
+	for _, p := range m.Params.List() {
+		q := src.Params.Get(p.Name)
+		if strings.HasPrefix(p.Name, "fc.") {
+			assert.Equal(t, 3, p.Shape[0], p.Name)
+			continue
+		}
+		assert.Equal(t, q.W, p.W, p.Name)
+	}
+	assert.Len(t, m.Predict(all[0].Text).Probs, 3)
+	assert.Equal(t, TrainOptions{DiscriminativeLR: 2.6, FreezeSteps: 4, UnfreezeEvery: 4}, FineTuneFor(40))
+	assert.Equal(t, 1, FineTuneFor(3).FreezeSteps)
+}
+
+// TestBlockSplitExamples: the last examples of each class are held out,
+// whatever the file's order of classes.
+func TestBlockSplitExamples(t *testing.T) {
+	var ex []Example
+	for i := 0; i < 100; i++ {
+		ex = append(ex, Example{Text: fmt.Sprintf("review %d", i), Label: i / 50})
+	}
+	tr, va, rep := BlockSplitExamples(ex, 0.2)
+	assert.Len(t, va, 20)
+	assert.Equal(t, "review 40", va[0].Text)
+	assert.Equal(t, "review 90", va[10].Text)
+	assert.Equal(t, 8, rep.Gap, "a tenth of each class's 40 training reviews")
+	assert.Len(t, tr, 72)
+}
