@@ -102,11 +102,13 @@ type trainSentimentOptions struct {
 	valFrac                             float64
 	vocab, minFreq, w2vEpochs, limit    int
 	splitSeed                           uint64
+	split                               string // --split: block or random
 	cfg                                 sentiment.Config
 	opt                                 sentiment.TrainOptions
 	dataFlags                           dataFlags
 	noBidirectional                     bool
 	initLM                              string // --init-lm: the encoder and tokenizer come from this LM (lm.go)
+	init                                string // --init: start from this classifier ("default": the embedded one)
 }
 
 func newTrainSentimentCmd(g *globalOptions) *cobra.Command {
@@ -123,8 +125,13 @@ TSV/CSV file (text and label columns, with or without a header) or JSONL.
 Labels may be 0/1, neg/pos, negative/positive (the classes are then "negative"
 and "positive") or any class names, e.g. star ratings 1-5.
 
---val-frac of every data file (a seeded shuffle, --split-seed) is held out
-for validation unless --val-data is given. The best model by validation
+--val-frac of every data file is held out for validation unless --val-data
+is given. --split block (the default) holds out the last --val-frac of each
+class in file order and drops from training the 30 reviews before it and
+the windows of reviews that share rare names (films, casts) with it: for
+files that keep one source's reviews together, as IMDB's do, no film is on
+both sides, so validation predicts accuracy on new films. --split random is
+a seeded shuffle (--split-seed), which shares films and runs high. The best model by validation
 accuracy is written to --out whenever it improves, so stopping early never
 loses it. A checkpoint (default: OUT.ckpt) is written at every evaluation and
 on Ctrl-C; --resume CHECKPOINT continues exactly where it stopped (give the
@@ -150,7 +157,8 @@ skip-gram vectors from the training text to initialise the embedding;
 	o.dataFlags.add(c)
 	f.StringVar(&o.valData, "val-data", "", "validation data (default: --val-frac of the training data)")
 	f.Float64Var(&o.valFrac, "val-frac", 0.1, "fraction of each data file held out for validation")
-	f.Uint64Var(&o.splitSeed, "split-seed", 1, "seed of the validation split")
+	f.StringVar(&o.split, "split", "block", "validation split: block (the last --val-frac of each class in file order, minus the reviews linked to it) or random (a seeded shuffle)")
+	f.Uint64Var(&o.splitSeed, "split-seed", 1, "seed of --split random")
 	f.IntVar(&o.limit, "limit", 0, "use only the first N examples of each data file (0 = all)")
 	f.StringVar(&o.resume, "resume", "", "continue from this checkpoint")
 	f.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint path (default: OUT.ckpt)")
@@ -161,6 +169,7 @@ skip-gram vectors from the training text to initialise the embedding;
 	f.IntVar(&o.vocab, "vocab", 25000, "vocabulary size, specials included")
 	f.IntVar(&o.minFreq, "min-freq", 2, "drop words seen fewer times (word tokenizer)")
 	f.StringVar(&o.vectors, "vectors", "", "pretrained word vectors for the embedding (word2vec text/binary, GloVe, .vec)")
+	f.StringVar(&o.init, "init", "", `start from this classifier ("default": the embedded one): its tokenizer, encoder and pooling, its head too when the classes are the same, fine-tuned with discriminative rates and gradual unfreezing`)
 	f.StringVar(&o.initLM, "init-lm", "", "start from the tokenizer, embedding and recurrent layers of this LM (rnnkit train lm) and fine-tune with discriminative rates and gradual unfreezing")
 	f.IntVar(&o.w2vEpochs, "word2vec-epochs", 0, "pretrain the embedding with skip-gram on the training text for N epochs (0 = off)")
 	f.StringVar(&o.cell, "cell", "lstm", "recurrent cell: lstm or gru (rnn_tanh, rnn_relu also work)")
@@ -195,6 +204,11 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	if err := checkWritable(o.out); err != nil {
 		return err
 	}
+	if o.init != "" {
+		if err := checkInitFlags(c, o); err != nil {
+			return err
+		}
+	}
 	if o.initLM != "" {
 		if err := applyInitLM(c, o); err != nil {
 			return err
@@ -207,6 +221,9 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	cell, err := rnn.ParseCell(o.cell)
 	if err != nil {
 		return usageError{err}
+	}
+	if o.split != "block" && o.split != "random" {
+		return usagef("--split must be block or random, got %q", o.split)
 	}
 	if o.valData == "" && (o.valFrac <= 0 || o.valFrac >= 1) {
 		return usagef("--val-frac must be in (0, 1), got %v", o.valFrac)
@@ -262,7 +279,15 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			data.Train = append(data.Train, ex...)
 			continue
 		}
-		tr, va := sentiment.SplitExamples(ex, o.valFrac, o.splitSeed)
+		var tr, va []sentiment.Example
+		switch o.split {
+		case "random":
+			tr, va = sentiment.SplitExamples(ex, o.valFrac, o.splitSeed)
+		default:
+			var rep corpora.BlockReport
+			tr, va, rep = sentiment.BlockSplitExamples(ex, o.valFrac)
+			status(c, g, "%s: %s", o.data[i], describeBlockSplit(rep, names, len(tr), len(va)))
+		}
 		data.Train, data.Val = append(data.Train, tr...), append(data.Val, va...)
 	}
 	if o.valData != "" {
@@ -300,6 +325,12 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
 		}
 	}
+	if o.init != "" { // the same in a resumed run: the optimizer's groups depend on it
+		batch := max(1, o.opt.Batch)
+		steps := int(math.Round(o.opt.Epochs * float64((len(data.Train)+batch-1)/batch)))
+		ft := sentiment.FineTuneFor(steps)
+		o.opt.DiscriminativeLR, o.opt.FreezeSteps, o.opt.UnfreezeEvery = ft.DiscriminativeLR, ft.FreezeSteps, ft.UnfreezeEvery
+	}
 	start := time.Now()
 	var m *sentiment.Model
 	var res sentiment.Result
@@ -310,7 +341,11 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			return fmt.Errorf("the checkpoint's classes (%s) differ from the data's (%s)", strings.Join(m.Config.Labels, ", "), strings.Join(names, ", "))
 		}
 	} else {
-		m, err = newSentimentModelFor(c, g, o, cell, names, data)
+		if o.init != "" {
+			m, err = newSentimentFromModel(c, g, o, names, data)
+		} else {
+			m, err = newSentimentModelFor(c, g, o, cell, names, data)
+		}
 		if err != nil {
 			return err
 		}
@@ -346,6 +381,63 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	status(c, g, "%s after %d steps (%s): best validation accuracy %.4f (loss %.4f) at step %d; model written to %s",
 		res.Stopped, res.Steps, time.Since(start).Round(time.Second), res.BestValAcc, res.BestValLoss, res.BestStep, o.out)
 	return nil
+}
+
+// checkInitFlags refuses the flags that --init makes meaningless: the
+// tokenizer, encoder and pooling come from the model.
+func checkInitFlags(c *cobra.Command, o *trainSentimentOptions) error {
+	if o.initLM != "" {
+		return usagef("--init and --init-lm exclude each other: start from a classifier or from a language model")
+	}
+	if o.vectors != "" || o.w2vEpochs > 0 {
+		return usagef("--init gives the embedding; it cannot be combined with --vectors or --word2vec-epochs")
+	}
+	for _, f := range []string{"cell", "embedding", "hidden", "layers", "unidirectional", "pooling", "tokenizer", "vocab", "min-freq", "max-len", "truncate"} {
+		if c.Flags().Changed(f) {
+			return usagef("--%s conflicts with --init: the tokenizer, encoder, pooling and truncation come from the model; leave the flag out", f)
+		}
+	}
+	if o.init != "default" {
+		return checkModelFile(o.init)
+	}
+	return nil
+}
+
+// newSentimentFromModel builds the classifier of a --init run: src's
+// tokenizer and encoder, a new head unless the classes are src's, and
+// fine-tuning options scaled to the run's length.
+func newSentimentFromModel(c *cobra.Command, g *globalOptions, o *trainSentimentOptions, names []string, data sentiment.Data) (*sentiment.Model, error) {
+	path := o.init
+	if path == "default" {
+		path = ""
+	}
+	src, err := loadSentiment(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := sentiment.NewFromModel(src, names, rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+	if err != nil {
+		return nil, err
+	}
+	m.Meta["trained_on"] = strings.Join(o.data, ", ")
+	m.Meta["init"] = o.init
+	head := "a new head for " + strings.Join(names, "/")
+	if slices.Equal(names, src.Config.Labels) {
+		head = "its head (same classes)"
+	}
+	status(c, g, "starting from %s (%s %dx%d, vocab %d) with %s; fine-tuning: head only for %d steps, one more group every %d steps, rates / %.1f per group",
+		o.init, src.Config.Cell, src.Config.Layers, src.Config.Hidden, src.Config.Vocab, head, o.opt.FreezeSteps, o.opt.UnfreezeEvery, o.opt.DiscriminativeLR)
+	return m, nil
+}
+
+// describeBlockSplit says what --split block held out and dropped.
+func describeBlockSplit(rep corpora.BlockReport, names []string, train, val int) string {
+	msg := fmt.Sprintf("block split: %d for training, %d for validation (the last of each class); dropped %d at the boundaries", train, val, rep.Gap)
+	for _, l := range rep.Linked {
+		msg += fmt.Sprintf(", %d %s reviews %d-%d (%d rare names shared with other classes' validation reviews, median %.0f per window)",
+			l.Items, names[l.Class], l.From, l.To, l.Links, l.Median)
+	}
+	return msg
 }
 
 // newSentimentModel trains the tokenizer on the training texts and builds

@@ -880,3 +880,60 @@ func TestClassifyExplanationColours(t *testing.T) {
 	w.Flush()
 	assert.Equal(t, "Great:+2.000 cast:+0.300 .:+0.010 Awful:-1.500 end:-0.200", b.String())
 }
+
+func TestTrainSentimentInit(t *testing.T) {
+	src := tinySentimentModel(t)
+	dir := t.TempDir()
+	// New classes: the head is new, tokenizer and encoder come from src.
+	rng := rand.New(rand.NewPCG(7, 7))
+	var b strings.Builder
+	for i := 0; i < 60; i++ {
+		label := []string{"bad", "good"}[i%2]
+		fmt.Fprintf(&b, "%s\t%s\n", synthReview(rng, i%2 == 1), label)
+	}
+	data := filepath.Join(dir, "mine.tsv")
+	require.NoError(t, os.WriteFile(data, []byte(b.String()), 0o644))
+	out := filepath.Join(dir, "mine.safetensors")
+	_, stderr, err := runCLI(t, "train", "sentiment", "--init", src, "--data", data, "--out", out,
+		"--epochs", "3", "--batch", "8", "--val-frac", "0.25")
+	require.NoError(t, err, stderr)
+	assert.Contains(t, stderr, "a new head for bad/good")
+	assert.Contains(t, stderr, "block split: 40 for training, 16 for validation")
+	m, err := sentiment.Load(out)
+	require.NoError(t, err)
+	s, err := sentiment.Load(src)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"bad", "good"}, m.Config.Labels)
+	assert.Equal(t, s.Vocab(), m.Vocab(), "the tokenizer is the source's")
+	assert.Equal(t, s.Config.Hidden, m.Config.Hidden)
+	assert.Equal(t, src, m.Meta["init"])
+
+	// The same classes keep the head: continuing from src.
+	_, stderr, err = runCLI(t, "train", "sentiment", "--init", src, "--data", writeSentimentTSV(t, dir, 40, 3),
+		"--out", out, "--epochs", "1", "--batch", "8")
+	require.NoError(t, err, stderr)
+	assert.Contains(t, stderr, "its head (same classes)")
+
+	for _, args := range [][]string{
+		{"--hidden", "32"}, {"--tokenizer", "bpe"}, {"--pooling", "max"}, {"--init-lm", src}, {"--word2vec-epochs", "1"},
+	} {
+		_, _, err := runCLI(t, append([]string{"train", "sentiment", "--init", src, "--data", data, "--out", out}, args...)...)
+		require.Error(t, err, "%v", args)
+		assert.True(t, isClassifyUsage(err), "%v: %v", args, err)
+	}
+	_, _, err = runCLI(t, "train", "sentiment", "--init", filepath.Join(dir, "missing.safetensors"), "--data", data, "--out", out)
+	assert.ErrorContains(t, err, "missing.safetensors")
+}
+
+func TestTrainSentimentSplitFlag(t *testing.T) {
+	dir := t.TempDir()
+	data := writeSentimentTSV(t, dir, 100, 4)
+	out := filepath.Join(dir, "m.safetensors")
+	base := []string{"train", "sentiment", "--data", data, "--out", out, "--embedding", "8", "--hidden", "8", "--epochs", "0.2", "--batch", "16"}
+	_, stderr, err := runCLI(t, append(base, "--split", "random")...)
+	require.NoError(t, err, stderr)
+	assert.NotContains(t, stderr, "block split")
+	assert.Contains(t, stderr, "on 90 reviews, validating on 10")
+	_, _, err = runCLI(t, append(base, "--split", "movies")...)
+	assert.True(t, isClassifyUsage(err), "%v", err)
+}
