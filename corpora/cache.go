@@ -211,6 +211,9 @@ func (c *Cache) Import(name, path string, opts ImportOptions) (*Manifest, error)
 	if !fi.Mode().IsRegular() && !fi.IsDir() {
 		return nil, fmt.Errorf("import %s: %s is neither a file nor a folder", name, abs)
 	}
+	if err := checkLayout(corpus, abs, fi); err != nil {
+		return nil, err
+	}
 	cdir := c.corpusDir(name)
 	if err := os.MkdirAll(cdir, 0o755); err != nil {
 		return nil, err

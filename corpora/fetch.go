@@ -150,11 +150,19 @@ func (c *Cache) download(ctx context.Context, url, part string, progress func(do
 		err := c.downloadOnce(ctx, url, part, progress)
 		var re errRetry
 		if err == nil || !errors.As(err, &re) || ctx.Err() != nil || attempt >= retries {
-			if errors.As(err, &re) && ctx.Err() == nil {
-				return fmt.Errorf("%w; the partial download was kept, run the fetch again to resume", err)
+			if err == nil {
+				return nil
 			}
-			if ctx.Err() != nil && err != nil {
-				return fmt.Errorf("%w; the partial download was kept, run the fetch again to resume", ctx.Err())
+			kept := "the partial download was kept, run the fetch again to resume"
+			if st, serr := os.Stat(part); serr != nil || st.Size() == 0 {
+				os.Remove(part)
+				kept = "nothing was downloaded; check the network connection (or the mirror), or register a copy you have with \"rnnkit corpora import\""
+			}
+			if errors.As(err, &re) && ctx.Err() == nil {
+				return fmt.Errorf("%w; %s", err, kept)
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w; %s", ctx.Err(), kept)
 			}
 			return err
 		}

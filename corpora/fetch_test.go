@@ -430,3 +430,19 @@ func TestFetchConcurrent(t *testing.T) {
 	defer srv.mu.Unlock()
 	assert.Len(t, srv.requests, 1, "one download; the others wait and find it")
 }
+
+// Offline (the server refuses the connection), a fetch says that nothing
+// was downloaded and leaves no empty .part file, rather than speaking of a
+// partial download to resume.
+func TestFetchOfflineSaysNothingDownloaded(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now
+	c := &Cache{Dir: t.TempDir(), BaseURL: url, Retries: -1}
+	_, err := c.Fetch(context.Background(), "sst2", nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "nothing was downloaded")
+	assert.NotContains(t, err.Error(), "partial download")
+	_, statErr := os.Stat(filepath.Join(c.Dir, "sst2", "SST-2.zip.part"))
+	assert.True(t, os.IsNotExist(statErr), "no empty .part file")
+}

@@ -29,21 +29,21 @@ const (
 
 // Corpus describes one named data set.
 type Corpus struct {
-	Name        string
-	Description string
-	URL         string  // canonical download location
-	SHA256      string  // hex sha256 of the download; "" = not pinned
-	Size        int64   // approximate download size in bytes, for display (0 = unknown)
-	Archive     Archive // how the download is packed
-	Format      Format
-	License     string
-	Attribution string // what a user must credit when redistributing or publishing
-	Citation    string // the paper to cite, if any
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	URL         string  `json:"url"`     // canonical download location
+	SHA256      string  `json:"sha256"`  // hex sha256 of the download; "" = not pinned
+	Size        int64   `json:"size"`    // approximate download size in bytes, for display (0 = unknown)
+	Archive     Archive `json:"archive"` // how the download is packed
+	Format      Format  `json:"format"`
+	License     string  `json:"license"`
+	Attribution string  `json:"attribution"` // what a user must credit when redistributing or publishing
+	Citation    string  `json:"citation"`    // the paper to cite, if any
 	// Layout describes the files after unpacking.
-	Layout string
+	Layout string `json:"layout"`
 	// Main is the file or folder, relative to the corpus folder after
 	// unpacking, that Cache.Path returns for a fetched corpus.
-	Main string
+	Main string `json:"main"`
 }
 
 // FileName is the base name of the download.

@@ -3,7 +3,9 @@ package tokenize
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -61,6 +63,9 @@ func Load(data []byte) (Tokenizer, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
 	}
+	if err := checkHFShape(data); err != nil {
+		return nil, fmt.Errorf("not a tokenizer.json: %w", err)
+	}
 	t, err := loadNative(&f)
 	if err == nil {
 		return t, nil
@@ -70,6 +75,60 @@ func Load(data []byte) (Tokenizer, error) {
 		return nil, fmt.Errorf("cannot load tokenizer.json: %v", gerr)
 	}
 	return g, nil
+}
+
+// hfKeys are the top-level keys of a Hugging Face tokenizer.json.
+var hfKeys = []string{"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder", "model"}
+
+// checkHFShape checks what sugarme would otherwise meet with a log line, a
+// panic or a log.Fatal (which exits the process): every top-level key is a
+// tokenizer.json key (a misspelt "normaliser" would be dropped silently),
+// the model is an object with a known "type" and a "vocab", and each
+// component is null or an object with a "type".
+func checkHFShape(data []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return err
+	}
+	if top == nil {
+		return errors.New("the file holds null, not a JSON object")
+	}
+	for k := range top {
+		if !slices.Contains(hfKeys, k) {
+			return fmt.Errorf("unknown key %q (a tokenizer.json has the keys %s)", k, strings.Join(hfKeys, ", "))
+		}
+	}
+	raw, ok := top["model"]
+	if !ok || string(raw) == "null" {
+		return errors.New(`no "model" object (it holds the vocabulary)`)
+	}
+	var model map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &model); err != nil || model == nil {
+		return errors.New(`"model" is not a JSON object`)
+	}
+	var typ string
+	if err := json.Unmarshal(model["type"], &typ); err != nil || typ == "" {
+		return errors.New(`the "model" object has no "type" (BPE, WordPiece, WordLevel or Unigram)`)
+	}
+	if !slices.Contains([]string{"BPE", "WordPiece", "WordLevel", "Unigram"}, typ) {
+		return fmt.Errorf(`unknown model type %q (want BPE, WordPiece, WordLevel or Unigram)`, typ)
+	}
+	if v, ok := model["vocab"]; !ok || string(v) == "null" {
+		return fmt.Errorf(`the %s model has no "vocab"`, typ)
+	}
+	for _, k := range []string{"normalizer", "pre_tokenizer", "post_processor", "decoder"} {
+		raw, ok := top[k]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var c struct {
+			Type *string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &c); err != nil || c.Type == nil || *c.Type == "" {
+			return fmt.Errorf(`%q must be null or an object with a "type"`, k)
+		}
+	}
+	return nil
 }
 
 func loadNative(f *hfIn) (Tokenizer, error) {

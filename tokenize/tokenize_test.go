@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"log"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -450,4 +451,29 @@ func TestBPESplitPunct(t *testing.T) {
 	require.IsType(t, &BPE{}, back)
 	assert.True(t, back.(*BPE).SplitsPunct())
 	assert.Equal(t, b.Encode("¿Hello? yes."), back.Encode("¿Hello? yes."))
+}
+
+// An empty or misspelt tokenizer.json gives an error that names the
+// problem, and sugarme never sees it: no "INFO:" line on the log, no
+// recovered panic, no log.Fatal.
+func TestLoadRejectsMalformedQuietly(t *testing.T) {
+	var logged bytes.Buffer
+	log.SetOutput(&logged)
+	defer log.SetOutput(os.Stderr)
+	for in, want := range map[string]string{
+		`{}`:                                  `no "model" object`,
+		`null`:                                `null, not a JSON object`,
+		`{"model":null}`:                      `no "model" object`,
+		`{"model":{"vocab":{"a":0}}}`:         `no "type"`,
+		`{"model":{"type":"BPE"}}`:            `the BPE model has no "vocab"`,
+		`{"model":{"type":"Foo","vocab":{}}}`: `unknown model type "Foo"`,
+		`{"normaliser":{"type":"Lowercase"},"model":{"type":"WordLevel","vocab":{"a":0},"unk_token":"a"}}`: `unknown key "normaliser"`,
+		`{"decoder":{"typ":"Fuse"},"model":{"type":"BPE","vocab":{"a":0},"merges":[]}}`:                    `"decoder" must be null or an object with a "type"`,
+	} {
+		_, err := Load([]byte(in))
+		require.Error(t, err, in)
+		require.Contains(t, err.Error(), want, in)
+		require.NotContains(t, err.Error(), "panicked", in)
+	}
+	require.Empty(t, logged.String())
 }

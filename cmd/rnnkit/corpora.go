@@ -84,8 +84,10 @@ type corpusStatus struct {
 	DownloadSize int64             `json:"download_size,omitempty"`
 	License      string            `json:"license"`
 	URL          string            `json:"url"`
-	SHA256       string            `json:"sha256,omitempty"`
-	Pinned       bool              `json:"sha256_pinned"`
+	SHA256       string            `json:"sha256,omitempty"`      // the registry's pinned sha256 of the download
+	Pinned       bool              `json:"sha256_pinned"`         // the registry pins it
+	FileSHA256   string            `json:"file_sha256,omitempty"` // the cached file's, when it was hashed
+	Verified     bool              `json:"verified"`              // the cached file is the pinned download
 	Problem      string            `json:"problem,omitempty"`
 	Manifest     *corpora.Manifest `json:"manifest,omitempty"`
 }
@@ -110,6 +112,7 @@ func corpusStatusOf(cache *corpora.Cache, name string) (corpusStatus, error) {
 	if st.Cached {
 		cs.Size = st.Manifest.Size()
 		cs.Path, _ = cache.Path(name)
+		cs.FileSHA256, cs.Verified = st.Manifest.SHA256, st.Manifest.Verified
 	}
 	return cs, nil
 }
@@ -121,9 +124,13 @@ func newCorporaListCmd(g *globalOptions) *cobra.Command {
 		Short: "List the known corpora and whether each is in the cache",
 		Long: `List every corpus rnnkit knows by name, with its state in the cache
 (cached, imported, broken, not cached), its size on disk (or its download
-size), whether its download checksum is pinned, and its licence.`,
+size), its checksum and its licence. The SHA256 column says "pinned" or "not
+pinned" for a corpus not in the cache (whether rnnkit knows the sha256 of its
+download); for a cached one, "verified" when the file is the pinned download,
+"differs" when it is another file (an imported variant), "not hashed" for an
+imported folder, and "not pinned" when nothing is known to compare with.`,
 		Example: `  rnnkit corpora list
-  rnnkit corpora list --json | jq -r '.[] | select(.cached) | .path'`,
+  rnnkit corpora list --json | jq -r 'select(.cached) | .path'`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cache, err := corpora.DefaultCache()
@@ -138,11 +145,14 @@ size), whether its download checksum is pinned, and its licence.`,
 				}
 				rows = append(rows, cs)
 			}
-			if asJSON {
-				for i := range rows {
-					rows[i].Manifest = nil
+			if asJSON { // one object per corpus, as every --json list
+				for _, r := range rows {
+					r.Manifest = nil
+					if err := writeJSON(c, r); err != nil {
+						return err
+					}
 				}
-				return writeJSON(c, rows)
+				return nil
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSTATUS\tSIZE\tSHA256\tLICENCE")
@@ -154,8 +164,17 @@ size), whether its download checksum is pinned, and its licence.`,
 				case r.DownloadSize > 0:
 					size = "~" + corporaBytes(r.DownloadSize) + " download"
 				}
+				// A cached file says whether it is the pinned download: an
+				// imported variant is never shown as "pinned".
 				pin := "pinned"
-				if !r.Pinned {
+				switch {
+				case r.Cached && r.Verified:
+					pin = "verified"
+				case r.Cached && r.Pinned && r.FileSHA256 != "":
+					pin = "differs"
+				case r.Cached && r.Pinned:
+					pin = "not hashed"
+				case !r.Pinned:
 					pin = "not pinned"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Status, size, pin, r.License)
@@ -167,7 +186,7 @@ size), whether its download checksum is pinned, and its licence.`,
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")
+	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per corpus")
 	return c
 }
 

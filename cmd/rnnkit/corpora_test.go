@@ -29,8 +29,12 @@ func TestCorporaList(t *testing.T) {
 
 	out, _, err = runCLI(t, "corpora", "list", "--json")
 	require.NoError(t, err)
-	var rows []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	var rows []map[string]any // one object per line, as every --json list
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var row map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &row))
+		rows = append(rows, row)
+	}
 	require.Len(t, rows, 5)
 	assert.Equal(t, "imdb", rows[0]["name"])
 	assert.Equal(t, false, rows[0]["cached"])
@@ -66,6 +70,19 @@ func TestCorporaImportPathInfo(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^imdb\s+imported\s+29 B\s+`, out)
 
+	// An imported variant of a pinned corpus is never shown as pinned.
+	variant := filepath.Join(t.TempDir(), "input.txt")
+	require.NoError(t, os.WriteFile(variant, []byte("First Citizen:\nA variant.\n"), 0o644))
+	_, _, err = runCLI(t, "corpora", "import", "tinyshakespeare", variant)
+	require.NoError(t, err)
+	out, _, err = runCLI(t, "corpora", "list")
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^tinyshakespeare\s+imported\s+\S+ B\s+differs\s+`, out)
+	out, _, err = runCLI(t, "corpora", "list", "--json")
+	require.NoError(t, err)
+	assert.Contains(t, out, `"name":"tinyshakespeare","status":"imported"`)
+	assert.Regexp(t, `"name":"tinyshakespeare".*"verified":false`, out)
+
 	out, _, err = runCLI(t, "corpora", "info", "imdb")
 	require.NoError(t, err)
 	assert.Contains(t, out, "Maas, Daly, Pham, Huang, Ng and Potts")
@@ -76,7 +93,7 @@ func TestCorporaImportPathInfo(t *testing.T) {
 	require.NoError(t, err)
 	var info map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &info))
-	assert.Equal(t, "www.manythings.org/anki and tatoeba.org", info["Attribution"])
+	assert.Equal(t, "www.manythings.org/anki and tatoeba.org", info["attribution"], "snake_case keys, as every --json")
 
 	out, _, err = runCLI(t, "corpora", "import", "sst2", src, "--copy", "--json")
 	require.NoError(t, err)

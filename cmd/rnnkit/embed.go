@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -82,7 +83,7 @@ name. Ctrl-C stops training and saves the vectors trained so far.`,
 	f.IntVar(&o.opt.Negative, "neg", 5, "negative samples per context word")
 	f.IntVar(&o.opt.MinCount, "min-count", 5, "drop words seen fewer times")
 	f.Float64Var(&o.opt.LR, "lr", 0.025, "starting learning rate, decayed linearly")
-	f.Float64Var(&o.opt.Sample, "sample", 1e-4, "subsampling threshold for frequent words (negative: off)")
+	f.Float64Var(&o.opt.Sample, "sample", 1e-4, "subsampling threshold for frequent words (0 = off)")
 	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (runs with --threads 1 are reproducible)")
 	return c
 }
@@ -111,8 +112,12 @@ func runEmbedTrain(c *cobra.Command, g *globalOptions, o *embedTrainOptions) err
 			return usagef("%s must be at least 1, got %d", p.name, p.v)
 		}
 	}
-	if o.opt.LR <= 0 || o.opt.Sample == 0 {
-		return usagef("--lr must be > 0 and --sample non-zero (negative turns subsampling off)")
+	if o.opt.LR <= 0 || o.opt.Sample < 0 || math.IsNaN(o.opt.Sample) {
+		return usagef("--lr must be > 0 and --sample >= 0 (0 turns subsampling off), got %v and %v", o.opt.LR, o.opt.Sample)
+	}
+	sample := o.opt.Sample
+	if sample == 0 {
+		o.opt.Sample = -1 // the library's "off"; its 0 means the default
 	}
 	o.opt.Threads = g.threads // the global --threads: 0 is every core
 	format := embed.Auto
@@ -139,7 +144,15 @@ func runEmbedTrain(c *cobra.Command, g *globalOptions, o *embedTrainOptions) err
 	m, err := embed.Train(ctx, in, o.opt, func(p embed.Progress) {
 		if bar == nil {
 			bar = newProgress(c, g, p.TotalWords, "training")
-			status(c, g, "training on %d words (vocabulary %d) x %d epochs", p.TotalWords/int64(p.Epochs), p.Vocab, p.Epochs)
+			words := p.TotalWords / int64(max(p.Epochs, 1))
+			status(c, g, "training on %d words (vocabulary %d) x %d epochs", words, p.Vocab, p.Epochs)
+			// Subsampling keeps a word seen n times with probability about
+			// sqrt(t/n) + t/n, t = sample x corpus words: tuned for corpora of
+			// millions of words, it drops most of a small one.
+			if t := sample * float64(words); sample > 0 && t < 1 {
+				status(c, g, "warning: --sample %g is too high for a corpus of %d words: a word seen 10 times is kept with probability %.2f, so most of the text is dropped; use --sample 0 (off) or a smaller value, or more text",
+					sample, words, math.Min(1, math.Sqrt(t/10)+t/10))
+			}
 		}
 		if p.Loss > 0 {
 			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.3f", p.Epoch, p.Epochs, p.Loss))
@@ -189,7 +202,7 @@ func (o *embedQueryOptions) flags(c *cobra.Command, k int) {
 	f.StringVar(&o.vectors, "vectors", "", "vector file: word2vec text or binary, fastText .vec, GloVe .txt (required)")
 	f.StringVar(&o.format, "format", "auto", "vector file format: auto, text, binary or glove")
 	f.IntVarP(&o.k, "k", "k", k, "number of results")
-	f.BoolVar(&o.json, "json", false, "print JSON")
+	f.BoolVar(&o.json, "json", false, "print one JSON object per query: {\"query\", \"neighbors\": [{\"word\", \"similarity\"}]}")
 }
 
 func (o *embedQueryOptions) load() (*embed.Vectors, error) {
@@ -237,8 +250,13 @@ A word not found as typed is looked up lowercased.`,
 				}
 				res = append(res, embedNeighbors{Query: w, Neighbors: nb})
 			}
-			if o.json {
-				return writeJSON(c, res)
+			if o.json { // one object per query, as every --json list
+				for _, r := range res {
+					if err := writeJSON(c, r); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			for i, r := range res {

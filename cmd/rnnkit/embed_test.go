@@ -54,7 +54,17 @@ func TestEmbedTrainNeighborsAnalogy(t *testing.T) {
 			Similarity float64 `json:"similarity"`
 		} `json:"neighbors"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") { // one object per query
+		var r struct {
+			Query     string `json:"query"`
+			Neighbors []struct {
+				Word       string  `json:"word"`
+				Similarity float64 `json:"similarity"`
+			} `json:"neighbors"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &r), stdout)
+		res = append(res, r)
+	}
 	require.Len(t, res, 2)
 	assert.Equal(t, "T1W2", res[0].Query)
 	for i, prefix := range []string{"t1w", "t7w"} {
@@ -137,4 +147,27 @@ func TestEmbedHelpHasExamples(t *testing.T) {
 		assert.Contains(t, stdout, "Examples:")
 		assert.Contains(t, stdout, "rnnkit embed "+sub+" --")
 	}
+}
+
+// On a corpus too small for the subsampling rate, embed train warns that
+// most of the text is dropped; --sample 0 turns subsampling off (it was a
+// usage error) and trains on every word.
+func TestEmbedTrainSmallCorpusSample(t *testing.T) {
+	dir := t.TempDir()
+	data := writeFile(t, dir, "c.txt", []byte(strings.Repeat("the cat sat on the mat .\n", 50)))
+	out := filepath.Join(dir, "v.vec")
+	args := []string{"embed", "train", "--data", data, "--out", out, "--dim", "8", "--epochs", "1", "--min-count", "1", "--threads", "1", "--json"}
+	stdout, stderr, err := runCLI(t, args...)
+	require.NoError(t, err)
+	assert.Contains(t, stderr, "warning: --sample 0.0001 is too high for a corpus of 300 words")
+	var sum embedTrainSummary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &sum))
+
+	stdout, stderr, err = runCLI(t, append(args, "--sample", "0")...)
+	require.NoError(t, err)
+	assert.NotContains(t, stderr, "warning")
+	var off embedTrainSummary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &off))
+	assert.Greater(t, off.Loss, 0.0, "every word is trained on")
+	require.Equal(t, 2, run(append(args, "--sample", "-1")))
 }

@@ -269,15 +269,19 @@ standard input is one sequence. <pad>, <s> and </s> are skipped.`,
 			decode := func(s string, usage bool) error {
 				var ids []int32
 				for _, f := range strings.Fields(s) {
-					n, err := strconv.ParseInt(f, 10, 32)
-					if err == nil && (n < 0 || int(n) >= t.VocabSize()) {
-						err = fmt.Errorf("out of range: the vocabulary has %d ids", t.VocabSize())
+					n, err := strconv.ParseInt(f, 10, 64)
+					var why string
+					switch {
+					case err != nil && errors.Is(err, strconv.ErrRange), err == nil && (n < 0 || n >= int64(t.VocabSize())):
+						why = fmt.Sprintf("out of range: the vocabulary has %d ids, 0 to %d", t.VocabSize(), t.VocabSize()-1)
+					case err != nil:
+						why = "not an integer"
 					}
-					if err != nil {
+					if why != "" {
 						if usage {
-							return usagef("bad id %q: %v", f, errors.Unwrap(err))
+							return usagef("bad id %q: %s", f, why)
 						}
-						return fmt.Errorf("bad id %q: %w", f, err)
+						return fmt.Errorf("bad id %q: %s", f, why)
 					}
 					ids = append(ids, int32(n))
 				}

@@ -98,8 +98,13 @@ func TestTokenizerUsageErrors(t *testing.T) {
 	_, _, err = runCLI(t, "tokenizer", "decode", "--tokenizer", out, "5", "x")
 	var ue usageError
 	assert.True(t, errors.As(err, &ue))
-	_, _, err = runCLI(t, "tokenizer", "decode", "--tokenizer", out, "999999")
-	assert.Error(t, err)
+	assert.EqualError(t, err, `bad id "x": not an integer`)
+	// The message says what is wrong with the id (it said "<nil>").
+	for id, want := range map[string]string{"999999": "out of range: the vocabulary has ", "-1": "out of range", "99999999999999999999": "out of range"} {
+		_, _, err = runCLI(t, "tokenizer", "decode", "--tokenizer", out, "--", id)
+		assert.ErrorContains(t, err, `bad id "`+id+`": `+want)
+		assert.NotContains(t, err.Error(), "<nil>")
+	}
 	_, _, err = runCLI(t, "tokenizer", "encode", "--tokenizer", filepath.Join(dir, "missing.json"), "x")
 	assert.Error(t, err)
 }
