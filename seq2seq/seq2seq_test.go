@@ -230,9 +230,9 @@ func TestUnkReplacement(t *testing.T) {
 	require.Equal(t, tokenize.Unk, ids[1])
 	ka, _ := m.Tgt.ID("KA")
 	h := hyp{toks: []int32{ka, tokenize.Unk, tokenize.EOS}, attn: [][]float32{{1, 0, 0}, {0.1, 0.8, 0.1}, {0, 0, 1}}}
-	tr := m.render(text, ids, offs, h, false)
+	tr := m.render(text, ids, offs, h, false, false)
 	assert.Equal(t, "KA Zorblax", tr.Text)
-	assert.Equal(t, "KA <unk>", m.render(text, ids, offs, h, true).Text)
+	assert.Equal(t, "KA <unk>", m.render(text, ids, offs, h, true, false).Text)
 }
 
 func TestBatchLayout(t *testing.T) {
@@ -298,4 +298,38 @@ func TestResumeBitExact(t *testing.T) {
 	assert.Equal(t, resFull.Steps, res.Steps)
 	assert.Equal(t, resFull.BestBLEU, res.BestBLEU)
 	assert.Equal(t, full.Params.Values, resumed.Params.Values)
+}
+
+// TestCopyNames: a source name the translation lacks replaces the target
+// words that attended to it; a name already there, or one nothing
+// attended to, changes nothing.
+func TestCopyNames(t *testing.T) {
+	pairs := synthetic(50, 1)
+	m := tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 4, EncHidden: 4, DecHidden: 4})
+	text := "ka Zorblax lo"
+	ids, offs := m.Src.EncodeOffsets(text)
+	ka, _ := m.Tgt.ID("KA")
+	lo, _ := m.Tgt.ID("LO")
+	m.SetLexicon([]string{"ka"}) // LO is made up
+	toName := []float32{0.1, 0.8, 0.1}
+	h := hyp{toks: []int32{ka, lo, lo, tokenize.EOS}, attn: [][]float32{{1, 0, 0}, toName, toName, {0, 0, 1}}}
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, false).Text)
+	assert.Equal(t, "KA Zorblax", m.render(text, ids, offs, h, false, true).Text)
+	// Only the words that attended to the name go.
+	h.attn[1] = []float32{0, 0, 1}
+	assert.Equal(t, "KA LO Zorblax", m.render(text, ids, offs, h, false, true).Text)
+	h.attn[2] = []float32{0, 0, 1}
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, true).Text, "nothing attended to the name")
+	h.attn[1], h.attn[2] = toName, toName
+	m.SetLexicon([]string{"ka", "lo"})
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, true).Text, "capitalised real words stay (Tokio for Tokyo)")
+	m.SetLexicon(nil)
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, true).Text, "no lexicon, no copying")
+
+	// Through Translate: the option reaches render; a name in the output stays.
+	trs, err := m.Translate(context.Background(), []string{"ka lo"}, TranslateOptions{CopyNames: true})
+	require.NoError(t, err)
+	plain, err := m.Translate(context.Background(), []string{"ka lo"}, TranslateOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, plain[0].Text, trs[0].Text, "no names in the source: no change")
 }

@@ -52,6 +52,15 @@ type TranslateOptions struct {
 	// not start the sentence, or a number) that they do not contain, so
 	// "Vivo en Madrid." keeps Madrid. 0 = off.
 	NamePenalty float64
+	// CopyNames: a name or number of the source (as NamePenalty) that the
+	// chosen translation lacks is copied through attention: the run of
+	// whole target words that attended most to it is replaced by it
+	// ("Mi nombre es el arma." -> "Mi nombre es Anna."): the made-up
+	// words of that run, or the whole run if it has several words and no
+	// capitalised one. Real words standing alone or capitalised stay
+	// ("Tokio" for Tokyo). It needs the model's target lexicon
+	// (LexiconMetaKey); names nothing attended to are left out.
+	CopyNames bool
 }
 
 func (o *TranslateOptions) defaults() {
@@ -157,10 +166,10 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 			if rerank && len(hyps[k]) > 1 {
 				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)
 			}
-			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk)
+			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk, opt.CopyNames)
 			if opt.NBest > 1 {
 				for _, h := range hyps[k][:min(opt.NBest, len(hyps[k]))] {
-					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk)
+					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk, opt.CopyNames)
 					out[i].NBest = append(out[i].NBest, Alternative{Text: r.Text, LogProb: h.logProb, Score: h.score})
 				}
 			}
@@ -177,7 +186,7 @@ func (m *Model) rerank(hs []hyp, text string, src []int32, offs [][2]int, lex ma
 	source := wordsOf(text)
 	names := sourceNames(text)
 	for j := range hs {
-		r := m.render(text, src, offs, hs[j], opt.KeepUnk)
+		r := m.render(text, src, offs, hs[j], opt.KeepUnk, false)
 		if lex != nil {
 			hs[j].score -= opt.LexiconPenalty * float64(unknownWords(r.Text, source, lex))
 		}
@@ -197,9 +206,10 @@ type hyp struct {
 	score   float64 // the beam's ranking score (logProb when greedy)
 }
 
-// render detokenizes a hypothesis and replaces <unk> by the source word the
-// model attended to most.
-func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk bool) Translation {
+// render detokenizes a hypothesis, replaces <unk> by the source word the
+// model attended to most and, with copyNames, copies the source names the
+// text lacks (TranslateOptions.CopyNames).
+func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk, copyNames bool) Translation {
 	tr := Translation{LogProb: h.logProb, Attention: h.attn}
 	for _, id := range src {
 		tr.Source = append(tr.Source, m.Src.Token(id))
@@ -211,26 +221,179 @@ func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk b
 	if n := len(toks); n > 0 && toks[n-1] == tokenize.EOS {
 		toks = toks[:n-1]
 	}
+	// Replacements of token ranges [from, to) of toks, in order.
+	type span struct {
+		from, to int
+		word     string
+	}
+	var spans []span
+	if !keepUnk {
+		for i, id := range toks {
+			if id == tokenize.Unk {
+				spans = append(spans, span{i, i + 1, sourceWord(text, offs, h.attn[i])})
+			}
+		}
+	}
+	text0 := m.Tgt.Decode(toks)
+	if copyNames {
+		for _, c := range m.nameCopies(text, offs, toks, h.attn, text0) {
+			overlaps := false
+			for _, s := range spans {
+				overlaps = overlaps || (c.from < s.to && s.from < c.to)
+			}
+			if !overlaps {
+				spans = append(spans, span{c.from, c.to, c.word})
+			}
+		}
+		sort.Slice(spans, func(a, b int) bool { return spans[a].from < spans[b].from })
+	}
 	var sb strings.Builder
 	seg := 0
-	for i, id := range toks {
-		if id != tokenize.Unk || keepUnk {
-			continue
-		}
-		sb.WriteString(m.Tgt.Decode(toks[seg:i]))
-		w := sourceWord(text, offs, h.attn[i])
+	for _, s := range spans {
+		sb.WriteString(m.Tgt.Decode(toks[seg:s.from]))
 		if sb.Len() > 0 && !strings.HasSuffix(sb.String(), " ") {
 			sb.WriteByte(' ')
 		}
-		sb.WriteString(w)
-		if i+1 < len(toks) && startsWord(m.Tgt, toks[i+1]) {
+		sb.WriteString(s.word)
+		if s.to < len(toks) && startsWord(m.Tgt, toks[s.to]) {
 			sb.WriteByte(' ')
 		}
-		seg = i + 1
+		seg = s.to
 	}
 	sb.WriteString(m.Tgt.Decode(toks[seg:]))
 	tr.Text = strings.Join(strings.Fields(sb.String()), " ")
 	return tr
+}
+
+// nameCopy replaces the target tokens [from, to) by word.
+type nameCopy struct {
+	from, to int
+	word     string
+}
+
+// nameCopies finds, for each source name (sourceNames) that out lacks,
+// the first run of whole target words every token of which attended most
+// to one of the name's source tokens.
+func (m *Model) nameCopies(text string, offs [][2]int, toks []int32, attn [][]float32, out string) []nameCopy {
+	names := sourceNames(text)
+	if len(names) == 0 || len(toks) == 0 {
+		return nil
+	}
+	// Target words as token ranges; punctuation is a unit of its own.
+	var words [][2]int
+	for i := range toks {
+		if i == 0 || startsWord(m.Tgt, toks[i]) || m.isPunct(toks[i]) || m.isPunct(toks[i-1]) {
+			words = append(words, [2]int{i, i + 1})
+		} else {
+			words[len(words)-1][1] = i + 1
+		}
+	}
+	// focus[t]: the source token target token t attended to most.
+	focus := make([]int, len(toks))
+	for t := range toks {
+		best := 0
+		for s, w := range attn[t] {
+			if w > attn[t][best] {
+				best = s
+			}
+		}
+		focus[t] = best
+	}
+	var copies []nameCopy
+	lex := m.lexicon()
+	if lex == nil {
+		return nil // without the target lexicon made-up words can't be told from real ones
+	}
+	used := make([]bool, len(words))
+	search := 0
+	for _, name := range names {
+		if missingNames(out, []string{name}) == 0 {
+			continue
+		}
+		// The source tokens inside an occurrence of name, at or after search.
+		at := strings.Index(text[search:], name)
+		if at < 0 {
+			continue
+		}
+		lo, hi := search+at, search+at+len(name)
+		search = hi
+		inName := func(s int) bool { return s < len(offs) && offs[s][0] < hi && offs[s][1] > lo }
+		for w := 0; w < len(words); w++ {
+			all := func(w int) bool {
+				if used[w] {
+					return false
+				}
+				for t := words[w][0]; t < words[w][1]; t++ {
+					if !inName(focus[t]) || m.isPunct(toks[t]) {
+						return false
+					}
+				}
+				return true
+			}
+			if !all(w) {
+				continue
+			}
+			e := w
+			for e+1 < len(words) && all(e+1) {
+				e++
+			}
+			for k := w; k <= e; k++ {
+				used[k] = true
+			}
+			// Replace what stands for the name: the made-up words of the
+			// run ("a Kevinín" -> "a Kevin"), else the whole run when it
+			// has several words and none is capitalised ("el arma" for
+			// Anna). Real words that stand alone or are capitalised are
+			// the model's choice and stay: "en" for Anna, "Tokio" for
+			// Tokyo, "Japón" for Japan.
+			known := func(k int) bool {
+				ws := lexWords(m.Tgt.Decode(toks[words[k][0]:words[k][1]]))
+				return len(ws) == 1 && lex[ws[0]]
+			}
+			capital := func(k int) bool {
+				r, _ := utf8.DecodeRuneInString(strings.TrimPrefix(m.Tgt.Token(toks[words[k][0]]), "▁"))
+				return unicode.IsUpper(r)
+			}
+			a, b, ok := narrow(w, e, func(k int) bool { return !known(k) })
+			if !ok {
+				if _, _, anyCapital := narrow(w, e, capital); w == e || anyCapital {
+					break
+				}
+				a, b = w, e
+			}
+			w, e = a, b
+			copies = append(copies, nameCopy{words[w][0], words[e][1], name})
+			break
+		}
+	}
+	return copies
+}
+
+// narrow returns the first and last k in [w, e] with keep(k), and false
+// when there is none.
+func narrow(w, e int, keep func(int) bool) (int, int, bool) {
+	a, b := w, e
+	for a <= e && !keep(a) {
+		a++
+	}
+	for b >= w && !keep(b) {
+		b--
+	}
+	return a, b, a <= b
+}
+
+// isPunct reports whether target token id is punctuation only.
+func (m *Model) isPunct(id int32) bool {
+	s := strings.TrimPrefix(m.Tgt.Token(id), "▁")
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPunct(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // startsWord reports whether token id begins a new word when decoded.
