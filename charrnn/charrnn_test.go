@@ -115,6 +115,26 @@ func TestResumeIsExact(t *testing.T) {
 	require.Equal(t, full.Steps, res.Steps)
 	require.Equal(t, full.BestValLoss, res.BestValLoss)
 	require.Equal(t, m.Params.Values, m3.Params.Values, "resumed weights differ from the uninterrupted run")
+
+	// The resumed run's history is the whole curve: the evaluations before
+	// the interruption come from the checkpoint. Only the training loss of
+	// the first point after the resume (at step 30) differs: it averages
+	// the steps of the resumed process alone.
+	require.Len(t, res.History, len(full.History))
+	for i, p := range full.History {
+		require.Equal(t, p.Step, res.History[i].Step)
+		require.Equal(t, p.ValLoss, res.History[i].ValLoss, "point %d", i)
+		if p.Step != 30 {
+			require.Equal(t, p.Loss, res.History[i].Loss, "point %d", i)
+		}
+	}
+
+	// The run ends with a checkpoint although its 159 steps are not a
+	// multiple of the checkpoint interval (10).
+	_, meta, err := rnn.ReadHeader(ck)
+	require.NoError(t, err)
+	require.Equal(t, 159, full.Steps)
+	require.Equal(t, "159", meta["train.step"])
 }
 
 // TestConcurrentGenerateAndEvaluate shares one loaded Model between

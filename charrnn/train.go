@@ -198,7 +198,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *resumeState, text string, opt
 	}
 	tr.st = st
 	tr.rng = rand.New(st.RNG)
-	res = Result{Stopped: "done"}
+	res = Result{Stopped: "done", History: historyFromRun(st.History)}
 	defer func() {
 		res.Steps, res.BestStep, res.Skipped = st.Step, st.BestStep, st.Skipped
 		res.BestValLoss = st.Metrics["val_loss"]
@@ -213,7 +213,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *resumeState, text string, opt
 		if ctx.Err() != nil {
 			res.Stopped = "interrupted"
 			if opt.CheckpointPath != "" {
-				if cerr := tr.checkpoint(); cerr != nil {
+				if cerr := tr.checkpoint(res.History); cerr != nil {
 					return res, cerr
 				}
 			}
@@ -255,9 +255,12 @@ func (m *Model) trainFrom(ctx context.Context, ck *resumeState, text string, opt
 				st.SinceBest++
 			}
 		}
-		if opt.CheckpointPath != "" && (step+1)%opt.CheckpointEvery == 0 {
+		stopping := evaluated && opt.Patience > 0 && st.SinceBest >= opt.Patience
+		// A checkpoint every CheckpointEvery steps and at the end, so that a
+		// finished run can be resumed for more epochs.
+		if opt.CheckpointPath != "" && ((step+1)%opt.CheckpointEvery == 0 || step+1 == steps || stopping) {
 			st.Step++ // the checkpoint resumes after this step
-			err := tr.checkpoint()
+			err := tr.checkpoint(res.History)
 			st.Step--
 			if err != nil {
 				return res, err
@@ -269,7 +272,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *resumeState, text string, opt
 				Loss: loss, ValLoss: valLoss, BestValLoss: st.Metrics["val_loss"], LR: lr,
 				CharsPerSec: float64(chars) / el.Seconds(), Elapsed: el, Evaluated: evaluated})
 		}
-		if evaluated && opt.Patience > 0 && st.SinceBest >= opt.Patience {
+		if stopping {
 			res.Stopped = "early stopping"
 			st.Step++
 			break
@@ -337,8 +340,9 @@ func (tr *trainer) step(w int) (loss float64, ok bool) {
 }
 
 // checkpoint saves the run so that a resumed run is bit-identical: weights,
-// optimizer, best weights, RNG and the recurrent state carried between windows.
-func (tr *trainer) checkpoint() error {
+// optimizer, best weights, RNG and the recurrent state carried between
+// windows, with the history of evaluations so far.
+func (tr *trainer) checkpoint(hist []Point) error {
 	info, err := tr.m.info()
 	if err != nil {
 		return err
@@ -347,7 +351,26 @@ func (tr *trainer) checkpoint() error {
 	if tr.state.C != nil {
 		tr.st.Tensors = append(tr.st.Tensors, rnn.Tensor{Name: "carry.c", Shape: []int{len(tr.state.C)}, Data: tr.state.C})
 	}
+	tr.st.History = historyToRun(hist)
 	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.Params, tr.adam, tr.st)
+}
+
+// historyToRun and historyFromRun convert the history to and from the
+// checkpoint's form (rnn.RunState.History).
+func historyToRun(h []Point) []rnn.RunPoint {
+	out := make([]rnn.RunPoint, len(h))
+	for i, p := range h {
+		out[i] = rnn.RunPoint{Step: p.Step, Values: map[string]float64{"loss": p.Loss, "val_loss": p.ValLoss}}
+	}
+	return out
+}
+
+func historyFromRun(h []rnn.RunPoint) []Point {
+	var out []Point
+	for _, p := range h {
+		out = append(out, Point{Step: p.Step, Loss: p.Value("loss"), ValLoss: p.Value("val_loss")})
+	}
+	return out
 }
 
 // restore loads a checkpoint's run state into st and the trainer.

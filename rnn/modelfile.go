@@ -295,24 +295,63 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 // LoadModel reads a model file. wantKind, if not empty, is the model kind
 // the caller needs. Errors name the file, the problem and what to do.
 func LoadModel(path, wantKind string) (ModelInfo, []Tensor, error) {
+	f, size, err := openModelFile(path)
+	if err != nil {
+		return ModelInfo{}, nil, err
+	}
+	defer f.Close()
+	return loadModel(path, f, size, wantKind)
+}
+
+// openModelFile opens a model file for reading, refusing what is not a
+// regular file.
+func openModelFile(path string) (*os.File, int64, error) {
 	// Stat before opening: opening a named pipe blocks until a writer
 	// comes, which would hang the command for good.
 	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
-		return ModelInfo{}, nil, fmt.Errorf("model file %s: not a regular file (%s); give the path of a .safetensors file", path, fileKind(st.Mode()))
+		return nil, 0, fmt.Errorf("model file %s: not a regular file (%s); give the path of a .safetensors file", path, fileKind(st.Mode()))
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return ModelInfo{}, nil, fmt.Errorf("model file %s: %w", path, err)
+		return nil, 0, fmt.Errorf("model file %s: %w", path, err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return ModelInfo{}, nil, fmt.Errorf("model file %s: %w", path, err)
+		f.Close()
+		return nil, 0, fmt.Errorf("model file %s: %w", path, err)
 	}
 	if st.IsDir() {
-		return ModelInfo{}, nil, fmt.Errorf("model file %s: is a directory; give the path of a .safetensors file", path)
+		f.Close()
+		return nil, 0, fmt.Errorf("model file %s: is a directory; give the path of a .safetensors file", path)
 	}
-	return loadModel(path, f, st.Size(), wantKind)
+	return f, st.Size(), nil
+}
+
+// ReadHeader reads the header of the model file or checkpoint at path (or
+// of any safetensors file): the names, dtypes and shapes of its tensors and
+// its metadata, without reading the weights. The header is validated as
+// LoadModel validates it, with the same errors.
+func ReadHeader(path string) ([]TensorInfo, map[string]string, error) {
+	f, size, err := openModelFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	ts, meta, err := ReadSafetensorsHeader(f, size)
+	if err != nil {
+		return nil, nil, explainReadError(path, err)
+	}
+	return ts, meta, nil
+}
+
+// ReadHeaderBytes is ReadHeader for a file held in memory; name stands for
+// the file in errors.
+func ReadHeaderBytes(name string, data []byte) ([]TensorInfo, map[string]string, error) {
+	ts, meta, err := ReadSafetensorsHeader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, nil, explainReadError(name, err)
+	}
+	return ts, meta, nil
 }
 
 // fileKind names a non-regular file mode for an error message.
@@ -441,4 +480,48 @@ func parseInfo(meta map[string]string) (ModelInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// WriteModelBytes writes a model file held in memory (an embedded default
+// model) to path, atomically, after checking that it is an rnnkit model file.
+func WriteModelBytes(path string, data []byte) error {
+	if _, _, err := ReadSafetensorsHeader(bytes.NewReader(data), int64(len(data))); err != nil {
+		return explainReadError(path, err)
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Free metadata keys written under one spelling and read under both: the
+// default models of older releases carry "licence" and "training_command".
+const (
+	MetaLicense      = "license"
+	MetaTrainCommand = "train_command"
+)
+
+// metaAliases maps a free metadata key to the other spelling that readers
+// also accept.
+var metaAliases = map[string]string{MetaLicense: "licence", MetaTrainCommand: "training_command"}
+
+// MetaValue returns meta[key], or the value under key's other spelling
+// (license: licence, train_command: training_command) when key is absent.
+func MetaValue(meta map[string]string, key string) string {
+	if v, ok := meta[key]; ok {
+		return v
+	}
+	return meta[metaAliases[key]]
+}
+
+// CanonicalMetaKey returns the spelling rnnkit writes for a free metadata
+// key: "license" for "licence", "train_command" for "training_command", any
+// other key unchanged.
+func CanonicalMetaKey(k string) string {
+	for canon, alias := range metaAliases {
+		if k == alias {
+			return canon
+		}
+	}
+	return k
 }

@@ -2,7 +2,9 @@ package rnn
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -27,6 +29,63 @@ type RunState struct {
 	Metrics   map[string]float64 // best validation metrics by name ("val_loss", "val_bleu", ...)
 	RNG       *rand.PCG
 	Tensors   []Tensor // application tensors; names without a prefix
+	// History is every evaluation of the run so far, oldest first, so that
+	// a resumed run can still draw its whole loss curve.
+	History []RunPoint
+}
+
+// RunPoint is one evaluation in a run's history: the step after which it
+// was made and its figures by name ("loss" for the mean training loss since
+// the previous point, "val_loss", "val_acc", "val_bleu", ...). A figure that
+// is NaN or infinite is left out when saved (JSON cannot hold it), so a
+// missing figure reads as NaN.
+type RunPoint struct {
+	Step   int
+	Values map[string]float64
+}
+
+// Value returns the named figure, or NaN when the point has none.
+func (p RunPoint) Value(name string) float64 {
+	if v, ok := p.Values[name]; ok {
+		return v
+	}
+	return math.NaN()
+}
+
+// MetaHistory is the checkpoint metadata key of RunState.History: a JSON
+// array of objects, each {"step": N, NAME: VALUE, ...}.
+const MetaHistory = "train.history"
+
+func marshalHistory(h []RunPoint) (string, error) {
+	objs := make([]map[string]any, len(h))
+	for i, p := range h {
+		o := map[string]any{"step": p.Step}
+		for k, v := range p.Values {
+			if k != "step" && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				o[k] = v
+			}
+		}
+		objs[i] = o
+	}
+	b, err := json.Marshal(objs) // map keys sorted: the same history gives the same bytes
+	return string(b), err
+}
+
+func unmarshalHistory(s string) ([]RunPoint, error) {
+	var objs []map[string]float64
+	if err := json.Unmarshal([]byte(s), &objs); err != nil {
+		return nil, err
+	}
+	h := make([]RunPoint, len(objs))
+	for i, o := range objs {
+		step, ok := o["step"]
+		if !ok || step < 0 || step != math.Trunc(step) || step > 1<<53 {
+			return nil, fmt.Errorf("point %d has no integer step", i)
+		}
+		delete(o, "step")
+		h[i] = RunPoint{Step: int(step), Values: o}
+	}
+	return h, nil
 }
 
 const runPrefix = OptimPrefix + "run."
@@ -56,6 +115,13 @@ func SaveRun(path string, info ModelInfo, ps *Params, opt Optimizer, st *RunStat
 			return err
 		}
 		meta["train.rng"] = hex.EncodeToString(b)
+	}
+	if len(st.History) > 0 {
+		h, err := marshalHistory(st.History)
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: history: %v", path, err)
+		}
+		meta[MetaHistory] = h
 	}
 	info.Meta = meta
 	extra := opt.State()
@@ -108,6 +174,12 @@ func LoadRun(path, kind string) (ModelInfo, []Tensor, *RunState, []Tensor, error
 			if err != nil || st.RNG.UnmarshalBinary(b) != nil {
 				return ModelInfo{}, nil, nil, nil, bad(k)
 			}
+		case k == MetaHistory:
+			h, err := unmarshalHistory(v)
+			if err != nil {
+				return ModelInfo{}, nil, nil, nil, bad(k)
+			}
+			st.History = h
 		case strings.HasPrefix(k, "train."):
 		default:
 			meta[k] = v

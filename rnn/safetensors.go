@@ -115,44 +115,12 @@ type tensorSpec struct {
 // small multiple of size, whatever the file declares. Malformed input returns
 // an error wrapping ErrFormat; it never panics.
 func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, error) {
-	if size <= 0 {
-		return nil, nil, badf(errNotST, "the file is empty")
-	}
-	if size < 8 {
-		return nil, nil, badf(errTruncated, "truncated (the file has %d bytes, fewer than the 8-byte header length)", size)
-	}
-	var lenBuf [8]byte
-	if err := readFull(r, lenBuf[:], 0, size); err != nil {
-		return nil, nil, err
-	}
-	n := binary.LittleEndian.Uint64(lenBuf[:])
-	if n > maxHeaderLen {
-		return nil, nil, badf(errNotST, "its first 8 bytes give a header length of %d bytes, more than the %d allowed", n, maxHeaderLen)
-	}
-	if n < 2 {
-		return nil, nil, badf(errNotST, "header length %d is too short for a JSON object", n)
-	}
-	hlen := int64(n)
-	if 8+hlen > size {
-		// Tell a cut-off file from something else that happens to start
-		// with a plausible number: a safetensors header starts with '{'.
-		var first [1]byte
-		if size == 8 || readFull(r, first[:], 8, size) == nil && first[0] == '{' {
-			return nil, nil, badf(errTruncated, "truncated (header says the JSON header is %d bytes, but only %d bytes follow the length)", hlen, size-8)
-		}
-		return nil, nil, badf(errNotST, "its first 8 bytes give a header length of %d bytes, but the file has only %d", hlen, size)
-	}
-	header := make([]byte, hlen)
-	if err := readFull(r, header, 8, size); err != nil {
-		return nil, nil, err
-	}
-	specs, meta, err := parseHeader(header, size-8-hlen)
+	specs, meta, dataStart, err := readHeader(r, size)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	// Everything is consistent with the file size; now allocate and read.
-	dataStart := 8 + hlen
 	out := make([]Tensor, len(specs))
 	var chunk []byte
 	for i, s := range specs {
@@ -174,6 +142,70 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, er
 		out[i] = t
 	}
 	return out, meta, nil
+}
+
+// TensorInfo describes one tensor of a safetensors header.
+type TensorInfo struct {
+	Name  string `json:"name"`
+	DType DType  `json:"dtype"`
+	Shape []int  `json:"shape"`
+}
+
+// ReadSafetensorsHeader reads and validates only the header of a
+// safetensors file of the given size, exactly as ReadSafetensors does,
+// without reading any tensor data: the tensors (sorted by name) and the
+// metadata (never nil).
+func ReadSafetensorsHeader(r io.ReaderAt, size int64) ([]TensorInfo, map[string]string, error) {
+	specs, meta, _, err := readHeader(r, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]TensorInfo, len(specs))
+	for i, s := range specs {
+		out[i] = TensorInfo{Name: s.name, DType: s.dtype, Shape: s.shape}
+	}
+	return out, meta, nil
+}
+
+// readHeader reads and validates the header; dataStart is the offset of the
+// data area.
+func readHeader(r io.ReaderAt, size int64) (specs []tensorSpec, meta map[string]string, dataStart int64, err error) {
+	if size <= 0 {
+		return nil, nil, 0, badf(errNotST, "the file is empty")
+	}
+	if size < 8 {
+		return nil, nil, 0, badf(errTruncated, "truncated (the file has %d bytes, fewer than the 8-byte header length)", size)
+	}
+	var lenBuf [8]byte
+	if err := readFull(r, lenBuf[:], 0, size); err != nil {
+		return nil, nil, 0, err
+	}
+	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if n > maxHeaderLen {
+		return nil, nil, 0, badf(errNotST, "its first 8 bytes give a header length of %d bytes, more than the %d allowed", n, maxHeaderLen)
+	}
+	if n < 2 {
+		return nil, nil, 0, badf(errNotST, "header length %d is too short for a JSON object", n)
+	}
+	hlen := int64(n)
+	if 8+hlen > size {
+		// Tell a cut-off file from something else that happens to start
+		// with a plausible number: a safetensors header starts with '{'.
+		var first [1]byte
+		if size == 8 || readFull(r, first[:], 8, size) == nil && first[0] == '{' {
+			return nil, nil, 0, badf(errTruncated, "truncated (header says the JSON header is %d bytes, but only %d bytes follow the length)", hlen, size-8)
+		}
+		return nil, nil, 0, badf(errNotST, "its first 8 bytes give a header length of %d bytes, but the file has only %d", hlen, size)
+	}
+	header := make([]byte, hlen)
+	if err := readFull(r, header, 8, size); err != nil {
+		return nil, nil, 0, err
+	}
+	specs, meta, err = parseHeader(header, size-8-hlen)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return specs, meta, 8 + hlen, nil
 }
 
 // readFull reads exactly len(b) bytes at off. A short read means the file is

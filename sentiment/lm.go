@@ -779,6 +779,7 @@ func (m *LM) trainFrom(ctx context.Context, ck *checkpointState, data LMData, op
 	}
 	tr.st = st
 	res.Stopped = "done"
+	res.History = lmHistoryFromRun(st.History)
 	defer func() {
 		res.Steps, res.BestStep, res.Skipped = st.Step, st.BestStep, st.Skipped
 		copy(m.Params.Values, st.Best)
@@ -793,7 +794,7 @@ func (m *LM) trainFrom(ctx context.Context, ck *checkpointState, data LMData, op
 		if ctx.Err() != nil {
 			res.Stopped = "interrupted"
 			if opt.CheckpointPath != "" {
-				if cerr := tr.checkpoint(); cerr != nil {
+				if cerr := tr.checkpoint(res.History); cerr != nil {
 					return res, cerr
 				}
 			}
@@ -839,9 +840,12 @@ func (m *LM) trainFrom(ctx context.Context, ck *checkpointState, data LMData, op
 				st.SinceBest++
 			}
 		}
-		if opt.CheckpointPath != "" && (step+1)%opt.CheckpointEvery == 0 {
+		stopping := evaluated && opt.Patience > 0 && st.SinceBest >= opt.Patience
+		// A checkpoint every CheckpointEvery steps and at the end, so that a
+		// finished run can be resumed for more epochs.
+		if opt.CheckpointPath != "" && ((step+1)%opt.CheckpointEvery == 0 || step+1 == steps || stopping) {
 			st.Step++ // the checkpoint resumes after this step
-			err := tr.checkpoint()
+			err := tr.checkpoint(res.History)
 			st.Step--
 			if err != nil {
 				return res, err
@@ -853,7 +857,7 @@ func (m *LM) trainFrom(ctx context.Context, ck *checkpointState, data LMData, op
 				Loss: loss, Val: val, BestValLoss: st.Metrics["val_loss"], LR: lr,
 				TokensPerSec: float64(tokens) / (el - evalTime).Seconds(), Elapsed: el, Evaluated: evaluated})
 		}
-		if evaluated && opt.Patience > 0 && st.SinceBest >= opt.Patience {
+		if stopping {
 			res.Stopped = "early stopping"
 			st.Step++
 			break
@@ -1009,7 +1013,7 @@ func (tr *lmTrainer) backwardDir(k int) {
 // checkpoint saves the run so that a resumed run is bit-identical: weights
 // (in the model file's layout), optimizer, best weights and metrics, and the
 // recurrent states carried between windows.
-func (tr *lmTrainer) checkpoint() error {
+func (tr *lmTrainer) checkpoint(hist []LMPoint) error {
 	info, err := tr.m.info()
 	if err != nil {
 		return err
@@ -1025,7 +1029,21 @@ func (tr *lmTrainer) checkpoint() error {
 			tr.st.Tensors = append(tr.st.Tensors, rnn.Tensor{Name: name + "c", Shape: []int{len(d.state.C)}, Data: d.state.C})
 		}
 	}
+	tr.st.History = tr.st.History[:0]
+	for _, p := range hist {
+		tr.st.History = append(tr.st.History, rnn.RunPoint{Step: p.Step,
+			Values: map[string]float64{"loss": p.Loss, "val_loss": p.ValLoss, "val_fwd": p.ValFwd, "val_bwd": p.ValBwd}})
+	}
 	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.fileParams(), tr.adam, tr.st)
+}
+
+// lmHistoryFromRun is the history of a checkpoint (rnn.RunState.History).
+func lmHistoryFromRun(h []rnn.RunPoint) []LMPoint {
+	var out []LMPoint
+	for _, p := range h {
+		out = append(out, LMPoint{Step: p.Step, Loss: p.Value("loss"), ValLoss: p.Value("val_loss"), ValFwd: p.Value("val_fwd"), ValBwd: p.Value("val_bwd")})
+	}
+	return out
 }
 
 // restore loads a checkpoint's run state into st and the trainer.

@@ -335,7 +335,10 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 				sinceBest++
 			}
 		}
-		if opt.CheckpointPath != "" && (step+1)%opt.CheckpointEvery == 0 {
+		stopping := evaluated && opt.Patience > 0 && sinceBest >= opt.Patience
+		// A checkpoint every CheckpointEvery steps and at the end, so that a
+		// finished run can be resumed for more epochs.
+		if opt.CheckpointPath != "" && ((step+1)%opt.CheckpointEvery == 0 || step+1 == steps || stopping) {
 			if err := tr.checkpoint(step+1, sinceBest, best, &res); err != nil {
 				return res, err
 			}
@@ -346,7 +349,7 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 				Loss: loss, ValLoss: valLoss, ValAcc: valAcc, BestValAcc: res.BestValAcc, LR: lr,
 				TokensPerSec: float64(tokens) / el.Seconds(), Elapsed: el, Evaluated: evaluated})
 		}
-		if evaluated && opt.Patience > 0 && sinceBest >= opt.Patience {
+		if stopping {
 			res.Stopped = "early stopping"
 			step++
 			break
@@ -446,7 +449,7 @@ func (tr *trainer) checkpoint(step, sinceBest int, best []float32, res *Result) 
 		return err
 	}
 	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.Params, tr.adam, &rnn.RunState{
-		Step: step, SinceBest: sinceBest, BestStep: res.BestStep, Skipped: res.Skipped, Best: best,
+		Step: step, SinceBest: sinceBest, BestStep: res.BestStep, Skipped: res.Skipped, Best: best, History: historyToRun(res.History),
 		Metrics: map[string]float64{"val_acc": res.BestValAcc, "val_loss": res.BestValLoss}, RNG: tr.pcg,
 	})
 }
@@ -460,10 +463,30 @@ func (tr *trainer) restore(ck *checkpointState, best []float32, res *Result) (st
 		return 0, 0, fmt.Errorf("checkpoint: it was not written by sentiment.Train with this model; resume with the options of the original run")
 	}
 	res.BestValAcc, res.BestValLoss, res.BestStep, res.Skipped = acc, loss, run.BestStep, run.Skipped
+	res.History = historyFromRun(run.History)
 	copy(best, run.Best)
 	*tr.pcg = *run.RNG
 	if err := tr.adam.SetState(ck.optState); err != nil {
 		return 0, 0, fmt.Errorf("checkpoint: %v", err)
 	}
 	return run.Step, run.SinceBest, nil
+}
+
+// historyToRun and historyFromRun convert the history to and from the
+// checkpoint's form (rnn.RunState.History), so that a resumed run keeps the
+// whole curve.
+func historyToRun(h []Point) []rnn.RunPoint {
+	out := make([]rnn.RunPoint, len(h))
+	for i, p := range h {
+		out[i] = rnn.RunPoint{Step: p.Step, Values: map[string]float64{"loss": p.Loss, "val_loss": p.ValLoss, "val_acc": p.ValAcc}}
+	}
+	return out
+}
+
+func historyFromRun(h []rnn.RunPoint) []Point {
+	var out []Point
+	for _, p := range h {
+		out = append(out, Point{Step: p.Step, Loss: p.Value("loss"), ValLoss: p.Value("val_loss"), ValAcc: p.Value("val_acc")})
+	}
+	return out
 }

@@ -3,6 +3,8 @@ package serve
 import (
 	"net/http"
 	"strings"
+
+	"github.com/rnnkit/rnnkit/rnn"
 )
 
 // maxMetaValue is the longest metadata value /v1/models shows; longer ones
@@ -17,6 +19,13 @@ func splitMeta(meta map[string]string) (quality, rest map[string]string) {
 		if q, ok := strings.CutPrefix(k, "quality."); ok {
 			quality[q] = v
 		} else if len(v) <= maxMetaValue {
+			// one spelling of each key: "licence" is shown as "license"
+			if c := rnn.CanonicalMetaKey(k); c != k {
+				if _, ok := meta[c]; ok {
+					continue
+				}
+				k = c
+			}
 			rest[k] = v
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -334,10 +335,10 @@ func runGenerate(ctx context.Context, c *cobra.Command, g *globalOptions, m *cha
 }
 
 type trainCharOptions struct {
-	data, out, resume, checkpoint, plot, dtype, cell string
-	cfg                                              charrnn.Config
-	opt                                              charrnn.TrainOptions
-	initSeed                                         uint64
+	data, out, resume, checkpoint, plot, dtype, cell, log string
+	cfg                                                   charrnn.Config
+	opt                                                   charrnn.TrainOptions
+	initSeed                                              uint64
 }
 
 func newTrainCharRNNCmd(g *globalOptions) *cobra.Command {
@@ -351,8 +352,17 @@ Linear, softmax) on any UTF-8 text with stateful truncated BPTT.
 The last --val-frac of the file is held out for validation. The best model by
 validation loss is written to --out whenever it improves, so stopping early
 never loses it. A checkpoint (default: --out with .ckpt) is written at every
-evaluation and on Ctrl-C; --resume CHECKPOINT continues exactly where it
-stopped (use the same data and flags).`,
+evaluation, at the end and on Ctrl-C; --resume CHECKPOINT continues exactly
+where it stopped (use the same data and flags; a larger --epochs trains on
+from a finished run).
+
+--resume refuses a checkpoint whose run had another model shape (--cell,
+--embedding, --hidden, --layers, --dropout, --emb-dropout) than the flags
+given, or another text or --val-frac: the checkpoint records them (and a
+sha256 of the data). --plot draws the whole run, resumes included, and --log
+FILE.jsonl appends one JSON object per evaluation: step, steps, epoch,
+train_loss (the mean since the previous one), val_loss, best_val_loss, lr,
+elapsed_s (seconds since this process started training) and time.`,
 		Example: `  rnnkit train charrnn --data input.txt --out shakespeare.safetensors
   rnnkit train charrnn --data input.txt --out small.safetensors --hidden 128 --layers 1 --epochs 3
   rnnkit train charrnn --data input.txt --out s.safetensors --plot loss.png --patience 4
@@ -367,6 +377,7 @@ stopped (use the same data and flags).`,
 	f.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint path (default: OUT.ckpt)")
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw train/validation loss curves to this PNG")
+	addTrainLogFlag(c, &o.log)
 	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
 	f.StringVar(&o.cell, "cell", "lstm", "recurrent cell: lstm, gru, rnn_tanh or rnn_relu")
 	f.IntVar(&o.cfg.Embedding, "embedding", 64, "embedding width (0 = one-hot input)")
@@ -387,6 +398,15 @@ stopped (use the same data and flags).`,
 	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (initialization and dropout)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	return c
+}
+
+// charRNNResume is what train charrnn --resume checks.
+var charRNNResume = resumeSpec{
+	kind:   charrnn.Kind,
+	fixed:  []string{"cell", "embedding", "hidden", "layers", "dropout", "emb-dropout"},
+	data:   []string{"val-frac"},
+	config: map[string]string{"cell": "cell", "embedding": "embedding", "hidden": "hidden", "layers": "layers", "dropout": "dropout", "emb-dropout": "emb_dropout"},
+	norm:   map[string]func(string) string{"cell": normCell},
 }
 
 func parseDType(s string) (rnn.DType, error) {
@@ -418,11 +438,30 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 	if err != nil {
 		return err
 	}
+	// The fingerprint covers the split too: the library holds out the last
+	// --val-frac of the text.
+	h := newDataHash()
+	h.add(text, strconv.FormatFloat(o.opt.ValFrac, 'g', -1, 64))
+	dataSHA := h.sum()
+	if o.resume != "" {
+		if err := charRNNResume.check(c, o.resume, dataSHA); err != nil {
+			return err
+		}
+	}
+	tlog, err := openTrainLog(o.log)
+	if err != nil {
+		return err
+	}
+	defer tlog.close()
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	bar := newTrainingBar(c, g)
 	report := func(p charrnn.Progress) {
 		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val %s best %s %.0f chars/s", p.Epoch, p.Loss, fmtOr("%.3f", p.ValLoss), fmtOr("%.3f", p.BestValLoss), p.CharsPerSec))
+		tlog.step(p.Loss)
+		if p.Evaluated {
+			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_loss", p.ValLoss}, logField{"best_val_loss", p.BestValLoss})
+		}
 		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val %.4f best %.4f lr %.2e %.0f chars/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.LR, p.CharsPerSec, p.Elapsed.Round(1e9))
@@ -444,12 +483,16 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 			return usageError{err}
 		}
 		m.Meta["trained_on"] = o.data
+		charRNNResume.record(c, m.Meta, dataSHA)
 		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
 		status(c, g, "training %s %dx%d (%d parameters, vocab %d) on %s (%d chars)",
 			cell, o.cfg.Layers, o.cfg.Hidden, m.Params.Len(), m.Config.Vocab, o.data, len(text))
 		res, err = charrnn.Train(c.Context(), m, text, o.opt, report)
 	}
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
+		return err
+	}
+	if err := tlog.close(); err != nil {
 		return err
 	}
 	if o.plot != "" && len(res.History) > 0 {
@@ -463,7 +506,7 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 		}
 	}
 	if math.IsInf(res.BestValLoss, 1) {
-		return errors.New("training ended before the first evaluation; no model written")
+		return noEvaluationYet(c)
 	}
 	m.Meta["quality.val_loss_nats_per_char"] = fmt.Sprintf("%.4f", res.BestValLoss)
 	if err := m.Save(o.out, dtype); err != nil {

@@ -181,3 +181,68 @@ func TestEmbeddedDefaultGenerates(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, `"kind":"charrnn"`)
 }
+
+// TestCharRNNResumeChecks: a finished run leaves a checkpoint at its last
+// step (not a multiple of --eval-every) from which a larger --epochs trains
+// on; --log appends one record per evaluation across the resume and the
+// checkpoint keeps the whole curve; a resume with another --hidden or on
+// other text is refused with a message naming it.
+func TestCharRNNResumeChecks(t *testing.T) {
+	dir := t.TempDir()
+	data := writeFile(t, dir, "text.txt", []byte(tinyText()))
+	out := filepath.Join(dir, "m.safetensors")
+	ck := out + ".ckpt"
+	logPath := filepath.Join(dir, "train.jsonl")
+	args := []string{"train", "charrnn", "--data", data, "--out", out, "--hidden", "8", "--layers", "1", "--embedding", "4",
+		"--seq-len", "16", "--batch", "4", "--eval-every", "20", "--log", logPath}
+	_, stderr, err := runCLI(t, append(args, "--epochs", "1")...)
+	require.NoError(t, err, stderr)
+	_, meta, err := rnn.ReadHeader(ck)
+	require.NoError(t, err)
+	steps1 := meta["train.step"]
+	require.Equal(t, "67", steps1, "the checkpoint is at the last step")
+	require.Len(t, strings.Split(strings.TrimSpace(meta[rnn.MetaHistory]), "},{"), 4, "evaluations at 20, 40, 60 and the end")
+	require.NotEmpty(t, meta["data_sha256"])
+	require.Contains(t, meta["train_options"], `"hidden":"8"`)
+	js, _, err := runCLI(t, "inspect", "--json", ck)
+	require.NoError(t, err)
+	var r inspectReport
+	require.NoError(t, json.Unmarshal([]byte(js), &r))
+	require.Equal(t, &checkpointBrief{Step: "67", BestStep: r.Checkpoint.BestStep, Best: r.Checkpoint.Best, History: 4}, r.Checkpoint)
+	require.Contains(t, r.Checkpoint.Best, "val_loss")
+	names := map[string]bool{}
+	for _, ti := range r.Tensors {
+		names[ti.Name] = true
+	}
+	require.True(t, names["optim.exp_avg"] && names["rnn.weight_hh_l0"])
+
+	// Refused: another --hidden, another --cell, other text.
+	_, _, err = runCLI(t, append(args, "--epochs", "2", "--resume", ck, "--hidden", "16")...)
+	require.ErrorContains(t, err, "--hidden 16 differs from the checkpoint's 8")
+	require.Equal(t, 2, run(append(args, "--epochs", "2", "--resume", ck, "--cell", "gru")))
+	other := writeFile(t, dir, "other.txt", []byte(strings.ToUpper(tinyText())))
+	_, _, err = runCLI(t, "train", "charrnn", "--data", other, "--out", out, "--resume", ck, "--epochs", "2")
+	require.ErrorContains(t, err, "the training data differs from the checkpoint's run")
+	_, _, err = runCLI(t, "train", "charrnn", "--data", data, "--out", out, "--resume", ck, "--epochs", "2", "--val-frac", "0.2")
+	require.ErrorContains(t, err, "the checkpoint's run had --val-frac 0.1 (now 0.2)")
+
+	// Allowed: the same flags (--hidden 8 repeated, or left out) and more epochs.
+	_, stderr, err = runCLI(t, append(args, "--epochs", "2", "--resume", ck, "--plot", filepath.Join(dir, "loss.png"))...)
+	require.NoError(t, err, stderr)
+	_, meta, err = rnn.ReadHeader(ck)
+	require.NoError(t, err)
+	require.Equal(t, "134", meta["train.step"])
+	require.Len(t, strings.Split(meta[rnn.MetaHistory], "},{"), 8, "the history of both processes")
+
+	logData, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(logData)), "\n")
+	require.Len(t, lines, 8, "4 evaluations per process, appended")
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[4]), &rec))
+	for _, k := range []string{"step", "steps", "epoch", "train_loss", "val_loss", "best_val_loss", "lr", "elapsed_s", "time"} {
+		require.Contains(t, rec, k)
+	}
+	require.Equal(t, 80.0, rec["step"])
+	require.Equal(t, 134.0, rec["steps"])
+}

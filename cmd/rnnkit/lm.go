@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 type trainLMOptions struct {
 	data                                 []string
 	out, resume, checkpoint, plot, dtype string
+	log                                  string
 	cell, tokKind, format, textCol       string
 	header, bidirectional, tie           bool
 	valFrac                              float64
@@ -63,7 +65,12 @@ best model by validation perplexity (the geometric mean of both directions')
 is written to --out whenever it improves. A checkpoint (default: OUT.ckpt) is
 written every --checkpoint-every steps (default: every evaluation) and on
 Ctrl-C; --resume CHECKPOINT continues exactly where it stopped (give the same
-data and flags).`,
+data and flags). A resume is refused when a flag that shapes the model or
+its tokenizer differs from the checkpoint's run, or when the documents (or
+their split: --val-frac, --split-seed, --limit, ...) do. --log FILE.jsonl
+appends one JSON object per evaluation: step, steps, epoch, train_loss (the
+mean since the previous one), val_loss, val_perplexity (and its forward and
+backward parts), best_val_loss, lr, elapsed_s and time.`,
 		Example: `  rnnkit train lm --data unsup.txt --data train.tsv --out imdb-lm.safetensors
   rnnkit train lm --data unsup.txt --out lm.safetensors --epochs 2 --checkpoint-every 500
   rnnkit train lm --data unsup.txt --data train.tsv --out lm.safetensors --resume lm.safetensors.ckpt
@@ -84,6 +91,7 @@ data and flags).`,
 	f.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint path (default: OUT.ckpt)")
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw the loss curves to this PNG")
+	addTrainLogFlag(c, &o.log)
 	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
 	f.StringVar(&o.tokKind, "tokenizer", "word", "tokenizer trained on the data: word or bpe")
 	f.IntVar(&o.vocab, "vocab", 25000, "vocabulary size, specials included")
@@ -110,6 +118,16 @@ data and flags).`,
 	f.Uint64Var(&o.opt.Seed, "seed", o.opt.Seed, "random seed (initialization, document order, dropout, draws)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	return c
+}
+
+// lmResume is what train lm --resume checks.
+var lmResume = resumeSpec{
+	kind:  sentiment.LMKind,
+	fixed: []string{"cell", "embedding", "hidden", "layers", "bidirectional", "tie", "dropout", "emb-dropout", "tokenizer", "vocab", "min-freq"},
+	data:  []string{"val-frac", "split-seed", "limit", "format", "text-col", "header"},
+	config: map[string]string{"cell": "cell", "embedding": "embedding", "hidden": "hidden", "layers": "layers", "bidirectional": "bidirectional",
+		"tie": "tied", "dropout": "dropout", "emb-dropout": "emb_dropout"},
+	norm: map[string]func(string) string{"cell": normCell},
 }
 
 // readDocs reads the documents of one data file.
@@ -206,12 +224,34 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 	if len(data.Val) == 0 {
 		return fmt.Errorf("no validation documents; use more data or a larger --val-frac")
 	}
+	h := newDataHash()
+	for _, part := range [][]string{data.Train, data.Val} {
+		h.add(strconv.Itoa(len(part)))
+		h.add(part...)
+	}
+	dataSHA := h.sum()
+	if o.resume != "" {
+		if err := lmResume.check(c, o.resume, dataSHA); err != nil {
+			return err
+		}
+	}
+	tlog, err := openTrainLog(o.log)
+	if err != nil {
+		return err
+	}
+	defer tlog.close()
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	bar := newTrainingBar(c, g)
 	var last sentiment.LMProgress
 	report := func(p sentiment.LMProgress) {
 		last = p
+		tlog.step(p.Loss)
+		if p.Evaluated {
+			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_loss", p.Val.Loss}, logField{"val_perplexity", p.Val.Perplexity},
+				logField{"val_perplexity_forward", p.Val.FwdPerplexity}, logField{"val_perplexity_backward", p.Val.BwdPerplexity},
+				logField{"best_val_loss", p.BestValLoss})
+		}
 		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val ppl %s best %s %.0f tok/s", p.Epoch, p.Loss,
 			fmtOr("%.2f", p.Val.Perplexity), fmtOr("%.2f", math.Exp(p.BestValLoss)), p.TokensPerSec))
 		if p.Evaluated && bar.logs() {
@@ -242,6 +282,7 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 			return usageError{err}
 		}
 		m.Meta["trained_on"] = strings.Join(o.data, ", ")
+		lmResume.record(c, m.Meta, dataSHA)
 		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
 		dirs := "forward"
 		if o.cfg.Bidirectional {
@@ -259,6 +300,9 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
 	}
+	if err := tlog.close(); err != nil {
+		return err
+	}
 	if o.plot != "" && len(res.History) > 0 {
 		var tr, fw, bw plotter.XYs
 		for _, p := range res.History {
@@ -274,7 +318,7 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 		}
 	}
 	if math.IsInf(res.BestVal.Loss, 1) || math.IsNaN(res.BestVal.Loss) {
-		return errors.New("training ended before the first evaluation; no model written")
+		return noEvaluationYet(c)
 	}
 	m.Meta["quality.val_perplexity"] = fmt.Sprintf("%.3f", res.BestVal.Perplexity)
 	m.Meta["quality.val_perplexity_forward"] = fmt.Sprintf("%.3f", res.BestVal.FwdPerplexity)

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -83,24 +86,44 @@ func TestTrainLMCLIAndInitLM(t *testing.T) {
 	require.ErrorContains(t, err, `"sentiment" model`)
 }
 
-// TestTrainLMResumeIsExactCLI: a run resumed from its last checkpoint ends
-// with the same model, bit for bit, as the run that wrote it.
+// TestTrainLMResumeIsExactCLI: a run interrupted after its first
+// checkpoint and resumed from the checkpoint it wrote on the way out ends
+// with the same model, bit for bit, as a run that was never interrupted.
 func TestTrainLMResumeIsExactCLI(t *testing.T) {
 	dir := t.TempDir()
 	unl := writeLMText(t, dir, 120)
+	extra := []string{"--checkpoint-every", "7", "--eval-every", "10", "--dropout", "0.2"}
 	a := filepath.Join(dir, "a.safetensors")
-	_, _, err := runCLI(t, append(tinyLMArgs(a, unl), "--checkpoint-every", "7", "--eval-every", "10", "--dropout", "0.2")...)
+	_, _, err := runCLI(t, append(tinyLMArgs(a, unl), extra...)...)
 	require.NoError(t, err)
-	// The run went on after its last checkpoint, so the resumed run has steps to redo.
-	_, ckParams, run, _, err := rnn.LoadRun(a+".ckpt", sentiment.LMKind)
-	require.NoError(t, err)
-	require.Positive(t, run.Step)
-	_, final, err := rnn.LoadModel(a, sentiment.LMKind)
-	require.NoError(t, err)
-	require.NotEqual(t, final, ckParams)
+
+	// Run b is cancelled (as by Ctrl-C) once its first checkpoint exists.
 	b := filepath.Join(dir, "b.safetensors")
-	_, stderr, err := runCLI(t, append(tinyLMArgs(b, unl), "--checkpoint-every", "7", "--eval-every", "10", "--dropout", "0.2",
-		"--resume", a+".ckpt")...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(b + ".ckpt"); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	root := NewRootCmd()
+	root.SetOut(io.Discard)
+	root.SetErr(io.Discard)
+	root.SetArgs(append(tinyLMArgs(b, unl), extra...))
+	if _, err = root.ExecuteContextC(ctx); err != nil { // nil once a model is written: run reports the signal
+		require.ErrorIs(t, err, context.Canceled)
+	}
+	_, _, run, _, err := rnn.LoadRun(b+".ckpt", sentiment.LMKind)
+	require.NoError(t, err)
+	_, _, runA, _, err := rnn.LoadRun(a+".ckpt", sentiment.LMKind)
+	require.NoError(t, err)
+	require.Less(t, run.Step, runA.Step, "b stopped before the end")
+
+	_, stderr, err := runCLI(t, append(append(tinyLMArgs(b, unl), extra...), "--resume", b+".ckpt")...)
 	require.NoError(t, err, stderr)
 	_, ta, err := rnn.LoadModel(a, sentiment.LMKind)
 	require.NoError(t, err)

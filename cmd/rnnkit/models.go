@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 
@@ -43,42 +44,73 @@ func loadModel[M any](path, kind string, load func(string) (M, error), loadBytes
 }
 
 type modelListing struct {
-	Name    string            `json:"name"`
-	Kind    string            `json:"kind"`
-	Command string            `json:"command"`
-	Size    int               `json:"bytes"`
-	Quality map[string]string `json:"quality,omitempty"`
-	Trained string            `json:"trained_on,omitempty"`
+	Name         string            `json:"name"`
+	Kind         string            `json:"kind"`
+	Command      string            `json:"command"`
+	Size         int               `json:"bytes"`
+	Quality      map[string]string `json:"quality,omitempty"`
+	Trained      string            `json:"trained_on,omitempty"`
+	License      string            `json:"license,omitempty"`
+	Attribution  string            `json:"attribution,omitempty"`
+	TrainCommand string            `json:"train_command,omitempty"`
 }
 
 var commandOf = map[string]string{"charrnn": "generate", "sentiment": "classify", "seq2seq": "translate"}
+
+// embeddedModels lists the default models: their names and file contents.
+func embeddedModels() ([]string, map[string][]byte, error) {
+	entries, err := fs.Glob(defaultModels, "models/*.safetensors")
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(entries)
+	var names []string
+	files := map[string][]byte{}
+	for _, e := range entries {
+		name := strings.TrimSuffix(strings.TrimPrefix(e, "models/"), ".safetensors")
+		data, err := defaultModels.ReadFile(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		names = append(names, name)
+		files[name] = data
+	}
+	return names, files, nil
+}
 
 func newModelsCmd() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "models",
 		Short: "List the default models embedded in this binary, with their measured quality",
-		Long: `List the default models embedded in this binary. Each was trained by rnnkit
-on a public corpus; the quality figures were measured on held-out data when the
-model was trained (see docs/MODELS.md for the exact commands).`,
+		Long: `List the default models embedded in this binary: where each comes from (its
+training data, the data's licence and attribution, and the command that
+trained it) and its measured quality. Each was trained by rnnkit on a public
+corpus; the quality figures were measured on held-out data when the model was
+trained (see docs/MODELS.md for the exact commands).
+
+"rnnkit models export NAME FILE" writes one out as a model file, to inspect,
+fine-tune or load in PyTorch.`,
 		Example: `  rnnkit models
-  rnnkit models --json`,
+  rnnkit models --json
+  rnnkit models export sentiment sentiment.safetensors`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			entries, err := fs.Glob(defaultModels, "models/*.safetensors")
+			names, files, err := embeddedModels()
 			if err != nil {
 				return err
 			}
-			sort.Strings(entries)
-			for _, e := range entries {
-				data, _ := defaultModels.ReadFile(e)
-				info, _, err := rnn.LoadModelBytes(e, data, "")
+			for _, name := range names {
+				data := files[name]
+				_, meta, err := rnn.ReadHeaderBytes("embedded:models/"+name+".safetensors", data) // the metadata only
 				if err != nil {
 					return err
 				}
-				l := modelListing{Name: strings.TrimSuffix(strings.TrimPrefix(e, "models/"), ".safetensors"), Kind: info.Kind,
-					Command: commandOf[info.Kind], Size: len(data), Trained: info.Meta["trained_on"], Quality: map[string]string{}}
-				for k, v := range info.Meta {
+				kind := meta[rnn.MetaKind]
+				l := modelListing{Name: name, Kind: kind, Command: commandOf[kind], Size: len(data), Trained: meta["trained_on"],
+					License: rnn.MetaValue(meta, rnn.MetaLicense), Attribution: meta["attribution"],
+					TrainCommand: rnn.MetaValue(meta, rnn.MetaTrainCommand), Quality: map[string]string{}}
+				for k, v := range meta {
 					if strings.HasPrefix(k, "quality.") {
 						l.Quality[strings.TrimPrefix(k, "quality.")] = v
 					}
@@ -89,22 +121,60 @@ model was trained (see docs/MODELS.md for the exact commands).`,
 					}
 					continue
 				}
-				fmt.Fprintf(c.OutOrStdout(), "%-10s %-9s (%s, %.1f MB)  trained on %s\n", l.Name, l.Command, l.Kind, float64(l.Size)/1e6, l.Trained)
+				w := c.OutOrStdout()
+				fmt.Fprintf(w, "%-10s %-9s (%s, %.1f MB)  trained on %s\n", l.Name, l.Command, l.Kind, float64(l.Size)/1e6, l.Trained)
+				for _, kv := range [][2]string{{"licence", l.License}, {"attribution", l.Attribution}, {"trained with", l.TrainCommand}} {
+					if kv[1] != "" {
+						fmt.Fprintf(w, "    %s: %s\n", kv[0], kv[1])
+					}
+				}
 				keys := make([]string, 0, len(l.Quality))
 				for k := range l.Quality {
 					keys = append(keys, k)
 				}
 				sort.Strings(keys)
 				for _, k := range keys {
-					fmt.Fprintf(c.OutOrStdout(), "    %s: %s\n", k, l.Quality[k])
+					fmt.Fprintf(w, "    %s: %s\n", k, l.Quality[k])
 				}
 			}
-			if len(entries) == 0 && !asJSON {
+			if len(names) == 0 && !asJSON {
 				fmt.Fprintln(c.OutOrStdout(), "no default models are embedded in this build")
 			}
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per model")
+	c.AddCommand(newModelsExportCmd())
 	return c
+}
+
+func newModelsExportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export NAME FILE",
+		Short: "Write an embedded default model to a file",
+		Long: `Write the embedded default model NAME (as "rnnkit models" lists them) to FILE,
+byte for byte, atomically: FILE is either left as it was or holds the whole
+model. The file works with --model, "rnnkit inspect" and PyTorch.`,
+		Example: `  rnnkit models export charrnn shakespeare.safetensors
+  rnnkit generate --model shakespeare.safetensors --seed "ROMEO:"`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			names, files, err := embeddedModels()
+			if err != nil {
+				return err
+			}
+			data, ok := files[args[0]]
+			if !ok {
+				return usagef("no embedded model %q; the embedded models are %s", args[0], strings.Join(names, ", "))
+			}
+			if st, err := os.Stat(args[1]); err == nil && st.IsDir() {
+				return usagef("%s is a directory; give the file to write", args[1])
+			}
+			if err := rnn.WriteModelBytes(args[1], data); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "wrote %s (%s, %.1f MB)\n", args[1], args[0], float64(len(data))/1e6)
+			return nil
+		},
+	}
 }

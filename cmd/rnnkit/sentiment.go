@@ -83,6 +83,9 @@ func (d *dataFlags) options() sentiment.ReadOptions {
 
 // readLabelled reads one data file, printing skipped bad records.
 func readLabelled(c *cobra.Command, g *globalOptions, path string, d *dataFlags) ([]sentiment.RawExample, error) {
+	if err := checkLabelledFormat(d.format); err != nil {
+		return nil, err
+	}
 	raw, warnings, err := sentiment.ReadExamples(path, d.options())
 	for i, w := range warnings {
 		if i == 5 {
@@ -135,7 +138,12 @@ a seeded shuffle (--split-seed), which shares films and runs high. The best mode
 accuracy is written to --out whenever it improves, so stopping early never
 loses it. A checkpoint (default: OUT.ckpt) is written at every evaluation and
 on Ctrl-C; --resume CHECKPOINT continues exactly where it stopped (give the
-same data and flags).
+same data and flags: a flag that shapes the model or its tokenizer must
+repeat the checkpoint's run, and the reviews and their split must be the
+same, which the checkpoint's sha256 of them checks). --log FILE.jsonl appends
+one JSON object per evaluation: step, steps, epoch, train_loss (the mean
+since the previous one), val_loss, val_acc, best_val_acc, lr, elapsed_s and
+time.
 
 Reviews are cut to --max-len tokens by --truncate: head (first tokens), tail
 (last) or head+tail (first quarter and last three quarters); the model keeps
@@ -164,6 +172,7 @@ skip-gram vectors from the training text to initialise the embedding;
 	f.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint path (default: OUT.ckpt)")
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw the loss and accuracy curves to this PNG")
+	addTrainLogFlag(c, nil)
 	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
 	f.StringVar(&o.tokKind, "tokenizer", "word", "tokenizer trained on the data: word or bpe")
 	f.IntVar(&o.vocab, "vocab", 25000, "vocabulary size, specials included")
@@ -315,11 +324,26 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			o.opt.ClassWeights = append(o.opt.ClassWeights, float32(w))
 		}
 	}
+	dataSHA := sentimentDataSHA256(names, data)
+	if o.resume != "" {
+		if err := sentimentResume.check(c, o.resume, dataSHA); err != nil {
+			return err
+		}
+	}
+	tlog, err := openTrainLog(c.Flags().Lookup("log").Value.String())
+	if err != nil {
+		return err
+	}
+	defer tlog.close()
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	bar := newTrainingBar(c, g)
 	report := func(p sentiment.Progress) {
 		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val acc %s best %s %.0f tok/s", p.Epoch, p.Loss, fmtOr("%.4f", p.ValAcc), fmtOr("%.4f", p.BestValAcc), p.TokensPerSec))
+		tlog.step(p.Loss)
+		if p.Evaluated {
+			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_loss", p.ValLoss}, logField{"val_acc", p.ValAcc}, logField{"best_val_acc", p.BestValAcc})
+		}
 		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val loss %.4f val acc %.4f best %.4f lr %.2e %.0f tokens/s %s",
 				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
@@ -349,12 +373,16 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		if err != nil {
 			return err
 		}
+		sentimentResume.record(c, m.Meta, dataSHA)
 		status(c, g, "training %s %dx%d%s, %s pooling (%d parameters, vocab %d, classes %s) on %d reviews, validating on %d",
 			cell, o.cfg.Layers, o.cfg.Hidden, map[bool]string{true: " bidirectional", false: ""}[m.Config.Bidirectional],
 			m.Config.Pooling, m.Params.Len(), m.Config.Vocab, strings.Join(names, "/"), len(data.Train), len(data.Val))
 		res, err = sentiment.Train(c.Context(), m, data, o.opt, report)
 	}
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
+		return err
+	}
+	if err := tlog.close(); err != nil {
 		return err
 	}
 	if o.plot != "" && len(res.History) > 0 {
@@ -370,7 +398,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		}
 	}
 	if res.BestValAcc < 0 {
-		return errors.New("training ended before the first evaluation; no model written")
+		return noEvaluationYet(c)
 	}
 	m.Meta["quality.val_accuracy"] = fmt.Sprintf("%.4f", res.BestValAcc)
 	m.Meta["quality.val_loss"] = fmt.Sprintf("%.4f", res.BestValLoss)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -464,7 +465,7 @@ func plotAttention(path string, tr seq2seq.Translation) error {
 
 type trainSeq2seqOptions struct {
 	data, out, resume, checkpoint, plot, dtype, cell, attention, tokenizer, valOut string
-	license, attribution                                                           string
+	license, attribution, log                                                      string
 	reverse                                                                        bool
 	srcVocab, tgtVocab, maxPairs                                                   int
 	cfg                                                                            seq2seq.Config
@@ -474,6 +475,18 @@ type trainSeq2seqOptions struct {
 	jointVocab                                                                     int
 	splitPunct                                                                     bool
 	aug                                                                            seq2seq.AugmentOptions
+}
+
+// seq2seqResume is what train seq2seq --resume checks.
+var seq2seqResume = resumeSpec{
+	kind: seq2seq.Kind,
+	fixed: []string{"cell", "embedding", "enc-hidden", "enc-layers", "dec-hidden", "dec-layers", "attention", "attn-hidden",
+		"input-feeding", "tie-embeddings", "dropout", "tokenizer", "src-vocab", "tgt-vocab", "joint-vocab", "split-punct"},
+	data: []string{"reverse", "max-pairs", "split", "val-frac", "seed", "augment-names", "augment-nopunct", "augment-lower"},
+	config: map[string]string{"cell": "cell", "embedding": "embedding", "enc-hidden": "enc_hidden", "enc-layers": "enc_layers",
+		"dec-hidden": "dec_hidden", "dec-layers": "dec_layers", "attention": "attention", "input-feeding": "input_feeding",
+		"tie-embeddings": "tie_embeddings", "dropout": "dropout"},
+	norm: map[string]func(string) string{"cell": normCell, "attention": strings.ToLower},
 }
 
 func newTrainSeq2seqCmd(g *globalOptions) *cobra.Command {
@@ -502,7 +515,12 @@ other or invented names (--augment-names), without final punctuation
 steps) and the best model by validation BLEU is written to --out whenever it
 improves. A checkpoint (default: OUT.ckpt) is written at each evaluation and
 on Ctrl-C; --resume CHECKPOINT continues where it stopped (same data and
-flags). --val-out writes the held-out pairs, for "rnnkit eval seq2seq".`,
+flags: a flag that shapes the model or its vocabularies must repeat the
+checkpoint's run, and the pairs, their split and augmentation must be the
+same, which the checkpoint's sha256 of them checks). --val-out writes the
+held-out pairs, for "rnnkit eval seq2seq". --log FILE.jsonl appends one JSON
+object per evaluation: step, steps, epoch, train_loss (the mean since the
+previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 		Example: `  rnnkit train seq2seq --data spa.txt --out en-es.safetensors
   rnnkit train seq2seq --data spa.txt --out es-en.safetensors --reverse
   rnnkit train seq2seq --data spa.txt --out small.safetensors --vocab 4000 --enc-hidden 128 --dec-hidden 256 --epochs 3 --plot bleu.png
@@ -518,6 +536,7 @@ flags). --val-out writes the held-out pairs, for "rnnkit eval seq2seq".`,
 	f.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint path (default: OUT.ckpt)")
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw training loss and validation BLEU curves to this PNG")
+	addTrainLogFlag(c, &o.log)
 	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
 	f.StringVar(&o.valOut, "val-out", "", "write the held-out validation pairs (TSV) to this file")
 	f.IntVar(&o.maxPairs, "max-pairs", 0, "use only the first N pairs (0 = all)")
@@ -653,11 +672,33 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 			return err
 		}
 	}
+	h := newDataHash()
+	for _, part := range [][]seq2seq.Pair{trainPairs, val} {
+		h.add(strconv.Itoa(len(part)))
+		for _, p := range part {
+			h.add(p.Source, p.Target)
+		}
+	}
+	dataSHA := h.sum()
+	if o.resume != "" {
+		if err := seq2seqResume.check(c, o.resume, dataSHA); err != nil {
+			return err
+		}
+	}
+	tlog, err := openTrainLog(o.log)
+	if err != nil {
+		return err
+	}
+	defer tlog.close()
 	o.opt.Val = val
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	bar := newTrainingBar(c, g)
 	report := func(p seq2seq.Progress) {
+		tlog.step(p.Loss)
+		if p.Evaluated {
+			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_bleu", p.ValBLEU}, logField{"best_val_bleu", p.BestBLEU})
+		}
 		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f BLEU %s best %s %.0f pairs/s", p.Epoch, p.Loss, fmtOr("%.1f", p.ValBLEU), fmtOr("%.1f", p.BestBLEU), p.PairsPerSec))
 		if p.Evaluated && bar.logs() {
 			status(c, g, "step %d/%d epoch %.2f loss %.4f val BLEU %.2f best %.2f lr %.2e %.0f pairs/s %s",
@@ -690,6 +731,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 			return usageError{err}
 		}
 		m.Meta["trained_on"] = filepath.Base(o.data)
+		seq2seqResume.record(c, m.Meta, dataSHA)
 		m.SetLexicon(lexicon)
 		if o.reverse {
 			m.Meta["direction"] = "reverse (second column -> first)"
@@ -708,6 +750,9 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
 	}
+	if err := tlog.close(); err != nil {
+		return err
+	}
 	if o.plot != "" && len(res.History) > 0 {
 		var tr, va plotter.XYs
 		for _, p := range res.History {
@@ -719,7 +764,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		}
 	}
 	if res.BestBLEU < 0 {
-		return errors.New("training ended before the first evaluation; no model written")
+		return noEvaluationYet(c)
 	}
 	m.Meta["quality.val_bleu"] = fmt.Sprintf("%.2f", res.BestBLEU)
 	m.Meta["quality.val_chrf2"] = fmt.Sprintf("%.2f", res.BestChrF)

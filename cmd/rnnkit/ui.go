@@ -73,7 +73,8 @@ type trainingBar struct {
 	g           *globalOptions
 	bar         *progressbar.ProgressBar
 	start, last time.Time // of the run and of the last plain progress line
-	first       int       // the first step reported (after a resume, not 0)
+	first       int       // the first step reported (after a resume, not 1)
+	firstAt     time.Time // when it was reported
 }
 
 // progressEvery is how often a run whose stderr is not a terminal (nohup,
@@ -82,32 +83,68 @@ var progressEvery = time.Minute
 
 func newTrainingBar(c *cobra.Command, g *globalOptions) *trainingBar {
 	now := time.Now()
-	return &trainingBar{c: c, g: g, bar: newProgress(c, g, -1, "training"), start: now, last: now, first: -1}
+	return &trainingBar{c: c, g: g, bar: newTrainingProgress(c, g), start: now, last: now, first: -1}
 }
 
-// update moves the bar to step of steps with a one-line description. Without
-// a terminal it prints the same as a plain line, at most once a minute, with
-// the time left at the rate so far.
+// newTrainingProgress is newProgress for training: the bar's own time-left
+// estimate is off, because it counts the steps before a resume as done in
+// no time; the description carries timeLeft's instead.
+func newTrainingProgress(c *cobra.Command, g *globalOptions) *progressbar.ProgressBar {
+	if g.quiet || !stderrIsTerminal(c) {
+		return newProgress(c, g, -1, "training")
+	}
+	return progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(c.ErrOrStderr()),
+		progressbar.OptionSetSpinnerChangeInterval(0),
+		progressbar.OptionSetDescription("training"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100_000_000), // 100 ms
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+// update moves the bar to step of steps with a one-line description and the
+// time left. Without a terminal it prints the same as a plain line, at most
+// once a minute.
 func (t *trainingBar) update(step, steps int, desc string) {
+	t.updateAt(time.Now(), step, steps, desc)
+}
+
+func (t *trainingBar) updateAt(now time.Time, step, steps int, desc string) {
+	if t.first < 0 {
+		t.first, t.firstAt = step, now
+	}
+	left := t.timeLeft(now, step, steps)
 	if t.bar.GetMax64() != int64(steps) {
 		t.bar.ChangeMax64(int64(steps))
 	}
-	t.bar.Describe(desc)
+	t.bar.Describe(desc + ", " + left + " left")
 	t.bar.Set(step)
-	if t.first < 0 {
-		t.first = step
-	}
-	if !t.logs() || time.Since(t.last) < progressEvery {
+	if !t.logs() || now.Sub(t.last) < progressEvery {
 		return
 	}
-	t.last = time.Now()
-	elapsed := t.last.Sub(t.start)
-	left := "unknown"
-	if done := step - t.first; done > 0 && steps > step {
-		left = (time.Duration(float64(elapsed) / float64(done) * float64(steps-step))).Round(time.Second).String()
-	}
+	t.last = now
 	status(t.c, t.g, "step %d/%d (%.1f%%), %s, elapsed %s, about %s left",
-		step, steps, 100*float64(step)/float64(max(steps, 1)), desc, elapsed.Round(time.Second), left)
+		step, steps, 100*float64(step)/float64(max(steps, 1)), desc, now.Sub(t.start).Round(time.Second), left)
+}
+
+// timeLeft estimates the time to step steps at the rate of the steps done in
+// this process since the first report: after a resume, the steps before it
+// took no time here, and counting them would make the estimate far too
+// short. "unknown" until a second step is reported.
+func (t *trainingBar) timeLeft(now time.Time, step, steps int) string {
+	done := step - t.first
+	if steps <= step {
+		return "0s"
+	}
+	if done <= 0 {
+		return "unknown"
+	}
+	per := float64(now.Sub(t.firstAt)) / float64(done)
+	return time.Duration(per * float64(steps-step)).Round(time.Second).String()
 }
 
 // logs reports whether evaluations should be printed as status lines: when
@@ -123,6 +160,17 @@ func (t *trainingBar) finish(err error, step int, checkpoint string) error {
 		return nil
 	}
 	return err
+}
+
+// noEvaluationYet is the error of a training run that ended before its
+// first evaluation, so wrote no model: when it was interrupted, only the
+// interruption (the checkpoint and how to resume have been printed; the
+// exit status is 130 or 143).
+func noEvaluationYet(c *cobra.Command) error {
+	if err := c.Context().Err(); err != nil {
+		return err
+	}
+	return errors.New("training ended before the first evaluation; no model written")
 }
 
 // fmtOr formats v, or gives "-" when it is NaN or infinite (a validation
