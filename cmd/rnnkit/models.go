@@ -1,28 +1,22 @@
 package main
 
 import (
-	"embed"
 	"fmt"
 	"io/fs"
 	"os"
 	"sort"
 	"strings"
 
+	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/spf13/cobra"
 )
-
-// defaultModels holds the default models. Only the CLI embeds them, so
-// importing rnnkit's library packages never pulls the weights in.
-//
-//go:embed models
-var defaultModels embed.FS
 
 // defaultModel returns the embedded default model file for an application
 // ("charrnn", "sentiment", "seq2seq").
 func defaultModel(kind string) (name string, data []byte, err error) {
 	name = "models/" + kind + ".safetensors"
-	data, err = defaultModels.ReadFile(name)
+	data, err = models.FS.ReadFile(kind + ".safetensors")
 	if err != nil {
 		return "", nil, fmt.Errorf("this rnnkit build has no default %s model; pass --model FILE (train one with `rnnkit train %s`)", kind, kind)
 	}
@@ -59,7 +53,7 @@ var commandOf = map[string]string{"charrnn": "generate", "sentiment": "classify"
 
 // embeddedModels lists the default models: their names and file contents.
 func embeddedModels() ([]string, map[string][]byte, error) {
-	entries, err := fs.Glob(defaultModels, "models/*.safetensors")
+	entries, err := fs.Glob(models.FS, "*.safetensors")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,8 +61,8 @@ func embeddedModels() ([]string, map[string][]byte, error) {
 	var names []string
 	files := map[string][]byte{}
 	for _, e := range entries {
-		name := strings.TrimSuffix(strings.TrimPrefix(e, "models/"), ".safetensors")
-		data, err := defaultModels.ReadFile(e)
+		name := strings.TrimSuffix(e, ".safetensors")
+		data, err := models.FS.ReadFile(e)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 )
 
 // rnnkit models says where each embedded model comes from, reading either
@@ -44,7 +46,7 @@ func TestModelsExport(t *testing.T) {
 	require.NoError(t, err)
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
-	want, err := defaultModels.ReadFile("models/charrnn.safetensors")
+	want, err := models.FS.ReadFile("charrnn.safetensors")
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 	gen, _, err := runCLI(t, "generate", "--model", out, "--seed", "A", "-n", "5", "--rng-seed", "1")
