@@ -1888,6 +1888,9 @@ def read_checkpoint(path):
             run["metrics"][k[len("train.metric."):]] = float(v)
         elif k == "train.rng":
             run["rng"] = v
+        elif k == "train.history":  # the evaluations so far, a JSON list (docs/FORMAT.md)
+            run["history"] = json.loads(v)
+            run["history_json"] = v  # written back as it was read
         elif k.startswith("train."):
             run[k[len("train."):]] = int(v)
         else:
@@ -1917,6 +1920,10 @@ def write_checkpoint(path, ckpt):
         meta["train.metric." + k] = _go_float64(v)
     if run.get("rng"):
         meta["train.rng"] = run["rng"]
+    if run.get("history_json") is not None:
+        meta["train.history"] = run["history_json"]
+    elif run.get("history") is not None:
+        meta["train.history"] = json.dumps(run["history"], separators=(",", ":"))
     save_file(path, ts, meta, "F32")
 
 
