@@ -2,7 +2,6 @@ package charrnn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -102,8 +101,9 @@ type Result struct {
 	Skipped     int    // non-finite steps skipped
 }
 
-// ErrNonFinite reports a NaN or Inf loss or gradient during training.
-var ErrNonFinite = errors.New("non-finite loss or gradient")
+// ErrNonFinite reports a NaN or Inf loss or gradient during training. It
+// is rnn.ErrNonFinite, the same error for every application.
+var ErrNonFinite = rnn.ErrNonFinite
 
 // trainer holds the buffers of one training run; nothing is allocated per step.
 type trainer struct {

@@ -316,3 +316,18 @@ func TestBlockSplitExamples(t *testing.T) {
 	assert.Equal(t, 8, rep.Gap, "a tenth of each class's 40 training reviews")
 	assert.Len(t, tr, 72)
 }
+
+// TestNonFiniteKeepsBest: a run stopped by a non-finite loss returns the
+// one ErrNonFinite of every application and leaves the best weights seen
+// in the model (here the initial ones: no evaluation came first).
+func TestNonFiniteKeepsBest(t *testing.T) {
+	all := synth(200, 20, 6)
+	m := tinyModel(t, synthTok(t, all), rnn.GRU, "max")
+	start := slices.Clone(m.Params.Values)
+	res, err := Train(context.Background(), m, Data{Train: all[:160], Val: all[160:]},
+		TrainOptions{Batch: 16, Epochs: 4, LR: 1e38, Warmup: 1, EvalEvery: 1000}, nil)
+	require.ErrorIs(t, err, ErrNonFinite)
+	require.ErrorIs(t, err, rnn.ErrNonFinite)
+	assert.Positive(t, res.Steps)
+	assert.Equal(t, start, m.Params.Values)
+}

@@ -124,8 +124,9 @@ type Result struct {
 	Skipped     int    // non-finite steps skipped
 }
 
-// ErrNonFinite reports a NaN or Inf loss or gradient during training.
-var ErrNonFinite = errors.New("non-finite loss or gradient")
+// ErrNonFinite reports a NaN or Inf loss or gradient during training. It
+// is rnn.ErrNonFinite, the same error for every application.
+var ErrNonFinite = rnn.ErrNonFinite
 
 // BalancedWeights returns class weights n/(C·count_c) for the labels of
 // examples (torch/sklearn's "balanced"), so each class weighs the same in
@@ -309,6 +310,8 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 		loss, n, ok := tr.step(step)
 		if !ok {
 			if !opt.SkipNonFinite {
+				res.Steps = step
+				copy(m.Params.Values, best) // as on every other exit: m holds the best weights seen
 				return res, fmt.Errorf("sentiment: step %d: %w (loss %v); lower the learning rate, or skip such steps", step, ErrNonFinite, loss)
 			}
 			res.Skipped++

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -332,4 +333,16 @@ func TestCopyNames(t *testing.T) {
 	plain, err := m.Translate(context.Background(), []string{"ka lo"}, TranslateOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, plain[0].Text, trs[0].Text, "no names in the source: no change")
+}
+
+// TestNonFiniteKeepsBest: as sentiment's: one ErrNonFinite, best weights kept.
+func TestNonFiniteKeepsBest(t *testing.T) {
+	pairs := synthetic(200, 1)
+	m := tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 4, EncHidden: 4, DecHidden: 4})
+	start := slices.Clone(m.Params.Values)
+	res, err := Train(context.Background(), m, pairs, TrainOptions{Batch: 16, Epochs: 4, LR: 1e38, Warmup: 1, EvalEvery: 1000, Val: synthetic(20, 2)}, nil)
+	require.ErrorIs(t, err, ErrNonFinite)
+	require.ErrorIs(t, err, rnn.ErrNonFinite)
+	assert.Positive(t, res.Steps)
+	assert.Equal(t, start, m.Params.Values)
 }

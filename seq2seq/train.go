@@ -201,8 +201,9 @@ type Result struct {
 	ValSentences       int // distinct validation sources scored per evaluation
 }
 
-// ErrNonFinite reports a NaN or Inf loss or gradient.
-var ErrNonFinite = errors.New("non-finite loss or gradient")
+// ErrNonFinite reports a NaN or Inf loss or gradient during training. It
+// is rnn.ErrNonFinite, the same error for every application.
+var ErrNonFinite = rnn.ErrNonFinite
 
 // Train fits m to the pairs: length-bucketed batches, teacher forcing,
 // label smoothing, Adam with a cosine schedule and gradient clipping.
@@ -359,6 +360,8 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, pairs []Pair
 		loss, ok := tr.step(idx)
 		if !ok {
 			if !opt.SkipNonFinite {
+				res.Steps = step
+				copy(m.Params.Values, best) // as on every other exit: m holds the best weights seen
 				return res, fmt.Errorf("seq2seq: step %d: %w (loss %v); lower the learning rate, or skip such steps", step, ErrNonFinite, loss)
 			}
 			res.Skipped++
