@@ -246,13 +246,16 @@ func ToExamples(raw []RawExample, names []string) ([]Example, error) {
 // split everywhere.
 func SplitExamples(ex []Example, valFrac float64, seed uint64) (train, val []Example) {
 	s := corpora.Split(len(ex), valFrac, 0, seed)
-	for _, i := range s.Train {
-		train = append(train, ex[i])
+	return pick(ex, s.Train), pick(ex, s.Validation)
+}
+
+// pick returns ex[i] for each i of idx.
+func pick(ex []Example, idx []int) []Example {
+	out := make([]Example, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, ex[i])
 	}
-	for _, i := range s.Validation {
-		val = append(val, ex[i])
-	}
-	return train, val
+	return out
 }
 
 // BlockSplitExamples holds out the last valFrac of each class's examples
@@ -269,11 +272,5 @@ func BlockSplitExamples(ex []Example, valFrac float64) (train, val []Example, re
 		classes[i], keys[i] = e.Label, corpora.NameKeys(e.Text)
 	}
 	s, rep := corpora.BlockSplit(classes, keys, valFrac, corpora.DefaultBlockOptions())
-	for _, i := range s.Train {
-		train = append(train, ex[i])
-	}
-	for _, i := range s.Validation {
-		val = append(val, ex[i])
-	}
-	return train, val, rep
+	return pick(ex, s.Train), pick(ex, s.Validation), rep
 }

@@ -231,9 +231,9 @@ func TestUnkReplacement(t *testing.T) {
 	require.Equal(t, tokenize.Unk, ids[1])
 	ka, _ := m.Tgt.ID("KA")
 	h := hyp{toks: []int32{ka, tokenize.Unk, tokenize.EOS}, attn: [][]float32{{1, 0, 0}, {0.1, 0.8, 0.1}, {0, 0, 1}}}
-	tr := m.render(text, ids, offs, h, false, false)
+	tr := m.render(text, ids, offs, h, false, nil)
 	assert.Equal(t, "KA Zorblax", tr.Text)
-	assert.Equal(t, "KA <unk>", m.render(text, ids, offs, h, true, false).Text)
+	assert.Equal(t, "KA <unk>", m.render(text, ids, offs, h, true, nil).Text)
 }
 
 func TestBatchLayout(t *testing.T) {
@@ -314,18 +314,18 @@ func TestCopyNames(t *testing.T) {
 	m.SetLexicon([]string{"ka"}) // LO is made up
 	toName := []float32{0.1, 0.8, 0.1}
 	h := hyp{toks: []int32{ka, lo, lo, tokenize.EOS}, attn: [][]float32{{1, 0, 0}, toName, toName, {0, 0, 1}}}
-	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, false).Text)
-	assert.Equal(t, "KA Zorblax", m.render(text, ids, offs, h, false, true).Text)
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, nil).Text)
+	assert.Equal(t, "KA Zorblax", m.render(text, ids, offs, h, false, m.lexicon()).Text)
 	// Only the words that attended to the name go.
 	h.attn[1] = []float32{0, 0, 1}
-	assert.Equal(t, "KA LO Zorblax", m.render(text, ids, offs, h, false, true).Text)
+	assert.Equal(t, "KA LO Zorblax", m.render(text, ids, offs, h, false, m.lexicon()).Text)
 	h.attn[2] = []float32{0, 0, 1}
-	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, true).Text, "nothing attended to the name")
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, m.lexicon()).Text, "nothing attended to the name")
 	h.attn[1], h.attn[2] = toName, toName
 	m.SetLexicon([]string{"ka", "lo"})
-	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, true).Text, "capitalised real words stay (Tokio for Tokyo)")
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, m.lexicon()).Text, "capitalised real words stay (Tokio for Tokyo)")
 	m.SetLexicon(nil)
-	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, true).Text, "no lexicon, no copying")
+	assert.Equal(t, "KA LO LO", m.render(text, ids, offs, h, false, m.lexicon()).Text, "no lexicon, no copying")
 
 	// Through Translate: the option reaches render; a name in the output stays.
 	trs, err := m.Translate(context.Background(), []string{"ka lo"}, TranslateOptions{CopyNames: true})

@@ -127,9 +127,17 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
 	out := make([]Translation, len(texts))
 	inf := newInfer(m)
-	var lex map[string]bool
-	if opt.LexiconPenalty > 0 && opt.Beam > 1 {
-		lex = m.lexicon()
+	// The target lexicon, parsed once for the call: for re-ranking and for
+	// copying names (nil when neither asks for it or the model has none).
+	var lex, copyLex map[string]bool
+	if (opt.LexiconPenalty > 0 && opt.Beam > 1) || opt.CopyNames {
+		all := m.lexicon()
+		if opt.LexiconPenalty > 0 && opt.Beam > 1 {
+			lex = all
+		}
+		if opt.CopyNames {
+			copyLex = all
+		}
 	}
 	rerank := opt.Beam > 1 && (lex != nil || opt.NamePenalty > 0)
 	per := opt.Batch
@@ -166,10 +174,10 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 			if rerank && len(hyps[k]) > 1 {
 				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)
 			}
-			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk, opt.CopyNames)
+			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk, copyLex)
 			if opt.NBest > 1 {
 				for _, h := range hyps[k][:min(opt.NBest, len(hyps[k]))] {
-					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk, opt.CopyNames)
+					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk, copyLex)
 					out[i].NBest = append(out[i].NBest, Alternative{Text: r.Text, LogProb: h.logProb, Score: h.score})
 				}
 			}
@@ -186,7 +194,7 @@ func (m *Model) rerank(hs []hyp, text string, src []int32, offs [][2]int, lex ma
 	source := wordsOf(text)
 	names := sourceNames(text)
 	for j := range hs {
-		r := m.render(text, src, offs, hs[j], opt.KeepUnk, false)
+		r := m.render(text, src, offs, hs[j], opt.KeepUnk, nil)
 		if lex != nil {
 			hs[j].score -= opt.LexiconPenalty * float64(unknownWords(r.Text, source, lex))
 		}
@@ -207,9 +215,9 @@ type hyp struct {
 }
 
 // render detokenizes a hypothesis, replaces <unk> by the source word the
-// model attended to most and, with copyNames, copies the source names the
-// text lacks (TranslateOptions.CopyNames).
-func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk, copyNames bool) Translation {
+// model attended to most and, given the target lexicon copyLex, copies the
+// source names the text lacks (TranslateOptions.CopyNames; nil: no copying).
+func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk bool, copyLex map[string]bool) Translation {
 	tr := Translation{LogProb: h.logProb, Attention: h.attn}
 	for _, id := range src {
 		tr.Source = append(tr.Source, m.Src.Token(id))
@@ -221,28 +229,22 @@ func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk, 
 	if n := len(toks); n > 0 && toks[n-1] == tokenize.EOS {
 		toks = toks[:n-1]
 	}
-	// Replacements of token ranges [from, to) of toks, in order.
-	type span struct {
-		from, to int
-		word     string
-	}
-	var spans []span
+	var spans []replacement // in token order
 	if !keepUnk {
 		for i, id := range toks {
 			if id == tokenize.Unk {
-				spans = append(spans, span{i, i + 1, sourceWord(text, offs, h.attn[i])})
+				spans = append(spans, replacement{i, i + 1, sourceWord(text, offs, h.attn[i])})
 			}
 		}
 	}
-	text0 := m.Tgt.Decode(toks)
-	if copyNames {
-		for _, c := range m.nameCopies(text, offs, toks, h.attn, text0) {
+	if copyLex != nil {
+		for _, c := range m.nameCopies(text, offs, toks, h.attn, m.Tgt.Decode(toks), copyLex) {
 			overlaps := false
 			for _, s := range spans {
 				overlaps = overlaps || (c.from < s.to && s.from < c.to)
 			}
 			if !overlaps {
-				spans = append(spans, span{c.from, c.to, c.word})
+				spans = append(spans, c)
 			}
 		}
 		sort.Slice(spans, func(a, b int) bool { return spans[a].from < spans[b].from })
@@ -265,8 +267,9 @@ func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk, 
 	return tr
 }
 
-// nameCopy replaces the target tokens [from, to) by word.
-type nameCopy struct {
+// replacement puts word in place of the target tokens [from, to): an
+// <unk> replaced by its source word, or a copied name.
+type replacement struct {
 	from, to int
 	word     string
 }
@@ -274,7 +277,9 @@ type nameCopy struct {
 // nameCopies finds, for each source name (sourceNames) that out lacks,
 // the first run of whole target words every token of which attended most
 // to one of the name's source tokens.
-func (m *Model) nameCopies(text string, offs [][2]int, toks []int32, attn [][]float32, out string) []nameCopy {
+// lex is the target lexicon: without it made-up words can't be told from
+// real ones.
+func (m *Model) nameCopies(text string, offs [][2]int, toks []int32, attn [][]float32, out string, lex map[string]bool) []replacement {
 	names := sourceNames(text)
 	if len(names) == 0 || len(toks) == 0 {
 		return nil
@@ -299,11 +304,7 @@ func (m *Model) nameCopies(text string, offs [][2]int, toks []int32, attn [][]fl
 		}
 		focus[t] = best
 	}
-	var copies []nameCopy
-	lex := m.lexicon()
-	if lex == nil {
-		return nil // without the target lexicon made-up words can't be told from real ones
-	}
+	var copies []replacement
 	used := make([]bool, len(words))
 	search := 0
 	for _, name := range names {
@@ -362,7 +363,7 @@ func (m *Model) nameCopies(text string, offs [][2]int, toks []int32, attn [][]fl
 				a, b = w, e
 			}
 			w, e = a, b
-			copies = append(copies, nameCopy{words[w][0], words[e][1], name})
+			copies = append(copies, replacement{words[w][0], words[e][1], name})
 			break
 		}
 	}
