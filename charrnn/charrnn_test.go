@@ -88,16 +88,23 @@ func TestGenerateBadSeed(t *testing.T) {
 
 // TestResumeIsExact interrupts a run at a checkpoint, resumes it, and checks
 // that the final weights equal those of an uninterrupted run bit for bit.
+// The run uses weight drop, so its masks come from the RNG state that the
+// checkpoint carries.
 func TestResumeIsExact(t *testing.T) {
 	text := synthetic(4000)
 	dir := t.TempDir()
 	opt := TrainOptions{SeqLen: 16, Batch: 4, Epochs: 3, LR: 5e-3, EvalEvery: 10, Seed: 9}
 	m := newTiny(t, text, rnn.LSTM)
-	m.Config.Dropout = 0 // keep New's config; dropout is exercised through the RNG state below
+	m.Config.WeightDrop = 0.3
 	full, err := Train(context.Background(), m, text, opt, nil)
 	require.NoError(t, err)
+	plain := newTiny(t, text, rnn.LSTM)
+	_, err = Train(context.Background(), plain, text, opt, nil)
+	require.NoError(t, err)
+	require.NotEqual(t, plain.Params.Values, m.Params.Values, "weight drop changes the run")
 
 	m2 := newTiny(t, text, rnn.LSTM)
+	m2.Config.WeightDrop = 0.3
 	ck := filepath.Join(dir, "ck.safetensors")
 	opt2 := opt
 	opt2.CheckpointPath = ck

@@ -37,6 +37,9 @@ type Config struct {
 	Layers     int      `json:"layers"`      // stacked recurrent layers
 	Dropout    float32  `json:"dropout"`     // between recurrent layers and before the decoder, in training
 	EmbDropout float32  `json:"emb_dropout"` // on the embedding output, in training
+	// WeightDrop is DropConnect on the hidden-to-hidden weights in training
+	// (AWD-LSTM's weight drop; rnn.WeightDrop), one mask per step.
+	WeightDrop float32 `json:"weight_drop,omitempty"`
 }
 
 // DefaultConfig is the configuration of the default Shakespeare model
@@ -51,8 +54,14 @@ func (c Config) validate() error {
 		return fmt.Errorf("charrnn: vocabulary of %d tokens is too small", c.Vocab)
 	case c.Hidden <= 0 || c.Layers <= 0 || c.Embedding < 0:
 		return fmt.Errorf("charrnn: hidden %d, layers %d and embedding %d must be positive", c.Hidden, c.Layers, c.Embedding)
-	case c.Dropout < 0 || c.Dropout >= 1 || c.EmbDropout < 0 || c.EmbDropout >= 1:
-		return fmt.Errorf("charrnn: dropout %v and emb_dropout %v must be in [0, 1)", c.Dropout, c.EmbDropout)
+	}
+	for _, p := range []struct {
+		name string
+		v    float32
+	}{{"dropout", c.Dropout}, {"emb_dropout", c.EmbDropout}, {"weight_drop", c.WeightDrop}} {
+		if !(p.v >= 0 && p.v < 1) {
+			return fmt.Errorf("charrnn: %s %v must be in [0, 1)", p.name, p.v)
+		}
 	}
 	return nil
 }

@@ -117,6 +117,8 @@ type trainer struct {
 	y, dy               []float32 // (T*B, H) after dropout
 	logits, dlogits     []float32 // (T*B, V)
 	embDrop, outDrop    rnn.Dropout
+	whh                 []*rnn.Param // the weights weight drop applies to
+	wdrop               rnn.WeightDrop
 	rng                 *rand.Rand
 	st                  *rnn.RunState
 	adam                *rnn.Adam
@@ -285,6 +287,7 @@ func (tr *trainer) alloc() {
 	m := tr.m
 	TB := tr.T * tr.B
 	tr.seq = m.rnn.NewSeq()
+	tr.whh = m.rnn.RecurrentWeights()
 	tr.state = m.rnn.NewState(tr.B)
 	tr.ids = make([]int32, TB)
 	tr.tgt = make([]int32, TB)
@@ -308,6 +311,8 @@ func (tr *trainer) step(w int) (loss float64, ok bool) {
 		}
 	}
 	m.embedInto(tr.x, tr.ids)
+	tr.wdrop.Drop(tr.whh, m.Config.WeightDrop, tr.rng)
+	defer tr.wdrop.Restore(tr.whh) // on the non-finite returns; a no-op after the one below
 	x := tr.x
 	if m.emb != nil && m.Config.EmbDropout > 0 {
 		tr.embDrop.Forward(tr.x, tr.x, m.Config.EmbDropout, tr.rng, true)
@@ -323,6 +328,7 @@ func (tr *trainer) step(w int) (loss float64, ok bool) {
 	m.dec.Backward(tr.dy, tr.dlogits, tr.y, T*B)
 	tr.outDrop.Backward(tr.dy, tr.dy)
 	dx := tr.seq.Backward(tr.dy, nil)
+	tr.wdrop.Restore(tr.whh)
 	if m.emb != nil {
 		if m.Config.EmbDropout > 0 {
 			tr.embDrop.Backward(tr.dxe, dx)

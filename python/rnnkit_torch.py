@@ -965,7 +965,9 @@ _ATTN_ALIASES = {"additive": "additive", "bahdanau": "additive", "concat": "addi
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 CHARRNN_FIELDS = {"cell": "rnn_tanh", "vocab": 0, "embedding": 0, "hidden": 0, "layers": 0, "dropout": 0.0,
-                  "emb_dropout": 0.0}
+                  "emb_dropout": 0.0, "weight_drop": 0.0}
+# Keys that Go writes with omitempty: left out when zero.
+_OMITEMPTY = {"weight_drop"}
 SENTIMENT_FIELDS = {"cell": "rnn_tanh", "vocab": 0, "embedding": 0, "hidden": 0, "layers": 1, "bidirectional": False,
                     "pooling": "max", "dropout": 0.0, "emb_dropout": 0.0, "labels": None, "max_len": 400,
                     "truncate": "head+tail"}
@@ -1084,7 +1086,7 @@ class _RnnkitModule(nn.Module):
 
     def config_json(self):
         """The config as rnnkit writes it: Go field order, canonical names."""
-        return _go_json({k: self.config[k] for k in self._fields()})
+        return _go_json({k: self.config[k] for k in self._fields() if k not in _OMITEMPTY or self.config[k]})
 
 
 # ---------------------------------------------------------------------------
@@ -1145,6 +1147,7 @@ class CharRNN(_RnnkitModule):
             raise ValueError(f"charrnn: bad config {cfg}")
         _check_range(self.kind, "dropout", cfg["dropout"])
         _check_range(self.kind, "emb_dropout", cfg["emb_dropout"])
+        _check_range(self.kind, "weight_drop", cfg["weight_drop"])  # training only: PyTorch runs without it
         self.config, self.tokenizer, self.meta = cfg, tokenizer, {}
         V, E, H = cfg["vocab"], cfg["embedding"], cfg["hidden"]
         if E > 0:

@@ -80,3 +80,53 @@ func (d *Dropout) Mask() []float32 {
 	}
 	return d.mask
 }
+
+// WeightDrop is DropConnect on weight matrices (Wan et al. 2013), as AWD-LSTM
+// (Merity et al. 2018) applies it to the hidden-to-hidden weights of a
+// recurrent layer: one mask per training step, shared by every time step, so
+// the recurrence is regularised while the recurrent kernels run unchanged.
+//
+// Drop before the forward pass. Restore after the backward pass and before
+// the optimizer step: it puts the weights back and turns the gradient with
+// respect to the dropped weights into the gradient with respect to the
+// weights (G ⊙ mask). Restore without a Drop before it does nothing. The
+// buffers are reused, so a steady-state step allocates nothing.
+type WeightDrop struct {
+	saved  [][]float32
+	drops  []Dropout
+	active bool
+}
+
+// Drop saves the values of ps and replaces them by a dropped copy: each
+// element is zeroed with probability p and the others scaled by 1/(1-p).
+// p = 0 does nothing.
+func (w *WeightDrop) Drop(ps []*Param, p float32, rng *rand.Rand) {
+	if w.active {
+		panic("rnn: WeightDrop.Drop: the previous Drop was not restored")
+	}
+	if p == 0 {
+		return
+	}
+	if len(w.saved) != len(ps) {
+		w.saved = make([][]float32, len(ps))
+		w.drops = make([]Dropout, len(ps))
+	}
+	for i, q := range ps {
+		w.saved[i] = append(w.saved[i][:0], q.W...)
+		w.drops[i].Forward(q.W, w.saved[i], p, rng, true)
+	}
+	w.active = true
+}
+
+// Restore undoes the last Drop on the same ps: the saved values come back and
+// each gradient is multiplied by its mask.
+func (w *WeightDrop) Restore(ps []*Param) {
+	if !w.active {
+		return
+	}
+	for i, q := range ps {
+		copy(q.W, w.saved[i])
+		w.drops[i].Backward(q.G, q.G)
+	}
+	w.active = false
+}

@@ -1,10 +1,12 @@
 package rnn
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestDropoutIdentity(t *testing.T) {
@@ -96,4 +98,68 @@ func TestDropoutNoAllocs(t *testing.T) {
 		d.Forward(y, x, 0.2, rng, true)
 		d.Backward(x, y)
 	}))
+}
+
+// TestWeightDropGradient checks the gradient through a weight-dropped LSTM
+// against central finite differences of the same dropped loss (the mask is
+// drawn from the same seed for every evaluation), and that Restore puts the
+// weights back exactly.
+func TestWeightDropGradient(t *testing.T) {
+	const T, B, In, H = 3, 2, 3, 4
+	const p = 0.4
+	init := rand.New(rand.NewPCG(3, 4))
+	ps := NewParams()
+	l := NewLayer(ps, "rnn.", Config{Cell: LSTM, InputSize: In, HiddenSize: H, NumLayers: 2})
+	l.Init(init)
+	x := randomProbe(init, T*B*In)
+	ry := randomProbe(init, T*B*H)
+	whh := l.RecurrentWeights()
+	require.Len(t, whh, 2)
+	before := append([]float32(nil), ps.Values...)
+
+	var wd WeightDrop
+	loss := func(grad bool) float64 {
+		wd.Drop(whh, p, rand.New(rand.NewPCG(7, 8)))
+		s := l.NewSeq()
+		y := s.Forward(x, T, B, nil, nil, true, nil)
+		var L float64
+		for i, v := range y {
+			L += float64(v * ry[i])
+		}
+		if grad {
+			ps.ZeroGrad()
+			s.Backward(ry, nil)
+		}
+		wd.Restore(whh)
+		return L
+	}
+	loss(true)
+	require.Equal(t, before, ps.Values, "Restore must put every weight back")
+	var grads [][]float32 // Restore rescales G, so keep the analytic gradient apart
+	for _, q := range whh {
+		grads = append(grads, append([]float32(nil), q.G...))
+	}
+	zeros := 0
+	for k, q := range whh {
+		for i := range q.W {
+			analytic := float64(grads[k][i])
+			w0 := q.W[i]
+			const h = 1e-2
+			q.W[i] = w0 + h
+			up := loss(false)
+			q.W[i] = w0 - h
+			down := loss(false)
+			q.W[i] = w0
+			numeric := (up - down) / (2 * h)
+			assert.InDelta(t, numeric, analytic, 2e-3+2e-3*math.Abs(numeric), "%s[%d]", q.Name, i)
+			if analytic == 0 {
+				zeros++
+			}
+		}
+	}
+	// About p of the recurrent weights are dropped, and their gradient is 0.
+	n := 2 * 4 * H * H
+	assert.InDelta(t, p, float64(zeros)/float64(n), 0.15, "fraction of dropped weights")
+	wd.Restore(whh) // a Restore without a Drop does nothing
+	require.Equal(t, before, ps.Values)
 }

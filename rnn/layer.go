@@ -84,6 +84,18 @@ func NewLayer(ps *Params, prefix string, cfg Config) *Layer {
 // Config returns the layer's configuration.
 func (l *Layer) Config() Config { return l.cfg }
 
+// RecurrentWeights returns the hidden-to-hidden matrices (weight_hh_l{k},
+// both directions), the weights WeightDrop regularises.
+func (l *Layer) RecurrentWeights() []*Param {
+	var out []*Param
+	for _, row := range l.w {
+		for _, w := range row {
+			out = append(out, w.whh)
+		}
+	}
+	return out
+}
+
 // OutputSize is the width of each output step: HiddenSize times the number of directions.
 func (l *Layer) OutputSize() int { return l.cfg.HiddenSize * l.cfg.dirs() }
 

@@ -357,7 +357,7 @@ where it stopped (use the same data and flags; a larger --epochs trains on
 from a finished run).
 
 --resume refuses a checkpoint whose run had another model shape (--cell,
---embedding, --hidden, --layers, --dropout, --emb-dropout) than the flags
+--embedding, --hidden, --layers, --dropout, --emb-dropout, --weight-drop) than the flags
 given, or another text or --val-frac: the checkpoint records them (and a
 sha256 of the data). --plot draws the whole run, resumes included, and --log
 FILE.jsonl appends one JSON object per evaluation: step, steps, epoch,
@@ -385,6 +385,7 @@ elapsed_s (seconds since this process started training) and time.`,
 	f.IntVar(&o.cfg.Layers, "layers", 2, "stacked recurrent layers")
 	f.Float32Var(&o.cfg.Dropout, "dropout", 0.1, "dropout between layers and before the output layer")
 	f.Float32Var(&o.cfg.EmbDropout, "emb-dropout", 0, "dropout on the embedding")
+	f.Float32Var(&o.cfg.WeightDrop, "weight-drop", 0, "DropConnect on the hidden-to-hidden weights (AWD-LSTM), one mask per step")
 	f.IntVar(&o.opt.SeqLen, "seq-len", 64, "BPTT window length (truncation)")
 	f.IntVar(&o.opt.Batch, "batch", 32, "parallel streams per step")
 	f.Float64Var(&o.opt.Epochs, "epochs", 10, "passes over the training text")
@@ -403,9 +404,9 @@ elapsed_s (seconds since this process started training) and time.`,
 // charRNNResume is what train charrnn --resume checks.
 var charRNNResume = resumeSpec{
 	kind:   charrnn.Kind,
-	fixed:  []string{"cell", "embedding", "hidden", "layers", "dropout", "emb-dropout"},
+	fixed:  []string{"cell", "embedding", "hidden", "layers", "dropout", "emb-dropout", "weight-drop"},
 	data:   []string{"val-frac"},
-	config: map[string]string{"cell": "cell", "embedding": "embedding", "hidden": "hidden", "layers": "layers", "dropout": "dropout", "emb-dropout": "emb_dropout"},
+	config: map[string]string{"cell": "cell", "embedding": "embedding", "hidden": "hidden", "layers": "layers", "dropout": "dropout", "emb-dropout": "emb_dropout", "weight-drop": "weight_drop"},
 	norm:   map[string]func(string) string{"cell": normCell},
 }
 
