@@ -19,6 +19,7 @@ package sentiment
 // checkpoints, so a resumed run stays bit-identical.
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -58,13 +59,110 @@ func NewFromLM(lm *LM, cfg Config, rng *rand.Rand) (*Model, error) {
 	return m, nil
 }
 
+// NewFromLMAdapted is NewFromLM with the LM's word vocabulary fitted to the
+// task's texts first, as ULMFiT does for a target task: the words that texts
+// use at least minFreq times and the LM lacks take the ids of the LM's
+// words that texts use least (fewer times than the new word; never used
+// first, and among equals the LM's rarer), so that the vocabulary is about
+// the task's most frequent words. The size and every other id stay, so the
+// encoder is the LM's; the embedding rows of the new words start at the
+// mean of the LM's rows. It returns the number of words replaced. The LM's
+// tokenizer must be a word tokenizer.
+func NewFromLMAdapted(lm *LM, cfg Config, texts []string, minFreq int, rng *rand.Rand) (*Model, int, error) {
+	w, ok := lm.Tok.(*tokenize.Word)
+	if !ok {
+		return nil, 0, fmt.Errorf("sentiment: adapting the vocabulary needs a word tokenizer; the LM's is %s", lm.Tok.Kind())
+	}
+	var corpus strings.Builder
+	for _, t := range texts {
+		corpus.WriteString(Clean(t))
+		corpus.WriteByte('\n')
+	}
+	counts, err := w.Counts(strings.NewReader(corpus.String()))
+	if err != nil {
+		return nil, 0, err
+	}
+	var add []string // new words, most frequent in texts first
+	for tok, n := range counts {
+		if !slices.Contains(tokenize.Specials[:], tok) && n >= int64(max(minFreq, 1)) && !hasToken(w, tok) {
+			add = append(add, tok)
+		}
+	}
+	slices.SortFunc(add, func(a, b string) int {
+		if c := cmp.Compare(counts[b], counts[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	toks := make([]string, w.VocabSize())
+	var evict []int32 // the LM's words, least used in texts first
+	for id := range toks {
+		toks[id] = w.Token(int32(id))
+		if id >= len(tokenize.Specials) {
+			evict = append(evict, int32(id))
+		}
+	}
+	slices.SortStableFunc(evict, func(a, b int32) int {
+		if c := cmp.Compare(counts[toks[a]], counts[toks[b]]); c != 0 {
+			return c
+		}
+		return cmp.Compare(b, a)
+	})
+	changed := map[int32]bool{}
+	for i, tok := range add {
+		if i >= len(evict) || counts[tok] <= counts[toks[evict[i]]] {
+			break
+		}
+		toks[evict[i]] = tok
+		changed[evict[i]] = true
+	}
+	tok, err := w.WithTokens(toks)
+	if err != nil {
+		return nil, 0, err
+	}
+	c := lm.Config
+	cfg.Cell, cfg.Vocab, cfg.Embedding, cfg.Hidden, cfg.Layers, cfg.Bidirectional = c.Cell, c.Vocab, c.Embedding, c.Hidden, c.Layers, c.Bidirectional
+	m, err := New(cfg, tok)
+	if err != nil {
+		return nil, 0, err
+	}
+	m.Init(rng)
+	if err := m.initFromLM(lm, changed); err != nil {
+		return nil, 0, err
+	}
+	mean := make([]float32, cfg.Embedding)
+	n := 0
+	for id := int32(len(tokenize.Specials)); id < int32(cfg.Vocab); id++ { // the LM's rows, the replaced ones included
+		for j, v := range m.emb.Row(id) {
+			mean[j] += v
+		}
+		n++
+	}
+	for j := range mean {
+		mean[j] /= float32(max(n, 1))
+	}
+	for id := range changed {
+		copy(m.emb.Row(id), mean)
+	}
+	return m, len(changed), nil
+}
+
+func hasToken(t *tokenize.Word, tok string) bool {
+	_, ok := t.ID(tok)
+	return ok
+}
+
 // InitFromLM copies the LM's embedding and recurrent weights into m, whose
 // encoder must have the LM's architecture and vocabulary: every embedding.*
 // and rnn.* parameter of m is set to the LM file's tensor of the same name
 // (see LM; for a bidirectional layer k > 0 the other direction's input
 // columns are zero, so m's encoder then computes what the two LMs compute).
 // The head is left as it is.
-func (m *Model) InitFromLM(lm *LM) error {
+func (m *Model) InitFromLM(lm *LM) error { return m.initFromLM(lm, nil) }
+
+// initFromLM is InitFromLM for a vocabulary that differs from the LM's at
+// the ids in changed (NewFromLMAdapted), whose rows it leaves to the caller.
+func (m *Model) initFromLM(lm *LM, changed map[int32]bool) error {
 	c, l := m.Config, lm.Config
 	if c.Cell != l.Cell || c.Vocab != l.Vocab || c.Embedding != l.Embedding || c.Hidden != l.Hidden ||
 		c.Layers != l.Layers || c.Bidirectional != l.Bidirectional {
@@ -72,7 +170,7 @@ func (m *Model) InitFromLM(lm *LM) error {
 			c.Cell, c.Vocab, c.Embedding, c.Layers, c.Hidden, c.Bidirectional, l.Cell, l.Vocab, l.Embedding, l.Layers, l.Hidden, l.Bidirectional)
 	}
 	for id := int32(0); id < int32(c.Vocab); id++ {
-		if m.Tok.Token(id) != lm.Tok.Token(id) {
+		if m.Tok.Token(id) != lm.Tok.Token(id) && !changed[id] {
 			return fmt.Errorf("sentiment: the classifier's vocabulary differs from the LM's at id %d (%q, %q); build the classifier with the LM's tokenizer", id, m.Tok.Token(id), lm.Tok.Token(id))
 		}
 	}

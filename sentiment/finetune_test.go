@@ -331,3 +331,66 @@ func TestNonFiniteKeepsBest(t *testing.T) {
 	assert.Positive(t, res.Steps)
 	assert.Equal(t, start, m.Params.Values)
 }
+
+// TestNewFromLMAdapted: the task's frequent words that the LM lacks take the
+// ids of the LM's words the task uses least (never first); the vocabulary
+// size, every other id, the encoder and the other embedding rows stay the
+// LM's, and the new rows start at the mean of the LM's rows.
+func TestNewFromLMAdapted(t *testing.T) {
+	// LM text: "common" 3 times, "rare1" and "rare2" once, "shared" twice.
+	tok := wordTok(t, []string{"common common common shared shared rare1 rare2"})
+	lm := tinyLM(t, tok, LMConfig{Cell: rnn.GRU, Embedding: 4, Hidden: 3, Layers: 1, Bidirectional: true}, 5)
+	task := []string{"Zorp zorp common.", "zorp shared blick", "blick once quux quux"}
+	m, n, err := NewFromLMAdapted(lm, Config{Pooling: "max", Labels: []string{"neg", "pos"}}, task, 2, rand.New(rand.NewPCG(1, 1)))
+	require.NoError(t, err)
+	// zorp (3), blick (2) and quux (2) are frequent and new ("once" and "."
+	// are too rare): they replace rare2 and rare1, which the task never
+	// uses, and shared, used once (common is used once too, but the LM saw
+	// it more often).
+	assert.Equal(t, 3, n)
+	require.Equal(t, lm.Tok.VocabSize(), m.Tok.VocabSize())
+	assert.Equal(t, []int32{tokenize.Unk}, m.Tok.Encode("shared"))
+	for _, w := range []string{"zorp", "blick", "quux"} {
+		ids := m.Tok.Encode(w)
+		require.Len(t, ids, 1)
+		assert.NotEqual(t, tokenize.Unk, ids[0], w)
+	}
+	assert.Equal(t, []int32{tokenize.Unk}, m.Tok.Encode("rare1"), "an LM word the task never uses gave its id")
+	assert.Equal(t, []int32{tokenize.Unk}, m.Tok.Encode("rare2"))
+	assert.Equal(t, lm.Tok.Encode("common"), m.Tok.Encode("common"), "other ids stay")
+
+	lmRows := map[string][]float32{}
+	for id := int32(0); id < int32(lm.Tok.VocabSize()); id++ {
+		lmRows[lm.Tok.Token(id)] = lm.emb.Row(id)
+	}
+	mean := make([]float32, 4)
+	for _, w := range []string{"common", "shared", "rare1", "rare2"} {
+		for j, v := range lmRows[w] {
+			mean[j] += v / 4
+		}
+	}
+	for id := int32(0); id < int32(m.Tok.VocabSize()); id++ {
+		w := m.Tok.Token(id)
+		if want, ok := lmRows[w]; ok && w != "<pad>" {
+			assert.Equal(t, want, m.emb.Row(id), w)
+		}
+	}
+	for _, w := range []string{"zorp", "blick", "quux"} {
+		assert.InDeltaSlice(t, mean, m.emb.Row(m.Tok.Encode(w)[0]), 1e-6, "%s starts at the mean", w)
+	}
+	byName := map[string]rnn.Tensor{}
+	for _, tt := range lm.Tensors() {
+		byName[tt.Name] = tt
+	}
+	for _, p := range m.Params.List() {
+		if strings.HasPrefix(p.Name, "rnn.") {
+			assert.Equal(t, byName[p.Name].Data, p.W, p.Name)
+		}
+	}
+
+	bpe, err := tokenize.TrainBPE(strings.NewReader("some text to learn from\n"), tokenize.BPEOptions{VocabSize: 40})
+	require.NoError(t, err)
+	blm := tinyLM(t, bpe, LMConfig{Cell: rnn.GRU, Embedding: 4, Hidden: 3, Layers: 1}, 5)
+	_, _, err = NewFromLMAdapted(blm, Config{Labels: []string{"a", "b"}}, task, 2, rand.New(rand.NewPCG(1, 1)))
+	assert.ErrorContains(t, err, "needs a word tokenizer")
+}

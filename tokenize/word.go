@@ -33,21 +33,9 @@ type WordOptions struct {
 // deterministic.
 func TrainWord(r io.Reader, opts WordOptions) (*Word, error) {
 	t := &Word{opts: opts}
-	counts := map[string]int64{}
-	br := bufio.NewReaderSize(r, 1<<16)
-	for {
-		line, err := br.ReadString('\n')
-		if len(line) > 0 {
-			t.words(Sanitize(line), func(w string, _, _ int) {
-				counts[w]++
-			})
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("tokenize: reading word corpus: %w", err)
-		}
+	counts, err := t.Counts(r)
+	if err != nil {
+		return nil, err
 	}
 	minFreq := int64(max(opts.MinFreq, 1))
 	toks := append([]string(nil), Specials[:]...)
@@ -65,6 +53,47 @@ func TrainWord(r io.Reader, opts WordOptions) (*Word, error) {
 	}
 	t.vocab = newVocab(toks)
 	return t, nil
+}
+
+// WithTokens returns a tokenizer with t's options and the vocabulary
+// tokens (id order), which must start with Specials and hold no duplicate:
+// for example t's vocabulary with some words replaced.
+func (t *Word) WithTokens(tokens []string) (*Word, error) {
+	if len(tokens) < len(Specials) {
+		return nil, fmt.Errorf("tokenize: a vocabulary of %d tokens lacks the %d special tokens", len(tokens), len(Specials))
+	}
+	seen := make(map[string]bool, len(tokens))
+	for i, tok := range tokens {
+		if i < len(Specials) && tok != Specials[i] {
+			return nil, fmt.Errorf("tokenize: token %d is %q, want the special token %q", i, tok, Specials[i])
+		}
+		if seen[tok] {
+			return nil, fmt.Errorf("tokenize: token %q appears twice in the vocabulary", tok)
+		}
+		seen[tok] = true
+	}
+	return &Word{vocab: newVocab(append([]string(nil), tokens...)), opts: t.opts}, nil
+}
+
+// Counts counts the words of r (read line by line) as t splits them,
+// whether or not t's vocabulary has them.
+func (t *Word) Counts(r io.Reader) (map[string]int64, error) {
+	counts := map[string]int64{}
+	br := bufio.NewReaderSize(r, 1<<16)
+	for {
+		line, err := br.ReadString('\n')
+		if len(line) > 0 {
+			t.words(Sanitize(line), func(w string, _, _ int) {
+				counts[w]++
+			})
+		}
+		if err == io.EOF {
+			return counts, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tokenize: reading word corpus: %w", err)
+		}
+	}
 }
 
 func specialID(s string) (int32, bool) {

@@ -382,10 +382,13 @@ func applyInitLM(c *cobra.Command, o *trainSentimentOptions) error {
 	if fl.Changed("unidirectional") && o.noBidirectional == lc.Bidirectional {
 		return conflict("unidirectional", map[bool]string{true: "two directions", false: "one direction"}[lc.Bidirectional])
 	}
-	for _, f := range []string{"tokenizer", "vocab", "min-freq"} {
+	for _, f := range []string{"tokenizer", "vocab"} {
 		if fl.Changed(f) {
 			return usagef("--%s conflicts with --init-lm: the classifier uses the LM's tokenizer (vocab %d)", f, lc.Vocab)
 		}
+	}
+	if fl.Changed("min-freq") && !o.adaptVocab {
+		return usagef("--min-freq applies to --adapt-vocab, which is off")
 	}
 	o.cell, o.cfg.Embedding, o.cfg.Hidden, o.cfg.Layers, o.noBidirectional = lc.Cell.String(), lc.Embedding, lc.Hidden, lc.Layers, !lc.Bidirectional
 	ft := sentiment.DefaultFineTune()
@@ -404,10 +407,22 @@ func newSentimentModelFor(c *cobra.Command, g *globalOptions, o *trainSentimentO
 		return nil, err
 	}
 	o.cfg.Labels = names
-	m, err := sentiment.NewFromLM(lm, o.cfg, rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+	rng := rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974))
+	var m *sentiment.Model
+	adapted := 0
+	if o.adaptVocab {
+		texts := make([]string, len(data.Train))
+		for i, e := range data.Train {
+			texts[i] = e.Text
+		}
+		m, adapted, err = sentiment.NewFromLMAdapted(lm, o.cfg, texts, o.minFreq, rng)
+	} else {
+		m, err = sentiment.NewFromLM(lm, o.cfg, rng)
+	}
 	if err != nil {
 		return nil, usageError{err}
 	}
+	lm.Tok = m.Tok // the <unk> count below is the classifier's
 	m.Meta["trained_on"] = strings.Join(o.data, ", ")
 	m.Meta["init_lm"] = o.initLM
 	unk := 0
@@ -417,6 +432,9 @@ func newSentimentModelFor(c *cobra.Command, g *globalOptions, o *trainSentimentO
 				unk++
 			}
 		}
+	}
+	if o.adaptVocab {
+		status(c, g, "vocabulary adapted to the training reviews: %d words seen at least %d times that the LM lacks took the ids of the LM words the reviews use least", adapted, o.minFreq)
 	}
 	status(c, g, "encoder from %s (vocab %d, %s); fine-tuning: head only for %d steps, one more group every %d steps, rates / %.1f per group (%d <unk> tokens in the training reviews)",
 		o.initLM, lm.Config.Vocab, lm.Meta["quality.val_perplexity"], o.opt.FreezeSteps, o.opt.UnfreezeEvery, o.opt.DiscriminativeLR, unk)

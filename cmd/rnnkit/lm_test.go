@@ -66,6 +66,7 @@ func TestTrainLMCLIAndInitLM(t *testing.T) {
 	_, stderr, err := runCLI(t, "train", "sentiment", "--data", tsv, "--out", clf, "--init-lm", lmPath, "--epochs", "2", "--batch", "16")
 	require.NoError(t, err, stderr)
 	assert.Contains(t, stderr, "encoder from "+lmPath)
+	assert.Contains(t, stderr, "vocabulary adapted to the training reviews")
 	m, err := sentiment.Load(clf)
 	require.NoError(t, err)
 	assert.Equal(t, lmPath, m.Meta["init_lm"])
@@ -76,7 +77,7 @@ func TestTrainLMCLIAndInitLM(t *testing.T) {
 	assert.Contains(t, out, "positive")
 
 	// The encoder comes from the LM: flags that contradict it are usage errors.
-	for _, extra := range [][]string{{"--cell", "lstm"}, {"--hidden", "32"}, {"--unidirectional"}, {"--vocab", "500"}, {"--vectors", unl}} {
+	for _, extra := range [][]string{{"--cell", "lstm"}, {"--hidden", "32"}, {"--unidirectional"}, {"--vocab", "500"}, {"--vectors", unl}, {"--adapt-vocab=false", "--min-freq", "3"}} {
 		_, _, err := runCLI(t, append([]string{"train", "sentiment", "--data", tsv, "--out", clf, "--init-lm", lmPath}, extra...)...)
 		var ue usageError
 		require.True(t, errors.As(err, &ue), "%v: %v", extra, err)

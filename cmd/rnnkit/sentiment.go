@@ -111,6 +111,7 @@ type trainSentimentOptions struct {
 	dataFlags                           dataFlags
 	noBidirectional                     bool
 	initLM                              string // --init-lm: the encoder and tokenizer come from this LM (lm.go)
+	adaptVocab                          bool   // --adapt-vocab: fit the LM's vocabulary to the training reviews
 	init                                string // --init: start from this classifier ("default": the embedded one)
 }
 
@@ -179,6 +180,7 @@ skip-gram vectors from the training text to initialise the embedding;
 	f.IntVar(&o.minFreq, "min-freq", 2, "drop words seen fewer times (word tokenizer)")
 	f.StringVar(&o.vectors, "vectors", "", "pretrained word vectors for the embedding (word2vec text/binary, GloVe, .vec)")
 	f.StringVar(&o.init, "init", "", `start from this classifier ("default": the embedded one): its tokenizer, encoder and pooling, its head too when the classes are the same, fine-tuned with discriminative rates and gradual unfreezing`)
+	f.BoolVar(&o.adaptVocab, "adapt-vocab", true, "with --init-lm: words of the training data (seen --min-freq times) that the LM lacks take the ids of the LM's rarest words the data never uses")
 	f.StringVar(&o.initLM, "init-lm", "", "start from the tokenizer, embedding and recurrent layers of this LM (rnnkit train lm) and fine-tune with discriminative rates and gradual unfreezing")
 	f.IntVar(&o.w2vEpochs, "word2vec-epochs", 0, "pretrain the embedding with skip-gram on the training text for N epochs (0 = off)")
 	f.StringVar(&o.cell, "cell", "lstm", "recurrent cell: lstm or gru (rnn_tanh, rnn_relu also work)")
