@@ -263,8 +263,19 @@ func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk b
 		seg = s.to
 	}
 	sb.WriteString(m.Tgt.Decode(toks[seg:]))
-	tr.Text = strings.Join(strings.Fields(sb.String()), " ")
+	tr.Text = tidyPunct(strings.Join(strings.Fields(sb.String()), " "))
 	return tr
+}
+
+// tidyPunct drops a comma that directly precedes a sentence mark
+// ("Por favor,." -> "Por favor."): no text is written that way, but a model
+// ending a polite formula with a comma sometimes emits it.
+func tidyPunct(s string) string {
+	for _, mark := range []string{".", "!", "?", "…"} {
+		s = strings.ReplaceAll(s, ","+mark, mark)
+		s = strings.ReplaceAll(s, ", "+mark, mark)
+	}
+	return s
 }
 
 // replacement puts word in place of the target tokens [from, to): an
