@@ -355,12 +355,14 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		ft := sentiment.FineTuneFor(steps)
 		o.opt.DiscriminativeLR, o.opt.FreezeSteps, o.opt.UnfreezeEvery = ft.DiscriminativeLR, ft.FreezeSteps, ft.UnfreezeEvery
 	}
+	topt := o.opt
+	legacyZeros(&topt.Options, 100)
 	start := time.Now()
 	var m *sentiment.Model
 	var res sentiment.Result
 	if o.resume != "" {
 		status(c, g, "resuming from %s", o.resume)
-		m, res, err = sentiment.Resume(c.Context(), o.resume, data, o.opt, report)
+		m, res, err = sentiment.Resume(c.Context(), o.resume, data, topt, report)
 		if err == nil && !slices.Equal(m.Config.Labels, names) {
 			return fmt.Errorf("the checkpoint's classes (%s) differ from the data's (%s)", strings.Join(m.Config.Labels, ", "), strings.Join(names, ", "))
 		}
@@ -377,7 +379,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		status(c, g, "training %s %dx%d%s, %s pooling (%d parameters, vocab %d, classes %s) on %d reviews, validating on %d",
 			cell, o.cfg.Layers, o.cfg.Hidden, map[bool]string{true: " bidirectional", false: ""}[m.Config.Bidirectional],
 			m.Config.Pooling, m.Params.Len(), m.Config.Vocab, strings.Join(names, "/"), len(data.Train), len(data.Val))
-		res, err = sentiment.Train(c.Context(), m, data, o.opt, report)
+		res, err = sentiment.Train(c.Context(), m, data, topt, report)
 	}
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
