@@ -626,9 +626,6 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if o.opt.ValMax == 0 {
 		o.opt.ValMax = -1
 	}
-	if o.opt.LabelSmoothing == 0 {
-		o.opt.LabelSmoothing = -1
-	}
 	if st, err := os.Stat(o.data); err != nil {
 		return err
 	} else if st.IsDir() {
@@ -693,6 +690,11 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	o.opt.Val = val
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
+	topt := o.opt
+	legacyZeros(&topt.Options, 200)
+	if !(topt.TeacherForcing > 0 && topt.TeacherForcing <= 1) {
+		topt.TeacherForcing = 1
+	}
 	bar := newTrainingBar(c, g)
 	report := func(p seq2seq.Progress) {
 		tlog.step(p.Loss)
@@ -709,7 +711,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	var res seq2seq.Result
 	if o.resume != "" {
 		status(c, g, "resuming from %s", o.resume)
-		m, res, err = seq2seq.Resume(c.Context(), o.resume, trainPairs, o.opt, report)
+		m, res, err = seq2seq.Resume(c.Context(), o.resume, trainPairs, topt, report)
 	} else {
 		srcL, tgtL := make([]string, len(trainPairs)), make([]string, len(trainPairs))
 		for i, p := range trainPairs {
@@ -745,7 +747,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
 		status(c, g, "training %s seq2seq (%d parameters, vocab %d/%d, %s attention) on %d pairs, validating on %d pairs",
 			cell, m.Params.Len(), m.Config.SrcVocab, m.Config.TgtVocab, attn, len(trainPairs), len(val))
-		res, err = seq2seq.Train(c.Context(), m, trainPairs, o.opt, report)
+		res, err = seq2seq.Train(c.Context(), m, trainPairs, topt, report)
 	}
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
