@@ -310,7 +310,7 @@ func (g *groupOptimizer) SetState(ts []rnn.Tensor) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("rnn: fine-tuning optimizer state: unexpected tensor %q; the checkpoint was written without the fine-tuning options (resume with the flags of the original run, --init-lm included)", t.Name)
+			return fmt.Errorf("rnn: fine-tuning optimizer state: unexpected tensor %q; the checkpoint was written without the fine-tuning options (resume with the options of the original run, its fine-tuning options included)", t.Name)
 		}
 	}
 	for i := range g.groups {
