@@ -121,16 +121,9 @@ func Train(ctx context.Context, m *Model, text string, opt TrainOptions, progres
 // Resume continues a run from a checkpoint written by Train, to the same
 // result as an uninterrupted run with the same text and options.
 func Resume(ctx context.Context, checkpoint string, text string, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
-	info, params, ck, err := fit.Load(checkpoint, Kind)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	m, err := fromFile(checkpoint, info, params)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	res, err := m.trainFrom(ctx, ck, text, opt, progress)
-	return m, res, err
+	return fit.Resume(checkpoint, Kind, fromFile, func(m *Model, ck *fit.Checkpoint) (Result, error) {
+		return m.trainFrom(ctx, ck, text, opt, progress)
+	})
 }
 
 func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, text string, opt TrainOptions, progress func(Progress)) (Result, error) {
@@ -169,16 +162,10 @@ func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, text string, 
 			loss, _ := m.evaluate(tr.val, 16, 256)
 			return fit.Metrics{"val_loss": loss}, nil
 		},
-		Save: m.Save,
-		Checkpoint: func(path string, optim rnn.Optimizer, st *rnn.RunState) error {
-			info, err := m.info()
-			if err != nil {
-				return err
-			}
-			return rnn.SaveRun(path, info, m.Params, optim, st)
-		},
-		SaveState: tr.saveState,
-		Restore:   tr.restore,
+		Save:       m.Save,
+		Checkpoint: fit.SaveRun(m.info, m.Params),
+		SaveState:  tr.saveState,
+		Restore:    tr.restore,
 	}
 	r, err := fit.Train(ctx, run, ck, opt.Options, func(p fit.Progress) {
 		if progress != nil {

@@ -392,3 +392,31 @@ func Load(path, kind string) (rnn.ModelInfo, []rnn.Tensor, *Checkpoint, error) {
 	}
 	return info, params, &Checkpoint{Run: run, Optim: optState}, nil
 }
+
+// Resume reads the checkpoint at path (Load), rebuilds its model with
+// load and continues the run with train: the body of every application's
+// Resume.
+func Resume[M, R any](path, kind string, load func(path string, info rnn.ModelInfo, params []rnn.Tensor) (M, error),
+	train func(m M, ck *Checkpoint) (R, error)) (m M, res R, err error) {
+	info, params, ck, err := Load(path, kind)
+	if err != nil {
+		return m, res, err
+	}
+	if m, err = load(path, info, params); err != nil {
+		return m, res, err
+	}
+	res, err = train(m, ck)
+	return m, res, err
+}
+
+// SaveRun returns a Run.Checkpoint that writes ps with the model info
+// that info returns (rnn.SaveRun).
+func SaveRun(info func() (rnn.ModelInfo, error), ps *rnn.Params) func(path string, opt rnn.Optimizer, st *rnn.RunState) error {
+	return func(path string, opt rnn.Optimizer, st *rnn.RunState) error {
+		mi, err := info()
+		if err != nil {
+			return err
+		}
+		return rnn.SaveRun(path, mi, ps, opt, st)
+	}
+}

@@ -675,16 +675,9 @@ func TrainLM(ctx context.Context, m *LM, data LMData, opt LMTrainOptions, progre
 // ResumeLM continues a run from a checkpoint written by TrainLM, to the
 // same result as an uninterrupted run with the same data and options.
 func ResumeLM(ctx context.Context, checkpoint string, data LMData, opt LMTrainOptions, progress func(LMProgress)) (*LM, LMResult, error) {
-	info, params, ck, err := fit.Load(checkpoint, LMKind)
-	if err != nil {
-		return nil, LMResult{}, err
-	}
-	m, err := lmFromFile(checkpoint, info, params)
-	if err != nil {
-		return nil, LMResult{}, err
-	}
-	res, err := m.trainFrom(ctx, ck, data, opt, progress)
-	return m, res, err
+	return fit.Resume(checkpoint, LMKind, lmFromFile, func(m *LM, ck *fit.Checkpoint) (LMResult, error) {
+		return m.trainFrom(ctx, ck, data, opt, progress)
+	})
 }
 
 func (m *LM) trainFrom(ctx context.Context, ck *fit.Checkpoint, data LMData, opt LMTrainOptions, progress func(LMProgress)) (res LMResult, err error) {
@@ -761,11 +754,9 @@ func (m *LM) trainFrom(ctx context.Context, ck *fit.Checkpoint, data LMData, opt
 		},
 		Save: m.Save,
 		Checkpoint: func(path string, optim rnn.Optimizer, st *rnn.RunState) error {
-			info, err := m.info()
-			if err != nil {
-				return err
-			}
-			return rnn.SaveRun(path, info, m.fileParams(), optim, st)
+			// fileParams is a copy in the model file's layout, made anew
+			// for each checkpoint.
+			return fit.SaveRun(m.info, m.fileParams())(path, optim, st)
 		},
 		SaveState: tr.saveState,
 		Restore:   tr.restore,

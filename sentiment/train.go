@@ -199,16 +199,9 @@ func Train(ctx context.Context, m *Model, data Data, opt TrainOptions, progress 
 // Resume continues a run from a checkpoint written by Train, to the same
 // result as an uninterrupted run with the same data and options.
 func Resume(ctx context.Context, checkpoint string, data Data, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
-	info, params, ck, err := fit.Load(checkpoint, Kind)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	m, err := fromFile(checkpoint, info, params)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	res, err := m.trainFrom(ctx, ck, data, opt, progress)
-	return m, res, err
+	return fit.Resume(checkpoint, Kind, fromFile, func(m *Model, ck *fit.Checkpoint) (Result, error) {
+		return m.trainFrom(ctx, ck, data, opt, progress)
+	})
 }
 
 func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, data Data, opt TrainOptions, progress func(Progress)) (res Result, err error) {
@@ -256,14 +249,8 @@ func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, data Data, op
 			loss, acc := tr.evaluate()
 			return fit.Metrics{"val_loss": loss, "val_acc": acc}, nil
 		},
-		Save: m.Save,
-		Checkpoint: func(path string, optim rnn.Optimizer, st *rnn.RunState) error {
-			info, err := m.info()
-			if err != nil {
-				return err
-			}
-			return rnn.SaveRun(path, info, m.Params, optim, st)
-		},
+		Save:       m.Save,
+		Checkpoint: fit.SaveRun(m.info, m.Params),
 		Restore: func(run *rnn.RunState) error {
 			_, okAcc := run.Metrics["val_acc"]
 			_, okLoss := run.Metrics["val_loss"]

@@ -201,16 +201,9 @@ func Train(ctx context.Context, m *Model, pairs []Pair, opt TrainOptions, progre
 // Resume continues a run from a checkpoint written by Train, with the same
 // pairs and options, to the same result as an uninterrupted run.
 func Resume(ctx context.Context, checkpoint string, pairs []Pair, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
-	info, params, ck, err := fit.Load(checkpoint, Kind)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	m, err := fromFile(checkpoint, info, params)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	res, err := m.trainFrom(ctx, ck, pairs, opt, progress)
-	return m, res, err
+	return fit.Resume(checkpoint, Kind, fromFile, func(m *Model, ck *fit.Checkpoint) (Result, error) {
+		return m.trainFrom(ctx, ck, pairs, opt, progress)
+	})
 }
 
 type trainer struct {
@@ -310,14 +303,8 @@ func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, pairs []Pair,
 			ev, err := tr.evaluate(ctx)
 			return fit.Metrics{"val_bleu": ev.BLEU.Score, "val_chrf": ev.ChrF.Score}, err
 		},
-		Save: m.Save,
-		Checkpoint: func(path string, optim rnn.Optimizer, st *rnn.RunState) error {
-			info, err := m.info()
-			if err != nil {
-				return err
-			}
-			return rnn.SaveRun(path, info, m.Params, optim, st)
-		},
+		Save:       m.Save,
+		Checkpoint: fit.SaveRun(m.info, m.Params),
 		Restore: func(run *rnn.RunState) error {
 			if _, ok := run.Metrics["val_bleu"]; !ok {
 				return errors.New("checkpoint: it was not written by seq2seq.Train with this model; resume with the options of the original run")
