@@ -37,12 +37,7 @@ func (o *TrainOptions) check() error {
 	if o.Batch <= 0 {
 		o.Batch = 32
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = 10
-	}
-	if o.LR <= 0 {
-		o.LR = 2e-3
-	}
+	o.Default(10, 2e-3)
 	if !(o.ValFrac > 0 && o.ValFrac < 1) {
 		return fmt.Errorf("charrnn: validation fraction %v is not between 0 and 1", o.ValFrac)
 	}

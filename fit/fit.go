@@ -89,6 +89,17 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// Default gives a zero or negative Epochs or LR, which no run can use, the
+// application's default.
+func (o *Options) Default(epochs, lr float64) {
+	if o.Epochs <= 0 {
+		o.Epochs = epochs
+	}
+	if o.LR <= 0 {
+		o.LR = lr
+	}
+}
+
 func (o *Options) fill(evalEvery int) {
 	if o.MinLR <= 0 {
 		o.MinLR = o.LR / 20

@@ -136,6 +136,14 @@ func TestZeroMeansZero(t *testing.T) {
 	assert.InDelta(t, 5, tt.ps.GradNorm(), 1e-3, "clipped")
 	assert.Error(t, Options{Epochs: 1, LR: 1, Warmup: -1}.Validate())
 	assert.Error(t, Options{LR: 1}.Validate(), "zero epochs")
+
+	var d Options
+	d.Default(3, 0.1)
+	assert.Equal(t, 3.0, d.Epochs)
+	assert.Equal(t, 0.1, d.LR)
+	d.Epochs = 7
+	d.Default(3, 0.2)
+	assert.Equal(t, 7.0, d.Epochs, "a set value stays")
 }
 
 // TestNonFinite: a NaN step stops the run with rnn.ErrNonFinite, the best

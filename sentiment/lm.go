@@ -535,12 +535,7 @@ func (o *LMTrainOptions) defaults() {
 	if o.Batch <= 0 {
 		o.Batch = 64
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = 1
-	}
-	if o.LR <= 0 {
-		o.LR = 2e-3
-	}
+	o.Default(1, 2e-3)
 	if o.Proposal == "" {
 		o.Proposal = ProposalUnigram
 	}

@@ -62,12 +62,7 @@ func (o *TrainOptions) fill() {
 	if o.Batch <= 0 {
 		o.Batch = 32
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = 4
-	}
-	if o.LR <= 0 {
-		o.LR = 2e-3
-	}
+	o.Default(4, 2e-3)
 }
 
 // Progress is reported to Train's callback after every step.

@@ -131,12 +131,7 @@ func (o *TrainOptions) check() error {
 	if o.Batch <= 0 {
 		o.Batch = 64
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = 10
-	}
-	if o.LR <= 0 {
-		o.LR = 1e-3
-	}
+	o.Default(10, 1e-3)
 	if o.MaxLen <= 0 {
 		o.MaxLen = 50
 	}
