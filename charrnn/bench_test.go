@@ -38,20 +38,25 @@ func w1Model(b *testing.B) (*Model, string) {
 // clip 5. Reports chars/s (= 2048 chars per step).
 func BenchmarkW1TrainStep(b *testing.B) {
 	m, text := w1Model(b)
-	opt := TrainOptions{SeqLen: 64, Batch: 32}
-	opt.defaults()
+	opt := DefaultTrainOptions()
 	tr := &trainer{m: m, opt: opt, T: 64, B: 32, train: m.Tok.Encode(text)}
 	tr.streamLen = len(tr.train) / tr.B
 	tr.perEpoch = (tr.streamLen - 1) / tr.T
 	tr.alloc()
 	tr.rng = rand.New(rand.NewPCG(1, 2))
-	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: 2e-3})
-	tr.step(0)
+	adam := rnn.NewAdam(rnn.AdamOptions{LR: 2e-3})
+	step := func(w int) {
+		tr.step(w)
+		m.Params.ClipGradNorm(opt.Clip)
+		adam.Step(m.Params)
+		tr.state.CopyFrom(tr.seq.Final())
+	}
+	step(0)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for i := 0; i < b.N; i++ {
-		tr.step(i % tr.perEpoch)
+		step(i % tr.perEpoch)
 	}
 	b.ReportMetric(float64(b.N*64*32)/b.Elapsed().Seconds(), "chars/s")
 	b.ReportMetric(float64(b.N*64*32)/(cpuTime()-cpu0).Seconds(), "chars/cpu-s")

@@ -43,7 +43,7 @@ func TestTrainLearnsSyntheticText(t *testing.T) {
 		m := newTiny(t, text, cell)
 		before, err := m.Evaluate(text[len(text)*9/10:])
 		require.NoError(t, err)
-		res, err := Train(context.Background(), m, text, TrainOptions{SeqLen: 16, Batch: 8, Epochs: 12, LR: 1e-2, Warmup: 10}, nil)
+		res, err := Train(context.Background(), m, text, trainOpts(func(o *TrainOptions) { o.SeqLen, o.Batch, o.Epochs, o.LR, o.Warmup = 16, 8, 12, 1e-2, 10 }), nil)
 		require.NoError(t, err)
 		after, err := m.Evaluate(text[len(text)*9/10:])
 		require.NoError(t, err)
@@ -59,7 +59,7 @@ func TestTrainLearnsSyntheticText(t *testing.T) {
 func TestSaveLoadGenerateDeterministic(t *testing.T) {
 	text := synthetic(3000)
 	m := newTiny(t, text, rnn.LSTM)
-	_, err := Train(context.Background(), m, text, TrainOptions{SeqLen: 16, Batch: 8, Epochs: 2, LR: 1e-2}, nil)
+	_, err := Train(context.Background(), m, text, trainOpts(func(o *TrainOptions) { o.SeqLen, o.Batch, o.Epochs, o.LR = 16, 8, 2, 1e-2 }), nil)
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "m.safetensors")
 	require.NoError(t, m.Save(path, rnn.F32))
@@ -93,7 +93,7 @@ func TestGenerateBadSeed(t *testing.T) {
 func TestResumeIsExact(t *testing.T) {
 	text := synthetic(4000)
 	dir := t.TempDir()
-	opt := TrainOptions{SeqLen: 16, Batch: 4, Epochs: 3, LR: 5e-3, EvalEvery: 10, Seed: 9}
+	opt := trainOpts(func(o *TrainOptions) { o.SeqLen, o.Batch, o.Epochs, o.LR, o.EvalEvery, o.Seed = 16, 4, 3, 5e-3, 10, 9 })
 	m := newTiny(t, text, rnn.LSTM)
 	m.Config.WeightDrop = 0.3
 	full, err := Train(context.Background(), m, text, opt, nil)
@@ -180,7 +180,7 @@ func TestConcurrentGenerateAndEvaluate(t *testing.T) {
 // weights, single-threaded and with the GEMM on both cores.
 func TestTrainingIsDeterministic(t *testing.T) {
 	text := synthetic(3000)
-	opt := TrainOptions{SeqLen: 16, Batch: 8, Epochs: 1, LR: 5e-3, Seed: 3}
+	opt := trainOpts(func(o *TrainOptions) { o.SeqLen, o.Batch, o.Epochs, o.LR, o.Seed = 16, 8, 1, 5e-3, 3 })
 	run := func(threads int) []float32 {
 		kernel.SetThreads(threads)
 		defer kernel.SetThreads(0)
@@ -193,4 +193,11 @@ func TestTrainingIsDeterministic(t *testing.T) {
 	a, b, c := run(1), run(1), run(2)
 	require.Equal(t, a, b, "two single-threaded runs differ")
 	require.Equal(t, a, c, "the thread count changed the result")
+}
+
+// trainOpts returns DefaultTrainOptions changed by set.
+func trainOpts(set func(o *TrainOptions)) TrainOptions {
+	o := DefaultTrainOptions()
+	set(&o)
+	return o
 }

@@ -17,7 +17,9 @@ func Example() {
 	tok, _ := tokenize.TrainRune(strings.NewReader(text), tokenize.RuneOptions{})
 	m, _ := charrnn.New(charrnn.Config{Cell: rnn.LSTM, Embedding: 8, Hidden: 32, Layers: 1}, tok)
 	m.Init(rand.New(rand.NewPCG(1, 2)))
-	_, err := charrnn.Train(context.Background(), m, text, charrnn.TrainOptions{SeqLen: 24, Batch: 4, Epochs: 8, LR: 1e-2}, nil)
+	opt := charrnn.DefaultTrainOptions()
+	opt.SeqLen, opt.Batch, opt.Epochs, opt.LR = 24, 4, 8, 1e-2
+	_, err := charrnn.Train(context.Background(), m, text, opt, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -139,7 +139,7 @@ func TestLogProbIsALogSoftmax(t *testing.T) {
 func TestGenerateScoredMatchesEvaluate(t *testing.T) {
 	text := synthetic(3000)
 	m := newTiny(t, text, rnn.LSTM)
-	_, err := Train(context.Background(), m, text, TrainOptions{SeqLen: 16, Batch: 8, Epochs: 1, LR: 1e-2}, nil)
+	_, err := Train(context.Background(), m, text, trainOpts(func(o *TrainOptions) { o.SeqLen, o.Batch, o.Epochs, o.LR = 16, 8, 1, 1e-2 }), nil)
 	require.NoError(t, err)
 	total := func(s string) float64 { // summed NLL of every character after the first
 		r, err := m.EvaluateWith(s, EvalOptions{Streams: 1})

@@ -145,7 +145,7 @@ func LoadRun(path, kind string) (ModelInfo, []Tensor, *RunState, []Tensor, error
 		return ModelInfo{}, nil, nil, nil, err
 	}
 	bad := func(what string) error {
-		return fmt.Errorf("checkpoint %s: missing or bad %s; it is not a training checkpoint (pass it as --model, or resume from the .ckpt file)", path, what)
+		return fmt.Errorf("checkpoint %s: missing or bad %s; it is not a training checkpoint (load it as a model, or resume from the .ckpt file)", path, what)
 	}
 	st := &RunState{Metrics: map[string]float64{}}
 	ints := []struct {

@@ -67,7 +67,7 @@ func ReadExamples(path string, o ReadOptions) (ex []RawExample, warnings []error
 				continue
 			}
 			if errors.As(err, &re) {
-				return nil, warnings, fmt.Errorf("%v (more than %d bad records; is --format right?)", err, max(maxBad, 0))
+				return nil, warnings, fmt.Errorf("%v (more than %d bad records; is the format right?)", err, max(maxBad, 0))
 			}
 			return nil, warnings, err
 		}
@@ -75,7 +75,7 @@ func ReadExamples(path string, o ReadOptions) (ex []RawExample, warnings []error
 			// A row of one column: the label column "-1" is the text itself.
 			err := &corpora.RecordError{File: e.File, Line: e.Line, Err: errors.New("no label (the row has one column)")}
 			if len(warnings) >= maxBad {
-				return nil, warnings, fmt.Errorf("%v (more than %d bad records; is --format right?)", err, max(maxBad, 0))
+				return nil, warnings, fmt.Errorf("%v (more than %d bad records; is the format right?)", err, max(maxBad, 0))
 			}
 			warnings = append(warnings, err)
 			continue
@@ -115,12 +115,12 @@ func examples(path string, o ReadOptions) (iter.Seq2[corpora.Example, error], er
 	}
 	if format == FormatIMDBDir {
 		if !st.IsDir() {
-			return nil, fmt.Errorf("%s is not a folder; --format imdb-dir needs class folders such as pos/ and neg/", path)
+			return nil, fmt.Errorf("%s is not a folder; the imdb-dir format needs class folders such as pos/ and neg/", path)
 		}
 		return corpora.ReadFolder(path, corpora.FolderOptions{ReadOptions: corpora.ReadOptions{MaxLineBytes: MaxReviewBytes}}), nil
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a folder; --format %s needs a file", path, format)
+		return nil, fmt.Errorf("%s is a folder; the %s format needs a file", path, format)
 	}
 	open := func(read func(f *os.File) iter.Seq2[corpora.Example, error]) iter.Seq2[corpora.Example, error] {
 		return func(yield func(corpora.Example, error) bool) {
@@ -148,7 +148,7 @@ func examples(path string, o ReadOptions) (iter.Seq2[corpora.Example, error], er
 			}
 		}
 		if lo.Text == "" && o.Header {
-			return nil, errors.New("with a header, name the text column (e.g. --text-col review)")
+			return nil, errors.New("with a header, name the text column (such as review)")
 		}
 		return open(func(f *os.File) iter.Seq2[corpora.Example, error] { return corpora.ReadLabeled(f, lo) }), nil
 	case FormatJSONL:

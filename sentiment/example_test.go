@@ -35,8 +35,9 @@ func Example() {
 		Pooling: "max", Labels: []string{"negative", "positive"}}, tok)
 	m.Init(rand.New(rand.NewPCG(3, 4)))
 	train, val := sentiment.SplitExamples(ex, 0.25, 1)
-	res, err := sentiment.Train(context.Background(), m, sentiment.Data{Train: train, Val: val},
-		sentiment.TrainOptions{Batch: 16, Epochs: 5, LR: 1e-2, Warmup: 10}, nil)
+	opt := sentiment.DefaultTrainOptions()
+	opt.Batch, opt.Epochs, opt.LR, opt.Warmup = 16, 5, 1e-2, 10
+	res, err := sentiment.Train(context.Background(), m, sentiment.Data{Train: train, Val: val}, opt, nil)
 	if err != nil {
 		panic(err)
 	}

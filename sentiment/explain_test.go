@@ -27,7 +27,7 @@ func trainedToyModel(t *testing.T) *Model {
 	m := tinyModel(t, tok, rnn.GRU, "max+mean")
 	tr, val := SplitExamples(all, 0.2, 3)
 	res, err := Train(context.Background(), m, Data{Train: tr, Val: val},
-		TrainOptions{Batch: 16, Epochs: 4, LR: 1e-2, Warmup: 10}, nil)
+		trainOpts(func(o *TrainOptions) { o.Batch, o.Epochs, o.LR, o.Warmup = 16, 4, 1e-2, 10 }), nil)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, res.BestValAcc, 0.95)
 	return m

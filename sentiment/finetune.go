@@ -38,7 +38,9 @@ import (
 // the embedding from the end of the first epoch. These are ULMFiT's
 // choices scaled to this model, not tuned on IMDB.
 func DefaultFineTune() TrainOptions {
-	return TrainOptions{DiscriminativeLR: 2.6, FreezeSteps: 300, UnfreezeEvery: 300}
+	o := DefaultTrainOptions()
+	o.DiscriminativeLR, o.FreezeSteps, o.UnfreezeEvery = 2.6, 300, 300
+	return o
 }
 
 // NewFromLM builds a classifier whose tokenizer, embedding and recurrent
@@ -233,7 +235,9 @@ func NewFromModel(src *Model, labels []string, rng *rand.Rand) (*Model, error) {
 // 700 steps an epoch; a few hundred sentences take a few dozen steps.
 func FineTuneFor(steps int) TrainOptions {
 	stage := max(1, steps/10)
-	return TrainOptions{DiscriminativeLR: 2.6, FreezeSteps: stage, UnfreezeEvery: stage}
+	o := DefaultTrainOptions()
+	o.DiscriminativeLR, o.FreezeSteps, o.UnfreezeEvery = 2.6, stage, stage
+	return o
 }
 
 // paramGroup is a contiguous range of Params.Values that shares a learning
@@ -404,7 +408,7 @@ func (g *groupOptimizer) SetState(ts []rnn.Tensor) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("rnn: fine-tuning optimizer state: unexpected tensor %q; the checkpoint was written without the fine-tuning options (resume with the flags of the original run, --init-lm included)", t.Name)
+			return fmt.Errorf("rnn: fine-tuning optimizer state: unexpected tensor %q; the checkpoint was written without the fine-tuning options (resume with the options of the original run, its fine-tuning options included)", t.Name)
 		}
 	}
 	for i := range g.groups {

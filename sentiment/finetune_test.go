@@ -88,7 +88,9 @@ func TestFineTuneFreezingAndRates(t *testing.T) {
 		[]string{groups[0].name, groups[1].name, groups[2].name, groups[3].name})
 	require.Equal(t, 0, groups[3].lo)
 	require.Equal(t, m.Params.Len(), groups[0].hi)
-	opt := TrainOptions{Batch: 16, Epochs: 1, LR: 1e-2, Warmup: 1, DiscriminativeLR: 2, FreezeSteps: 3, UnfreezeEvery: 2}
+	opt := trainOpts(func(o *TrainOptions) {
+		o.Batch, o.Epochs, o.LR, o.Warmup, o.DiscriminativeLR, o.FreezeSteps, o.UnfreezeEvery = 16, 1, 1e-2, 1, 2, 3, 2
+	})
 	prev := slices.Clone(m.Params.Values)
 	tr, val := SplitExamples(all, 0.2, 1)
 	_, err = Train(context.Background(), m, Data{Train: tr, Val: val}, opt, func(p Progress) {
@@ -228,7 +230,7 @@ func TestPretrainingHelps(t *testing.T) {
 		lres, err := TrainLM(context.Background(), lm, LMData{Train: texts, Val: ptUnlabelled(40, 9)}, lopt, nil)
 		require.NoError(t, err)
 
-		opt := TrainOptions{Batch: 16, Epochs: 6, LR: 1e-2, Warmup: 10, Seed: seed}
+		opt := trainOpts(func(o *TrainOptions) { o.Batch, o.Epochs, o.LR, o.Warmup, o.Seed = 16, 6, 1e-2, 10, seed })
 		scratchCfg := cfg
 		scratchCfg.Cell, scratchCfg.Embedding, scratchCfg.Hidden, scratchCfg.Layers, scratchCfg.Bidirectional = rnn.GRU, 16, 16, 1, true
 		scratch, err := New(scratchCfg, tok)
@@ -298,7 +300,9 @@ func TestNewFromModel(t *testing.T) {
 		assert.Equal(t, q.W, p.W, p.Name)
 	}
 	assert.Len(t, m.Predict(all[0].Text).Probs, 3)
-	assert.Equal(t, TrainOptions{DiscriminativeLR: 2.6, FreezeSteps: 4, UnfreezeEvery: 4}, FineTuneFor(40))
+	want := DefaultTrainOptions()
+	want.DiscriminativeLR, want.FreezeSteps, want.UnfreezeEvery = 2.6, 4, 4
+	assert.Equal(t, want, FineTuneFor(40))
 	assert.Equal(t, 1, FineTuneFor(3).FreezeSteps)
 }
 
@@ -325,7 +329,7 @@ func TestNonFiniteKeepsBest(t *testing.T) {
 	m := tinyModel(t, synthTok(t, all), rnn.GRU, "max")
 	start := slices.Clone(m.Params.Values)
 	res, err := Train(context.Background(), m, Data{Train: all[:160], Val: all[160:]},
-		TrainOptions{Batch: 16, Epochs: 4, LR: 1e38, Warmup: 1, EvalEvery: 1000}, nil)
+		trainOpts(func(o *TrainOptions) { o.Batch, o.Epochs, o.LR, o.Warmup, o.EvalEvery = 16, 4, 1e38, 1, 1000 }), nil)
 	require.ErrorIs(t, err, ErrNonFinite)
 	require.ErrorIs(t, err, rnn.ErrNonFinite)
 	assert.Positive(t, res.Steps)

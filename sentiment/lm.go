@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/rnnkit/rnnkit/embed"
+	"github.com/rnnkit/rnnkit/fit"
 	"github.com/rnnkit/rnnkit/internal/modelio"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/rnn/kernel"
@@ -507,42 +508,24 @@ type LMData struct {
 // warm-up, no clipping, the full softmax, ...). Zero SeqLen, Batch, Epochs,
 // LR, MinLR and EvalEvery, which are never meaningful, take their defaults.
 type LMTrainOptions struct {
-	SeqLen      int     // BPTT window; default 70
-	Batch       int     // parallel contiguous streams; default 64
-	Epochs      float64 // passes over the training text; default 1
-	LR          float64 // peak Adam learning rate; default 2e-3
-	MinLR       float64 // final LR of the cosine schedule; default LR/20
-	Warmup      int     // linear warm-up steps
-	Clip        float64 // global gradient-norm clip; 0 = none
-	WeightDecay float64 // Adam L2 weight decay
+	fit.Options
+	SeqLen int // BPTT window; default 70
+	Batch  int // parallel contiguous streams; default 64
 	// Samples is the number of classes the sampled softmax draws per step
 	// (shared by the batch's rows); 0 trains with the full softmax.
 	// Validation always uses the full softmax.
-	Samples   int
-	Proposal  string // ProposalUnigram ("" too) or ProposalLogUniform
-	EvalEvery int    // steps between validation passes; default: 4 per epoch
-	Patience  int    // stop after this many evaluations without improvement; 0 = never
-	Seed      uint64 // seeds the document order, dropout and the draws
-
-	// CheckpointPath, if set, receives a checkpoint every CheckpointEvery
-	// steps (default: at each evaluation) and when ctx is cancelled.
-	CheckpointPath  string
-	CheckpointEvery int
-	// BestPath, if set, receives the best model (by validation loss) each
-	// time it improves, in BestDType (default F32).
-	BestPath  string
-	BestDType rnn.DType
-	// SkipNonFinite skips a step whose loss or gradient is NaN or Inf
-	// (counting it in LMResult.Skipped) instead of stopping with an error.
-	SkipNonFinite bool
+	Samples  int
+	Proposal string // ProposalUnigram ("" too) or ProposalLogUniform
 }
 
 // DefaultLMTrainOptions are the options of the IMDB pretraining: windows of
 // 70 tokens, 64 streams, one epoch, Adam at 2e-3 with 200 warm-up steps and
-// a cosine decay, clip 1, sampled softmax with 1024 unigram^0.75 draws.
+// a cosine decay, clip 1, sampled softmax with 1024 unigram^0.75 draws,
+// evaluated 4 times per epoch.
 func DefaultLMTrainOptions() LMTrainOptions {
-	return LMTrainOptions{SeqLen: 70, Batch: 64, Epochs: 1, LR: 2e-3, Warmup: 200, Clip: 1,
-		Samples: 1024, Proposal: ProposalUnigram, Seed: 1}
+	o := LMTrainOptions{Options: fit.DefaultOptions(), SeqLen: 70, Batch: 64, Samples: 1024, Proposal: ProposalUnigram}
+	o.Epochs, o.Warmup, o.Clip = 1, 200, 1
+	return o
 }
 
 func (o *LMTrainOptions) defaults() {
@@ -552,20 +535,9 @@ func (o *LMTrainOptions) defaults() {
 	if o.Batch <= 0 {
 		o.Batch = 64
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = 1
-	}
-	if o.LR <= 0 {
-		o.LR = 2e-3
-	}
-	if o.MinLR <= 0 {
-		o.MinLR = o.LR / 20
-	}
+	o.Default(1, 2e-3)
 	if o.Proposal == "" {
 		o.Proposal = ProposalUnigram
-	}
-	if o.BestDType == "" {
-		o.BestDType = rnn.F32
 	}
 }
 
@@ -615,9 +587,6 @@ type lmTrainer struct {
 	draws  []int32 // tests: fixed draws instead of sampling
 	pcg    *rand.PCG
 	rng    *rand.Rand
-	adam   *rnn.Adam
-	sched  rnn.CosineWarmup
-	st     *rnn.RunState
 	docs   [][]int32
 	stream []int32 // the training stream of epoch `epoch`
 	epoch  int
@@ -701,19 +670,12 @@ func TrainLM(ctx context.Context, m *LM, data LMData, opt LMTrainOptions, progre
 // ResumeLM continues a run from a checkpoint written by TrainLM, to the
 // same result as an uninterrupted run with the same data and options.
 func ResumeLM(ctx context.Context, checkpoint string, data LMData, opt LMTrainOptions, progress func(LMProgress)) (*LM, LMResult, error) {
-	info, params, run, optState, err := rnn.LoadRun(checkpoint, LMKind)
-	if err != nil {
-		return nil, LMResult{}, err
-	}
-	m, err := lmFromFile(checkpoint, info, params)
-	if err != nil {
-		return nil, LMResult{}, err
-	}
-	res, err := m.trainFrom(ctx, &checkpointState{run: run, optState: optState}, data, opt, progress)
-	return m, res, err
+	return fit.Resume(checkpoint, LMKind, lmFromFile, func(m *LM, ck *fit.Checkpoint) (LMResult, error) {
+		return m.trainFrom(ctx, ck, data, opt, progress)
+	})
 }
 
-func (m *LM) trainFrom(ctx context.Context, ck *checkpointState, data LMData, opt LMTrainOptions, progress func(LMProgress)) (res LMResult, err error) {
+func (m *LM) trainFrom(ctx context.Context, ck *fit.Checkpoint, data LMData, opt LMTrainOptions, progress func(LMProgress)) (res LMResult, err error) {
 	opt.defaults()
 	if opt.Proposal != ProposalUnigram && opt.Proposal != ProposalLogUniform {
 		return res, fmt.Errorf("sentiment: unknown proposal %q (want %s or %s)", opt.Proposal, ProposalUnigram, ProposalLogUniform)
@@ -756,114 +718,69 @@ func (m *LM) trainFrom(ctx context.Context, ck *checkpointState, data LMData, op
 		}
 	}
 	tr.loss = rnn.NewSampledSoftmax(m.decW, m.decB, sampler, opt.Samples)
-	steps := max(int(opt.Epochs*float64(tr.per)), 1)
-	if opt.EvalEvery <= 0 {
-		opt.EvalEvery = max(tr.per/4, 1)
-	}
-	if opt.CheckpointEvery <= 0 {
-		opt.CheckpointEvery = opt.EvalEvery
-	}
-	tr.opt = opt
-	tr.adam = rnn.NewAdam(rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
-	tr.sched = rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
-	st := &rnn.RunState{Best: slices.Clone(m.Params.Values), Metrics: map[string]float64{"val_loss": math.Inf(1)}}
 	nan := math.NaN()
-	val := LMEval{Fwd: nan, Bwd: nan, Loss: nan, Perplexity: nan, FwdPerplexity: nan, BwdPerplexity: nan}
-	res.BestVal = val
-	if ck != nil {
-		if err := tr.restore(ck, st); err != nil {
-			return res, err
-		}
-		res.BestVal = evalFromMetrics(st.Metrics)
-		val = res.BestVal
-	}
-	tr.st = st
-	res.Stopped = "done"
-	res.History = lmHistoryFromRun(st.History)
-	defer func() {
-		res.Steps, res.BestStep, res.Skipped = st.Step, st.BestStep, st.Skipped
-		copy(m.Params.Values, st.Best)
-	}()
-	start := time.Now()
-	var evalTime time.Duration
-	tokens := 0
-	var lossSum float64
-	var lossN int
-	for ; st.Step < steps; st.Step++ {
-		step := st.Step
-		if ctx.Err() != nil {
-			res.Stopped = "interrupted"
-			if opt.CheckpointPath != "" {
-				if cerr := tr.checkpoint(res.History); cerr != nil {
-					return res, cerr
-				}
+	none := LMEval{Fwd: nan, Bwd: nan, Loss: nan, Perplexity: nan, FwdPerplexity: nan, BwdPerplexity: nan}
+	res.BestVal = none
+	var last LMEval // the latest evaluation in full
+	run := &fit.Run{
+		Name: "sentiment: LM", Params: m.Params,
+		Steps: max(int(opt.Epochs*float64(tr.per)), 1), StepsPerEpoch: tr.per, EvalEvery: max(tr.per/4, 1),
+		Metrics: fit.Metrics{"val_loss": math.Inf(1)},
+		Better:  func(val, best fit.Metrics) bool { return val["val_loss"] < best["val_loss"] },
+		Record:  []string{"val_loss", "val_fwd", "val_bwd"},
+		Step: func(step int) (float64, int) {
+			return tr.step(step), tr.T * tr.B
+		},
+		AfterUpdate: func(int) {
+			clear(m.emb.Row(tokenize.Pad)) // padding_idx: the row stays zero
+			for _, d := range tr.dirs {
+				d.state.CopyFrom(d.seq.Final()) // carried, detached, into the next window
 			}
-			return res, ctx.Err()
-		}
-		lr := tr.sched.LR(step)
-		tr.adam.SetLR(lr)
-		loss, ok := tr.step(step)
-		if !ok {
-			if !opt.SkipNonFinite {
-				return res, fmt.Errorf("sentiment: LM step %d: %w (loss %v); lower the learning rate, or skip such steps", step, ErrNonFinite, loss)
-			}
-			st.Skipped++
+		},
+		Skipped: func(int) {
 			for _, d := range tr.dirs {
 				d.state.Zero()
 			}
-			continue
+		},
+		Evaluate: func(context.Context) (fit.Metrics, error) {
+			v := m.evaluate(tr.val)
+			last = v
+			return fit.Metrics{"val_loss": v.Loss, "val_fwd": v.Fwd, "val_bwd": v.Bwd, "val_tokens": float64(v.Tokens)}, nil
+		},
+		Save: m.Save,
+		Checkpoint: func(path string, optim rnn.Optimizer, st *rnn.RunState) error {
+			// fileParams is a copy in the model file's layout, made anew
+			// for each checkpoint.
+			return fit.SaveRun(m.info, m.fileParams())(path, optim, st)
+		},
+		SaveState: tr.saveState,
+		Restore:   tr.restore,
+	}
+	val := none
+	if ck != nil {
+		if _, ok := ck.Run.Metrics["val_loss"]; !ok && ck.Run.Metrics != nil {
+			ck.Run.Metrics["val_loss"] = math.Inf(1)
 		}
-		tokens += tr.T * tr.B
-		lossSum += loss
-		lossN++
-		evaluated := false
-		if (step+1)%opt.EvalEvery == 0 || step+1 == steps {
-			t0 := time.Now()
-			val = m.evaluate(tr.val)
-			evalTime += time.Since(t0)
-			res.History = append(res.History, LMPoint{Step: step + 1, Loss: lossSum / float64(max(lossN, 1)),
-				ValLoss: val.Loss, ValFwd: val.Fwd, ValBwd: val.Bwd})
-			lossSum, lossN = 0, 0
-			evaluated = true
-			if val.Loss < st.Metrics["val_loss"] {
-				st.Metrics["val_loss"], st.Metrics["val_fwd"], st.Metrics["val_bwd"] = val.Loss, val.Fwd, val.Bwd
-				st.Metrics["val_tokens"] = float64(val.Tokens)
-				st.BestStep, st.SinceBest = step+1, 0
-				res.BestVal = val
-				copy(st.Best, m.Params.Values)
-				if opt.BestPath != "" {
-					if err := m.Save(opt.BestPath, opt.BestDType); err != nil {
-						return res, err
-					}
-				}
-			} else {
-				st.SinceBest++
-			}
-		}
-		stopping := evaluated && opt.Patience > 0 && st.SinceBest >= opt.Patience
-		// A checkpoint every CheckpointEvery steps and at the end, so that a
-		// finished run can be resumed for more epochs.
-		if opt.CheckpointPath != "" && ((step+1)%opt.CheckpointEvery == 0 || step+1 == steps || stopping) {
-			st.Step++ // the checkpoint resumes after this step
-			err := tr.checkpoint(res.History)
-			st.Step--
-			if err != nil {
-				return res, err
+		res.BestVal = evalFromMetrics(ck.Run.Metrics)
+		val = res.BestVal
+	}
+	r, err := fit.Train(ctx, run, ck, opt.Options, func(p fit.Progress) {
+		if p.Evaluated {
+			val = last
+			if p.BestStep == p.Step {
+				res.BestVal = last
 			}
 		}
 		if progress != nil {
-			el := time.Since(start)
-			progress(LMProgress{Step: step + 1, Steps: steps, Epoch: float64(step+1) / float64(tr.per),
-				Loss: loss, Val: val, BestValLoss: st.Metrics["val_loss"], LR: lr,
-				TokensPerSec: float64(tokens) / (el - evalTime).Seconds(), Elapsed: el, Evaluated: evaluated})
+			progress(LMProgress{Step: p.Step, Steps: p.Steps, Epoch: p.Epoch, Loss: p.Loss, Val: val, BestValLoss: p.Best["val_loss"], LR: p.LR,
+				TokensPerSec: float64(p.Work) / (p.Elapsed - p.EvalTime).Seconds(), Elapsed: p.Elapsed, Evaluated: p.Evaluated})
 		}
-		if stopping {
-			res.Stopped = "early stopping"
-			st.Step++
-			break
-		}
+	})
+	res.Steps, res.BestStep, res.Skipped, res.Stopped = r.Steps, r.BestStep, r.Skipped, r.Stopped
+	for _, p := range r.History {
+		res.History = append(res.History, LMPoint{Step: p.Step, Loss: p.Value("loss"), ValLoss: p.Value("val_loss"), ValFwd: p.Value("val_fwd"), ValBwd: p.Value("val_bwd")})
 	}
-	return res, nil
+	return res, err
 }
 
 func identity(n int) []int {
@@ -918,9 +835,10 @@ func (tr *lmTrainer) fill(w int) {
 	}
 }
 
-// step trains on the step's window and returns the loss; ok is false if the
-// loss or the gradient is not finite (no update is made then).
-func (tr *lmTrainer) step(step int) (loss float64, ok bool) {
+// step runs the step's window forward and backward and returns the loss;
+// the gradient is left in m.Params for fit.Train to apply. With a
+// non-finite loss it returns before the backward pass.
+func (tr *lmTrainer) step(step int) (loss float64) {
 	if e := step / tr.per; e != tr.epoch {
 		rng := rand.New(rand.NewPCG(tr.opt.Seed^lmSeedOrder, uint64(e)))
 		tr.epoch, tr.stream = e, joinDocs(tr.docs, rng.Perm(len(tr.docs)))
@@ -936,23 +854,7 @@ func (tr *lmTrainer) step(step int) (loss float64, ok bool) {
 		d.pcg.Seed(tr.opt.Seed^lmSeedDropout+uint64(k), uint64(step))
 	}
 	tr.pcg.Seed(tr.opt.Seed^lmSeedDraws, uint64(step))
-	loss = tr.lossGrad(true, true)
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, false
-	}
-	if tr.opt.Clip > 0 {
-		if norm := tr.m.Params.ClipGradNorm(tr.opt.Clip); math.IsNaN(norm) || math.IsInf(norm, 0) {
-			return loss, false
-		}
-	} else if !tr.m.Params.GradsFinite() {
-		return loss, false
-	}
-	tr.adam.Step(tr.m.Params)
-	clear(tr.m.emb.Row(tokenize.Pad)) // padding_idx: the row stays zero
-	for _, d := range tr.dirs {
-		d.state.CopyFrom(d.seq.Final()) // carried, detached, into the next window
-	}
-	return loss, true
+	return tr.lossGrad(true, true)
 }
 
 // lossGrad runs the loaded window through both directions and returns the
@@ -1010,49 +912,26 @@ func (tr *lmTrainer) backwardDir(k int) {
 	d.dx = d.dxe
 }
 
-// checkpoint saves the run so that a resumed run is bit-identical: weights
-// (in the model file's layout), optimizer, best weights and metrics, and the
-// recurrent states carried between windows.
-func (tr *lmTrainer) checkpoint(hist []LMPoint) error {
-	info, err := tr.m.info()
-	if err != nil {
-		return err
-	}
-	tr.st.Tensors = tr.st.Tensors[:0]
+// saveState adds the recurrent states carried between windows to a
+// checkpoint, so that a resumed run is bit-identical.
+func (tr *lmTrainer) saveState(st *rnn.RunState) {
+	st.Tensors = st.Tensors[:0]
 	for _, d := range tr.dirs {
 		name := "carry.fwd."
 		if d.backward {
 			name = "carry.bwd."
 		}
-		tr.st.Tensors = append(tr.st.Tensors, rnn.Tensor{Name: name + "h", Shape: []int{len(d.state.H)}, Data: d.state.H})
+		st.Tensors = append(st.Tensors, rnn.Tensor{Name: name + "h", Shape: []int{len(d.state.H)}, Data: d.state.H})
 		if d.state.C != nil {
-			tr.st.Tensors = append(tr.st.Tensors, rnn.Tensor{Name: name + "c", Shape: []int{len(d.state.C)}, Data: d.state.C})
+			st.Tensors = append(st.Tensors, rnn.Tensor{Name: name + "c", Shape: []int{len(d.state.C)}, Data: d.state.C})
 		}
 	}
-	tr.st.History = tr.st.History[:0]
-	for _, p := range hist {
-		tr.st.History = append(tr.st.History, rnn.RunPoint{Step: p.Step,
-			Values: map[string]float64{"loss": p.Loss, "val_loss": p.ValLoss, "val_fwd": p.ValFwd, "val_bwd": p.ValBwd}})
-	}
-	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.fileParams(), tr.adam, tr.st)
 }
 
-// lmHistoryFromRun is the history of a checkpoint (rnn.RunState.History).
-func lmHistoryFromRun(h []rnn.RunPoint) []LMPoint {
-	var out []LMPoint
-	for _, p := range h {
-		out = append(out, LMPoint{Step: p.Step, Loss: p.Value("loss"), ValLoss: p.Value("val_loss"), ValFwd: p.Value("val_fwd"), ValBwd: p.Value("val_bwd")})
-	}
-	return out
-}
-
-// restore loads a checkpoint's run state into st and the trainer.
-func (tr *lmTrainer) restore(ck *checkpointState, st *rnn.RunState) error {
-	run := ck.run
-	bad := errors.New("checkpoint: it was written with other options (batch size, model size); resume with the options of the original run")
-	if len(run.Best) != len(st.Best) {
-		return bad
-	}
+// restore loads the carried recurrent states of a checkpoint. The window
+// after the checkpoint continues them; only the epoch's stream needs
+// rebuilding, which step does.
+func (tr *lmTrainer) restore(run *rnn.RunState) error {
 	for _, d := range tr.dirs {
 		name := "carry.fwd."
 		if d.backward {
@@ -1060,19 +939,13 @@ func (tr *lmTrainer) restore(ck *checkpointState, st *rnn.RunState) error {
 		}
 		h, c := run.Tensor(name+"h"), run.Tensor(name+"c")
 		if len(h) != len(d.state.H) || len(c) != len(d.state.C) {
-			return bad
+			return fit.ErrOtherRun
 		}
 		copy(d.state.H, h)
 		copy(d.state.C, c)
 	}
-	if err := tr.adam.SetState(ck.optState); err != nil {
-		return fmt.Errorf("checkpoint: %v", err)
-	}
 	if _, ok := run.Metrics["val_loss"]; !ok {
 		run.Metrics["val_loss"] = math.Inf(1)
 	}
-	*st = *run
-	// The window after the checkpoint continues the carried state; only
-	// the epoch's stream needs rebuilding, which step does.
 	return nil
 }

@@ -79,7 +79,7 @@ func TestLearnsSyntheticTask(t *testing.T) {
 			m := tinyModel(t, tok, tc.cell, tc.pooling)
 			tr, val := SplitExamples(all, 0.2, 3)
 			res, err := Train(context.Background(), m, Data{Train: tr, Val: val},
-				TrainOptions{Batch: 16, Epochs: 4, LR: 1e-2, Warmup: 10}, nil)
+				trainOpts(func(o *TrainOptions) { o.Batch, o.Epochs, o.LR, o.Warmup = 16, 4, 1e-2, 10 }), nil)
 			require.NoError(t, err)
 			assert.GreaterOrEqual(t, res.BestValAcc, 0.95, "history %+v", res.History)
 			rep, err := m.Evaluate(val)
@@ -197,7 +197,7 @@ func TestResumeBitExact(t *testing.T) {
 	tr, val := SplitExamples(all, 0.2, 1)
 	data := Data{Train: tr, Val: val}
 	dir := t.TempDir()
-	opt := TrainOptions{Batch: 16, Epochs: 2, LR: 5e-3, Warmup: 5, EvalEvery: 5}
+	opt := trainOpts(func(o *TrainOptions) { o.Batch, o.Epochs, o.LR, o.Warmup, o.EvalEvery = 16, 2, 5e-3, 5, 5 })
 
 	full := tinyModel(t, tok, rnn.LSTM, "max+mean")
 	full.Config.Dropout, full.Config.EmbDropout = 0.2, 0.1 // exercise the dropout RNG
@@ -264,4 +264,11 @@ func TestReadExamplesBadRecords(t *testing.T) {
 	assert.ErrorContains(t, err, "line too long")
 	_, _, err = ReadExamples(filepath.Join(dir, "missing.tsv"), ReadOptions{})
 	assert.ErrorContains(t, err, "no such file")
+}
+
+// trainOpts returns DefaultTrainOptions changed by set.
+func trainOpts(set func(o *TrainOptions)) TrainOptions {
+	o := DefaultTrainOptions()
+	set(&o)
+	return o
 }

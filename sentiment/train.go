@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rnnkit/rnnkit/fit"
 	"github.com/rnnkit/rnnkit/rnn"
 )
 
@@ -26,20 +27,15 @@ type Data struct {
 	Train, Val []Example
 }
 
-// TrainOptions configure Train. Zero values mean the documented defaults.
+// TrainOptions configure Train. Start from DefaultTrainOptions: the shared
+// options (fit.Options) mean what they say at zero (Warmup 0 is no warm-up,
+// Clip 0 no clipping, Seed 0 a seed), and so does LabelSmoothing; a zero
+// Batch, Epochs or LR, never meaningful, takes its default.
 type TrainOptions struct {
+	fit.Options
 	Batch          int       // reviews per step; default 32
-	Epochs         float64   // passes over the training reviews; default 4
-	LR             float64   // peak Adam learning rate; default 2e-3
-	MinLR          float64   // final LR of the cosine schedule; default LR/20
-	Warmup         int       // linear warm-up steps; default 100
-	Clip           float64   // global gradient-norm clip; default 5, negative = off
-	WeightDecay    float64   // Adam L2 weight decay; default 0
 	ClassWeights   []float32 // per-class loss weights (see BalancedWeights); nil = all 1
-	LabelSmoothing float32   // ε of the smoothed targets; default 0
-	EvalEvery      int       // steps between validation passes; default: 2 per epoch
-	Patience       int       // stop after this many evaluations without improvement; 0 = never
-	Seed           uint64    // seeds the batch order and dropout; default 1
+	LabelSmoothing float32   // ε of the smoothed targets; 0 = none
 
 	// Fine-tuning a pretrained encoder (see finetune.go and DefaultFineTune).
 	// DiscriminativeLR divides the learning rate from each parameter group
@@ -50,45 +46,23 @@ type TrainOptions struct {
 	DiscriminativeLR float64
 	FreezeSteps      int
 	UnfreezeEvery    int
-
-	// CheckpointPath, if set, receives a checkpoint every CheckpointEvery
-	// steps (default: at each evaluation) and when ctx is cancelled.
-	CheckpointPath  string
-	CheckpointEvery int
-	// BestPath, if set, receives the best model (by validation accuracy,
-	// then loss) each time it improves, in BestDType (default F32).
-	BestPath  string
-	BestDType rnn.DType
-	// SkipNonFinite skips a step whose loss or gradient is NaN or Inf
-	// (counting it in Result.Skipped) instead of stopping with an error.
-	SkipNonFinite bool
 }
 
-func (o *TrainOptions) defaults() {
+// DefaultTrainOptions are the options of the default classifier's
+// training: batches of 32 reviews, 4 epochs, Adam at 2e-3 with 100 warm-up
+// steps and a cosine decay to LR/20, clipping at 5, evaluated twice per
+// epoch, the best model by validation accuracy (then loss).
+func DefaultTrainOptions() TrainOptions {
+	o := TrainOptions{Options: fit.DefaultOptions(), Batch: 32}
+	o.Epochs = 4
+	return o
+}
+
+func (o *TrainOptions) fill() {
 	if o.Batch <= 0 {
 		o.Batch = 32
 	}
-	if o.Epochs <= 0 {
-		o.Epochs = 4
-	}
-	if o.LR <= 0 {
-		o.LR = 2e-3
-	}
-	if o.MinLR <= 0 {
-		o.MinLR = o.LR / 20
-	}
-	if o.Warmup <= 0 {
-		o.Warmup = 100
-	}
-	if o.Clip == 0 {
-		o.Clip = 5
-	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
-	if o.BestDType == "" {
-		o.BestDType = rnn.F32
-	}
+	o.Default(4, 2e-3)
 }
 
 // Progress is reported to Train's callback after every step.
@@ -192,10 +166,8 @@ type trainer struct {
 	opt        TrainOptions
 	train, val []encoded
 	w          *work
-	pcg        *rand.PCG
 	rng        *rand.Rand
 	adam       rnn.Optimizer // Adam, or per-group Adam when fine-tuning (newOptimizer)
-	sched      rnn.CosineWarmup
 	perEpoch   int
 	epoch      int     // epoch of batches
 	batches    [][]int // this epoch's batches of indices into train
@@ -207,14 +179,14 @@ type trainer struct {
 }
 
 // Train fits m to data.Train with Adam (cosine schedule with warm-up,
-// gradient clipping) on length-bucketed batches: each epoch the reviews are
-// shuffled, cut into pools of 50 batches, each pool sorted by length and
-// cut into batches, and the batches shuffled, so a batch holds reviews of
-// similar length and little padding. The validation accuracy and loss are
-// measured on data.Val every EvalEvery steps; at the end m holds the best
-// weights seen (by accuracy, then loss). Cancelling ctx checkpoints (if
-// CheckpointPath is set) and returns the result so far with Stopped
-// "interrupted" and ctx.Err().
+// gradient clipping; the loop is fit.Train) on length-bucketed batches:
+// each epoch the reviews are shuffled, cut into pools of 50 batches, each
+// pool sorted by length and cut into batches, and the batches shuffled, so
+// a batch holds reviews of similar length and little padding. The
+// validation accuracy and loss are measured on data.Val every EvalEvery
+// steps; at the end m holds the best weights seen (by accuracy, then loss).
+// Cancelling ctx checkpoints (if CheckpointPath is set) and returns the
+// result so far with Stopped "interrupted" and ctx.Err().
 func Train(ctx context.Context, m *Model, data Data, opt TrainOptions, progress func(Progress)) (Result, error) {
 	return m.trainFrom(ctx, nil, data, opt, progress)
 }
@@ -222,25 +194,13 @@ func Train(ctx context.Context, m *Model, data Data, opt TrainOptions, progress 
 // Resume continues a run from a checkpoint written by Train, to the same
 // result as an uninterrupted run with the same data and options.
 func Resume(ctx context.Context, checkpoint string, data Data, opt TrainOptions, progress func(Progress)) (*Model, Result, error) {
-	info, params, run, optState, err := rnn.LoadRun(checkpoint, Kind)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	m, err := fromFile(checkpoint, info, params)
-	if err != nil {
-		return nil, Result{}, err
-	}
-	res, err := m.trainFrom(ctx, &checkpointState{run: run, optState: optState}, data, opt, progress)
-	return m, res, err
+	return fit.Resume(checkpoint, Kind, fromFile, func(m *Model, ck *fit.Checkpoint) (Result, error) {
+		return m.trainFrom(ctx, ck, data, opt, progress)
+	})
 }
 
-type checkpointState struct {
-	run      *rnn.RunState
-	optState []rnn.Tensor
-}
-
-func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, opt TrainOptions, progress func(Progress)) (res Result, err error) {
-	opt.defaults()
+func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, data Data, opt TrainOptions, progress func(Progress)) (res Result, err error) {
+	opt.fill()
 	if len(data.Train) == 0 {
 		return res, errors.New("sentiment: no training examples")
 	}
@@ -265,102 +225,47 @@ func (m *Model) trainFrom(ctx context.Context, ck *checkpointState, data Data, o
 		tr.valLabels = append(tr.valLabels, e.label)
 	}
 	tr.perEpoch = (len(tr.train) + opt.Batch - 1) / opt.Batch
-	steps := max(int(math.Round(opt.Epochs*float64(tr.perEpoch))), 1)
-	if opt.EvalEvery <= 0 {
-		opt.EvalEvery = max(tr.perEpoch/2, 1)
-	}
-	if opt.CheckpointEvery <= 0 {
-		opt.CheckpointEvery = opt.EvalEvery
-	}
-	tr.opt = opt
 	tr.epoch = -1
-	tr.pcg = rand.NewPCG(opt.Seed, 0x73656e74)
-	tr.rng = rand.New(tr.pcg)
+	pcg := rand.NewPCG(opt.Seed, 0x73656e74)
+	tr.rng = rand.New(pcg)
 	tr.adam = m.newOptimizer(opt)
-	tr.sched = rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: steps}
-
-	best := slices.Clone(m.Params.Values) // the best weights so far (flat, like Params.Values)
-	res = Result{BestValAcc: -1, BestValLoss: math.Inf(1), Stopped: "done"}
-	step, sinceBest := 0, 0
-	valLoss, valAcc := math.NaN(), math.NaN()
-	if ck != nil {
-		if step, sinceBest, err = tr.restore(ck, best, &res); err != nil {
-			return res, err
-		}
-		valLoss, valAcc = res.BestValLoss, res.BestValAcc
+	run := &fit.Run{
+		Name: "sentiment", Params: m.Params, Optimizer: tr.adam, RNG: pcg,
+		Steps: max(int(math.Round(opt.Epochs*float64(tr.perEpoch))), 1), StepsPerEpoch: tr.perEpoch, EvalEvery: max(tr.perEpoch/2, 1),
+		Metrics: fit.Metrics{"val_acc": -1, "val_loss": math.Inf(1)},
+		Better: func(val, best fit.Metrics) bool {
+			return val["val_acc"] > best["val_acc"] || (val["val_acc"] == best["val_acc"] && val["val_loss"] < best["val_loss"])
+		},
+		Step: tr.step,
+		// Keep the padding row at zero (nn.Embedding's padding_idx gets no
+		// gradient; weight decay would still move it).
+		AfterUpdate: func(int) { clear(m.emb.Row(0)) },
+		Evaluate: func(context.Context) (fit.Metrics, error) {
+			loss, acc := tr.evaluate()
+			return fit.Metrics{"val_loss": loss, "val_acc": acc}, nil
+		},
+		Save:       m.Save,
+		Checkpoint: fit.SaveRun(m.info, m.Params),
+		Restore: func(run *rnn.RunState) error {
+			_, okAcc := run.Metrics["val_acc"]
+			_, okLoss := run.Metrics["val_loss"]
+			if !okAcc || !okLoss {
+				return errors.New("checkpoint: it was not written by sentiment.Train with this model; resume with the options of the original run")
+			}
+			return nil
+		},
 	}
-	start := time.Now()
-	tokens := 0
-	var lossSum float64
-	var lossN int
-	for ; step < steps; step++ {
-		if ctx.Err() != nil {
-			res.Stopped = "interrupted"
-			res.Steps = step
-			if opt.CheckpointPath != "" {
-				if cerr := tr.checkpoint(step, sinceBest, best, &res); cerr != nil {
-					return res, cerr
-				}
-			}
-			copy(m.Params.Values, best)
-			return res, ctx.Err()
-		}
-		lr := tr.sched.LR(step)
-		tr.adam.SetLR(lr)
-		loss, n, ok := tr.step(step)
-		if !ok {
-			if !opt.SkipNonFinite {
-				res.Steps = step
-				copy(m.Params.Values, best) // as on every other exit: m holds the best weights seen
-				return res, fmt.Errorf("sentiment: step %d: %w (loss %v); lower the learning rate, or skip such steps", step, ErrNonFinite, loss)
-			}
-			res.Skipped++
-			continue
-		}
-		tokens += n
-		lossSum += loss
-		lossN++
-		evaluated := false
-		if (step+1)%opt.EvalEvery == 0 || step+1 == steps {
-			valLoss, valAcc = tr.evaluate()
-			res.History = append(res.History, Point{Step: step + 1, Loss: lossSum / float64(max(lossN, 1)), ValLoss: valLoss, ValAcc: valAcc})
-			lossSum, lossN = 0, 0
-			evaluated = true
-			if valAcc > res.BestValAcc || (valAcc == res.BestValAcc && valLoss < res.BestValLoss) {
-				res.BestValAcc, res.BestValLoss, res.BestStep, sinceBest = valAcc, valLoss, step+1, 0
-				copy(best, m.Params.Values)
-				if opt.BestPath != "" {
-					if err := m.Save(opt.BestPath, opt.BestDType); err != nil {
-						return res, err
-					}
-				}
-			} else {
-				sinceBest++
-			}
-		}
-		stopping := evaluated && opt.Patience > 0 && sinceBest >= opt.Patience
-		// A checkpoint every CheckpointEvery steps and at the end, so that a
-		// finished run can be resumed for more epochs.
-		if opt.CheckpointPath != "" && ((step+1)%opt.CheckpointEvery == 0 || step+1 == steps || stopping) {
-			if err := tr.checkpoint(step+1, sinceBest, best, &res); err != nil {
-				return res, err
-			}
-		}
+	r, err := fit.Train(ctx, run, ck, opt.Options, func(p fit.Progress) {
 		if progress != nil {
-			el := time.Since(start)
-			progress(Progress{Step: step + 1, Steps: steps, Epoch: float64(step+1) / float64(tr.perEpoch),
-				Loss: loss, ValLoss: valLoss, ValAcc: valAcc, BestValAcc: res.BestValAcc, LR: lr,
-				TokensPerSec: float64(tokens) / el.Seconds(), Elapsed: el, Evaluated: evaluated})
+			progress(Progress{Step: p.Step, Steps: p.Steps, Epoch: p.Epoch, Loss: p.Loss, ValLoss: p.Value("val_loss"), ValAcc: p.Value("val_acc"),
+				BestValAcc: p.Best["val_acc"], LR: p.LR, TokensPerSec: float64(p.Work) / p.Elapsed.Seconds(), Elapsed: p.Elapsed, Evaluated: p.Evaluated})
 		}
-		if stopping {
-			res.Stopped = "early stopping"
-			step++
-			break
-		}
+	})
+	res = Result{Steps: r.Steps, BestValAcc: r.Best["val_acc"], BestValLoss: r.Best["val_loss"], BestStep: r.BestStep, Stopped: r.Stopped, Skipped: r.Skipped}
+	for _, p := range r.History {
+		res.History = append(res.History, Point{Step: p.Step, Loss: p.Value("loss"), ValLoss: p.Value("val_loss"), ValAcc: p.Value("val_acc")})
 	}
-	res.Steps = step
-	copy(m.Params.Values, best)
-	return res, nil
+	return res, err
 }
 
 // epochBatches returns the length-bucketed batches of epoch e, a pure
@@ -382,10 +287,11 @@ func (tr *trainer) epochBatches(e int) [][]int {
 	return batches
 }
 
-// step trains on batch step%perEpoch of its epoch and returns the mean loss
-// and the number of real tokens; ok is false if the loss or the gradient is
-// not finite (no update is made then).
-func (tr *trainer) step(step int) (loss float64, tokens int, ok bool) {
+// step runs batch step%perEpoch of its epoch forward and backward and
+// returns the mean loss and the number of real tokens; the gradient is left
+// in m.Params for fit.Train to apply. With a non-finite loss it returns
+// before the backward pass.
+func (tr *trainer) step(step int) (loss float64, tokens int) {
 	m := tr.m
 	if e := step / tr.perEpoch; e != tr.epoch {
 		tr.epoch, tr.batches = e, tr.epochBatches(e)
@@ -404,20 +310,12 @@ func (tr *trainer) step(step int) (loss float64, tokens int, ok bool) {
 	loss, _ = rnn.SoftmaxCrossEntropy(tr.dlogits, logits, tr.tgt, B, C,
 		rnn.CrossEntropyOptions{ClassWeights: tr.opt.ClassWeights, LabelSmoothing: tr.opt.LabelSmoothing})
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, tokens, false
+		return loss, tokens
 	}
 	m.Params.ZeroGrad()
 	m.backward(tr.w, tr.dlogits)
 	tr.beforeUpdate(step)
-	norm := m.Params.ClipGradNorm(tr.opt.Clip)
-	if math.IsNaN(norm) || math.IsInf(norm, 0) {
-		return loss, tokens, false
-	}
-	tr.adam.Step(m.Params)
-	// Keep the padding row at zero (nn.Embedding's padding_idx gets no
-	// gradient; weight decay would still move it).
-	clear(m.emb.Row(0))
-	return loss, tokens, true
+	return loss, tokens
 }
 
 // evaluate returns the validation loss (mean nats) and accuracy.
@@ -442,54 +340,4 @@ func scoreProbs(probs []float32, labels []int32, C int) (loss, acc float64) {
 	}
 	n := float64(max(len(labels), 1))
 	return loss / n, float64(correct) / n
-}
-
-// checkpoint saves the run (weights, optimizer, best weights and metrics,
-// RNG) through rnn.SaveRun so that a resumed run is bit-identical.
-func (tr *trainer) checkpoint(step, sinceBest int, best []float32, res *Result) error {
-	info, err := tr.m.info()
-	if err != nil {
-		return err
-	}
-	return rnn.SaveRun(tr.opt.CheckpointPath, info, tr.m.Params, tr.adam, &rnn.RunState{
-		Step: step, SinceBest: sinceBest, BestStep: res.BestStep, Skipped: res.Skipped, Best: best, History: historyToRun(res.History),
-		Metrics: map[string]float64{"val_acc": res.BestValAcc, "val_loss": res.BestValLoss}, RNG: tr.pcg,
-	})
-}
-
-// restore loads a checkpoint's run state into the trainer, best and res.
-func (tr *trainer) restore(ck *checkpointState, best []float32, res *Result) (step, sinceBest int, err error) {
-	run := ck.run
-	acc, okAcc := run.Metrics["val_acc"]
-	loss, okLoss := run.Metrics["val_loss"]
-	if !okAcc || !okLoss || run.RNG == nil || len(run.Best) != len(best) {
-		return 0, 0, fmt.Errorf("checkpoint: it was not written by sentiment.Train with this model; resume with the options of the original run")
-	}
-	res.BestValAcc, res.BestValLoss, res.BestStep, res.Skipped = acc, loss, run.BestStep, run.Skipped
-	res.History = historyFromRun(run.History)
-	copy(best, run.Best)
-	*tr.pcg = *run.RNG
-	if err := tr.adam.SetState(ck.optState); err != nil {
-		return 0, 0, fmt.Errorf("checkpoint: %v", err)
-	}
-	return run.Step, run.SinceBest, nil
-}
-
-// historyToRun and historyFromRun convert the history to and from the
-// checkpoint's form (rnn.RunState.History), so that a resumed run keeps the
-// whole curve.
-func historyToRun(h []Point) []rnn.RunPoint {
-	out := make([]rnn.RunPoint, len(h))
-	for i, p := range h {
-		out[i] = rnn.RunPoint{Step: p.Step, Values: map[string]float64{"loss": p.Loss, "val_loss": p.ValLoss, "val_acc": p.ValAcc}}
-	}
-	return out
-}
-
-func historyFromRun(h []rnn.RunPoint) []Point {
-	var out []Point
-	for _, p := range h {
-		out = append(out, Point{Step: p.Step, Loss: p.Value("loss"), ValLoss: p.Value("val_loss"), ValAcc: p.Value("val_acc")})
-	}
-	return out
 }

@@ -35,7 +35,9 @@ func Example() {
 		panic(err)
 	}
 	m.Init(rand.New(rand.NewPCG(3, 4)))
-	res, err := seq2seq.Train(context.Background(), m, pairs, seq2seq.TrainOptions{Epochs: 5, Batch: 32, LR: 1e-2, Warmup: 20, ValFrac: 0.1}, nil)
+	opt := seq2seq.DefaultTrainOptions()
+	opt.Epochs, opt.Batch, opt.LR, opt.Warmup, opt.ValFrac = 5, 32, 1e-2, 20, 0.1
+	res, err := seq2seq.Train(context.Background(), m, pairs, opt, nil)
 	if err != nil {
 		panic(err)
 	}

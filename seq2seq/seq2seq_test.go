@@ -132,7 +132,9 @@ func TestLearnsReversal(t *testing.T) {
 	pairs := synthetic(1500, 1)
 	val := synthetic(100, 2)
 	m := tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 16, EncHidden: 32, DecHidden: 32, Attention: rnn.Additive})
-	res, err := Train(context.Background(), m, pairs, TrainOptions{Batch: 32, Epochs: 6, LR: 1e-2, Warmup: 20, Val: val, Seed: 3, LabelSmoothing: -1}, nil)
+	res, err := Train(context.Background(), m, pairs, trainOpts(func(o *TrainOptions) {
+		o.Batch, o.Epochs, o.LR, o.Warmup, o.Val, o.Seed, o.LabelSmoothing = 32, 6, 1e-2, 20, val, 3, 0
+	}), nil)
 	require.NoError(t, err)
 	t.Logf("best BLEU %.1f at step %d of %d", res.BestBLEU, res.BestStep, res.Steps)
 	srcs := make([]string, len(val))
@@ -277,7 +279,7 @@ func TestResumeBitExact(t *testing.T) {
 	mk := func() *Model {
 		return tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 8, EncHidden: 8, DecHidden: 8, Dropout: 0.1})
 	}
-	opt := TrainOptions{Batch: 16, Epochs: 2, Val: val, EvalEvery: 7, TeacherForcing: 0.7}
+	opt := trainOpts(func(o *TrainOptions) { o.Batch, o.Epochs, o.Val, o.EvalEvery, o.TeacherForcing = 16, 2, val, 7, 0.7 })
 	full := mk()
 	resFull, err := Train(context.Background(), full, pairs, opt, nil)
 	require.NoError(t, err)
@@ -340,9 +342,18 @@ func TestNonFiniteKeepsBest(t *testing.T) {
 	pairs := synthetic(200, 1)
 	m := tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 4, EncHidden: 4, DecHidden: 4})
 	start := slices.Clone(m.Params.Values)
-	res, err := Train(context.Background(), m, pairs, TrainOptions{Batch: 16, Epochs: 4, LR: 1e38, Warmup: 1, EvalEvery: 1000, Val: synthetic(20, 2)}, nil)
+	res, err := Train(context.Background(), m, pairs, trainOpts(func(o *TrainOptions) {
+		o.Batch, o.Epochs, o.LR, o.Warmup, o.EvalEvery, o.Val = 16, 4, 1e38, 1, 1000, synthetic(20, 2)
+	}), nil)
 	require.ErrorIs(t, err, ErrNonFinite)
 	require.ErrorIs(t, err, rnn.ErrNonFinite)
 	assert.Positive(t, res.Steps)
 	assert.Equal(t, start, m.Params.Values)
+}
+
+// trainOpts returns DefaultTrainOptions changed by set.
+func trainOpts(set func(o *TrainOptions)) TrainOptions {
+	o := DefaultTrainOptions()
+	set(&o)
+	return o
 }

@@ -456,6 +456,11 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 	defer tlog.close()
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
+	topt := o.opt
+	legacyZeros(&topt.Options, 100)
+	if !(topt.ValFrac > 0 && topt.ValFrac < 1) {
+		topt.ValFrac = 0.1
+	}
 	bar := newTrainingBar(c, g)
 	report := func(p charrnn.Progress) {
 		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val %s best %s %.0f chars/s", p.Epoch, p.Loss, fmtOr("%.3f", p.ValLoss), fmtOr("%.3f", p.BestValLoss), p.CharsPerSec))
@@ -472,7 +477,7 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 	var res charrnn.Result
 	if o.resume != "" {
 		status(c, g, "resuming from %s", o.resume)
-		m, res, err = charrnn.Resume(c.Context(), o.resume, text, o.opt, report)
+		m, res, err = charrnn.Resume(c.Context(), o.resume, text, topt, report)
 	} else {
 		tok, terr := tokenize.TrainRune(strings.NewReader(text), tokenize.RuneOptions{})
 		if terr != nil {
@@ -488,7 +493,7 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
 		status(c, g, "training %s %dx%d (%d parameters, vocab %d) on %s (%d chars)",
 			cell, o.cfg.Layers, o.cfg.Hidden, m.Params.Len(), m.Config.Vocab, o.data, len(text))
-		res, err = charrnn.Train(c.Context(), m, text, o.opt, report)
+		res, err = charrnn.Train(c.Context(), m, text, topt, report)
 	}
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err

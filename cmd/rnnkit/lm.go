@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -267,14 +266,9 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 		status(c, g, "resuming from %s", o.resume)
 		m, res, err = sentiment.ResumeLM(c.Context(), o.resume, data, o.opt, report)
 	} else {
-		var corpus strings.Builder
-		for _, d := range data.Train {
-			corpus.WriteString(sentiment.Clean(d))
-			corpus.WriteByte('\n')
-		}
-		tok, err := trainLMTokenizer(o.tokKind, strings.NewReader(corpus.String()), o.vocab, o.minFreq)
-		if err != nil {
-			return err
+		tok, terr := sentiment.TrainTokenizer(data.Train, sentiment.TokenizerOptions{Kind: o.tokKind, Vocab: o.vocab, MinFreq: o.minFreq})
+		if terr != nil {
+			return terr
 		}
 		o.cfg.Cell, o.cfg.Bidirectional, o.cfg.Tied = cell, o.bidirectional, o.tie
 		m, err = sentiment.NewLM(o.cfg, tok)
@@ -333,15 +327,6 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 		res.Stopped, res.Steps, time.Since(start).Round(time.Second), last.TokensPerSec, res.BestVal.Perplexity, res.BestVal.FwdPerplexity,
 		fmtOr("%.2f", res.BestVal.BwdPerplexity), res.BestStep, o.out)
 	return nil
-}
-
-// trainLMTokenizer trains the tokenizer of train sentiment (lowercased, NFC,
-// punctuation split) on r.
-func trainLMTokenizer(kind string, r io.Reader, vocab, minFreq int) (tokenize.Tokenizer, error) {
-	if kind == "bpe" {
-		return tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: vocab, Lowercase: true, MinFreq: minFreq})
-	}
-	return tokenize.TrainWord(r, tokenize.WordOptions{Lowercase: true, NFC: true, SplitPunct: true, MinFreq: minFreq, MaxVocab: vocab})
 }
 
 // ---- train sentiment --init-lm ----

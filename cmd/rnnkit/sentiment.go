@@ -24,7 +24,6 @@ import (
 	"github.com/rnnkit/rnnkit/embed"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/sentiment"
-	"github.com/rnnkit/rnnkit/tokenize"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -249,7 +248,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		return usagef("--max-len must be positive, got %d", o.cfg.MaxLen)
 	}
 	// Read every file, then choose the classes from all labels.
-	var rawTrain, rawVal [][]sentiment.RawExample
+	var parts []sentiment.Part
 	for _, p := range o.data {
 		raw, err := readLabelled(c, g, p, &o.dataFlags)
 		if err != nil {
@@ -258,61 +257,33 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		if o.limit > 0 && len(raw) > o.limit {
 			raw = raw[:o.limit]
 		}
-		rawTrain = append(rawTrain, raw)
+		parts = append(parts, sentiment.Part{Name: p, Examples: raw})
 	}
+	var valPart *sentiment.Part
 	if o.valData != "" {
 		raw, err := readLabelled(c, g, o.valData, &o.dataFlags)
 		if err != nil {
 			return err
 		}
-		rawVal = append(rawVal, raw)
+		valPart = &sentiment.Part{Name: o.valData, Examples: raw}
 	}
-	var labels []string
-	for _, part := range append(slices.Clone(rawTrain), rawVal...) {
-		for _, r := range part {
-			labels = append(labels, r.Label)
+	prep, err := sentiment.Prepare(parts, valPart, sentiment.PrepareOptions{Split: sentiment.Split(o.split), ValFrac: o.valFrac, Seed: o.splitSeed,
+		Balanced: o.classWeights == "balanced"})
+	if errors.Is(err, sentiment.ErrTooManyClasses) {
+		return fmt.Errorf("%v (--label-col)", err)
+	} else if err != nil {
+		return err
+	}
+	names, data := prep.Labels, prep.Data
+	for i, s := range prep.Splits {
+		if o.split == string(sentiment.SplitBlock) {
+			status(c, g, "%s: %s", o.data[i], describeBlockSplit(s.Block, names, s.Train, s.Val))
 		}
-	}
-	names := sentiment.ClassNames(labels)
-	if len(names) < 2 {
-		return fmt.Errorf("the data has only the label %q; a classifier needs at least two classes", names[0])
-	}
-	if len(names) > 100 {
-		return fmt.Errorf("the data has %d distinct labels; is the label column right? (--label-col)", len(names))
-	}
-	var data sentiment.Data
-	for i, part := range rawTrain {
-		ex, err := sentiment.ToExamples(part, names)
-		if err != nil {
-			return fmt.Errorf("%s: %v", o.data[i], err)
-		}
-		if o.valData != "" {
-			data.Train = append(data.Train, ex...)
-			continue
-		}
-		var tr, va []sentiment.Example
-		switch o.split {
-		case "random":
-			tr, va = sentiment.SplitExamples(ex, o.valFrac, o.splitSeed)
-		default:
-			var rep corpora.BlockReport
-			tr, va, rep = sentiment.BlockSplitExamples(ex, o.valFrac)
-			status(c, g, "%s: %s", o.data[i], describeBlockSplit(rep, names, len(tr), len(va)))
-		}
-		data.Train, data.Val = append(data.Train, tr...), append(data.Val, va...)
-	}
-	if o.valData != "" {
-		if data.Val, err = sentiment.ToExamples(rawVal[0], names); err != nil {
-			return fmt.Errorf("%s: %v", o.valData, err)
-		}
-	}
-	if len(data.Val) == 0 || len(data.Train) == 0 {
-		return fmt.Errorf("%d training and %d validation examples; need at least one of each (more data or a larger --val-frac)", len(data.Train), len(data.Val))
 	}
 	switch o.classWeights {
 	case "", "none":
 	case "balanced":
-		o.opt.ClassWeights = sentiment.BalancedWeights(data.Train, len(names))
+		o.opt.ClassWeights = prep.ClassWeights
 	default:
 		parts := strings.Split(o.classWeights, ",")
 		if len(parts) != len(names) {
@@ -357,12 +328,14 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		ft := sentiment.FineTuneFor(steps)
 		o.opt.DiscriminativeLR, o.opt.FreezeSteps, o.opt.UnfreezeEvery = ft.DiscriminativeLR, ft.FreezeSteps, ft.UnfreezeEvery
 	}
+	topt := o.opt
+	legacyZeros(&topt.Options, 100)
 	start := time.Now()
 	var m *sentiment.Model
 	var res sentiment.Result
 	if o.resume != "" {
 		status(c, g, "resuming from %s", o.resume)
-		m, res, err = sentiment.Resume(c.Context(), o.resume, data, o.opt, report)
+		m, res, err = sentiment.Resume(c.Context(), o.resume, data, topt, report)
 		if err == nil && !slices.Equal(m.Config.Labels, names) {
 			return fmt.Errorf("the checkpoint's classes (%s) differ from the data's (%s)", strings.Join(m.Config.Labels, ", "), strings.Join(names, ", "))
 		}
@@ -379,7 +352,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		status(c, g, "training %s %dx%d%s, %s pooling (%d parameters, vocab %d, classes %s) on %d reviews, validating on %d",
 			cell, o.cfg.Layers, o.cfg.Hidden, map[bool]string{true: " bidirectional", false: ""}[m.Config.Bidirectional],
 			m.Config.Pooling, m.Params.Len(), m.Config.Vocab, strings.Join(names, "/"), len(data.Train), len(data.Val))
-		res, err = sentiment.Train(c.Context(), m, data, o.opt, report)
+		res, err = sentiment.Train(c.Context(), m, data, topt, report)
 	}
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err
@@ -473,18 +446,7 @@ func describeBlockSplit(rep corpora.BlockReport, names []string, train, val int)
 // newSentimentModel trains the tokenizer on the training texts and builds
 // and initialises the model, with pretrained vectors if asked.
 func newSentimentModel(c *cobra.Command, g *globalOptions, o *trainSentimentOptions, cell rnn.Cell, names []string, data sentiment.Data) (*sentiment.Model, error) {
-	var corpus bytes.Buffer
-	for _, e := range data.Train {
-		corpus.WriteString(sentiment.Clean(e.Text))
-		corpus.WriteByte('\n')
-	}
-	var tok tokenize.Tokenizer
-	var err error
-	if o.tokKind == "bpe" {
-		tok, err = tokenize.TrainBPE(&corpus, tokenize.BPEOptions{VocabSize: o.vocab, Lowercase: true, MinFreq: o.minFreq})
-	} else {
-		tok, err = tokenize.TrainWord(&corpus, tokenize.WordOptions{Lowercase: true, NFC: true, SplitPunct: true, MinFreq: o.minFreq, MaxVocab: o.vocab})
-	}
+	tok, err := sentiment.TrainTokenizer(sentiment.Texts(data.Train), sentiment.TokenizerOptions{Kind: o.tokKind, Vocab: o.vocab, MinFreq: o.minFreq})
 	if err != nil {
 		return nil, err
 	}
@@ -507,12 +469,8 @@ func newSentimentModel(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		status(c, g, "embedding: %d of %d words found in %s", found, m.Config.Vocab, o.vectors)
 	}
 	if o.w2vEpochs > 0 {
-		texts := make([]string, len(data.Train))
-		for i, e := range data.Train {
-			texts[i] = e.Text
-		}
 		t0 := time.Now()
-		found, err := m.PretrainEmbedding(c.Context(), texts, embed.Word2VecOptions{Epochs: o.w2vEpochs, MinCount: 1, Seed: o.opt.Seed}, nil)
+		found, err := m.PretrainEmbedding(c.Context(), sentiment.Texts(data.Train), embed.Word2VecOptions{Epochs: o.w2vEpochs, MinCount: 1, Seed: o.opt.Seed}, nil)
 		if err != nil {
 			return nil, err
 		}

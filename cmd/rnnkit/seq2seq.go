@@ -15,7 +15,6 @@ import (
 	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/seq2seq"
-	"github.com/rnnkit/rnnkit/tokenize"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"gonum.org/v1/plot"
@@ -582,17 +581,6 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	return c
 }
 
-func trainTokenizer(kind string, lines []string, vocab int, splitPunct bool) (tokenize.Tokenizer, error) {
-	r := strings.NewReader(strings.Join(lines, "\n"))
-	switch kind {
-	case "bpe":
-		return tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: vocab, SplitPunct: splitPunct})
-	case "word":
-		return tokenize.TrainWord(r, tokenize.WordOptions{MaxVocab: vocab, SplitPunct: true})
-	}
-	return nil, usagef("--tokenizer must be bpe or word, got %q", kind)
-}
-
 func writePairs(path string, pairs []seq2seq.Pair) error {
 	var b strings.Builder
 	for _, p := range pairs {
@@ -625,9 +613,6 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	}
 	if o.opt.ValMax == 0 {
 		o.opt.ValMax = -1
-	}
-	if o.opt.LabelSmoothing == 0 {
-		o.opt.LabelSmoothing = -1
 	}
 	if st, err := os.Stat(o.data); err != nil {
 		return err
@@ -693,6 +678,11 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	o.opt.Val = val
 	o.opt.BestPath, o.opt.BestDType = o.out, dtype
 	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
+	topt := o.opt
+	legacyZeros(&topt.Options, 200)
+	if !(topt.TeacherForcing > 0 && topt.TeacherForcing <= 1) {
+		topt.TeacherForcing = 1
+	}
 	bar := newTrainingBar(c, g)
 	report := func(p seq2seq.Progress) {
 		tlog.step(p.Loss)
@@ -709,21 +699,15 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	var res seq2seq.Result
 	if o.resume != "" {
 		status(c, g, "resuming from %s", o.resume)
-		m, res, err = seq2seq.Resume(c.Context(), o.resume, trainPairs, o.opt, report)
+		m, res, err = seq2seq.Resume(c.Context(), o.resume, trainPairs, topt, report)
 	} else {
-		srcL, tgtL := make([]string, len(trainPairs)), make([]string, len(trainPairs))
-		for i, p := range trainPairs {
-			srcL[i], tgtL[i] = p.Source, p.Target
+		if o.tokenizer != seq2seq.TokenizerBPE && o.tokenizer != seq2seq.TokenizerWord {
+			return usagef("--tokenizer must be bpe or word, got %q", o.tokenizer)
 		}
-		var src, tgt tokenize.Tokenizer
-		if o.jointVocab > 0 {
-			src, err = trainTokenizer(o.tokenizer, append(srcL, tgtL...), o.jointVocab, o.splitPunct)
-			tgt = src
-		} else if src, err = trainTokenizer(o.tokenizer, srcL, o.srcVocab, o.splitPunct); err == nil {
-			tgt, err = trainTokenizer(o.tokenizer, tgtL, o.tgtVocab, o.splitPunct)
-		}
-		if err != nil {
-			return err
+		src, tgt, terr := seq2seq.TrainTokenizers(trainPairs, seq2seq.TokenizerOptions{Kind: o.tokenizer,
+			SrcVocab: o.srcVocab, TgtVocab: o.tgtVocab, JointVocab: o.jointVocab, SplitPunct: o.splitPunct})
+		if terr != nil {
+			return terr
 		}
 		o.cfg.Cell, o.cfg.Attention = cell, attn
 		m, err = seq2seq.New(o.cfg, src, tgt)
@@ -745,7 +729,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
 		status(c, g, "training %s seq2seq (%d parameters, vocab %d/%d, %s attention) on %d pairs, validating on %d pairs",
 			cell, m.Params.Len(), m.Config.SrcVocab, m.Config.TgtVocab, attn, len(trainPairs), len(val))
-		res, err = seq2seq.Train(c.Context(), m, trainPairs, o.opt, report)
+		res, err = seq2seq.Train(c.Context(), m, trainPairs, topt, report)
 	}
 	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
 		return err

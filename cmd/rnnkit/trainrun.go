@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rnnkit/rnnkit/fit"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/sentiment"
 	"github.com/spf13/cobra"
@@ -307,4 +308,22 @@ func checkLabelledFormat(format string) error {
 		return usagef("--format must be %s or %s, got %q", strings.Join(known[:len(known)-1], ", "), known[len(known)-1], format)
 	}
 	return nil
+}
+
+// legacyZeros gives the shared training flags the meaning they had before
+// the library's options began to take a zero at its word (fit.Options):
+// --warmup 0 or less is the command's default warm-up, --clip 0 is 5 and
+// --seed 0 trains like --seed 1, so that a run resumed with the flags it
+// began with continues exactly. The model's initialization still uses the
+// seed as given.
+func legacyZeros(o *fit.Options, warmup int) {
+	if o.Warmup <= 0 {
+		o.Warmup = warmup
+	}
+	if o.Clip == 0 {
+		o.Clip = 5
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
 }
