@@ -240,11 +240,11 @@ func (q *QMatrix) MulAdd(m int, x []float32, ldx int, c []float32, ldc int, buf 
 const q8mc = 128
 
 type q8Job struct {
-	q          *QMatrix
-	buf        *QBuf
-	m, ldc     int
-	panels     int
-	c          []float32
+	q      *QMatrix
+	buf    *QBuf
+	m, ldc int
+	panels int
+	c      []float32
 }
 
 var q8Jobs = sync.Pool{New: func() any { return new(q8Job) }}
