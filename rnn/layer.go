@@ -414,8 +414,7 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 		half = &s.half[k][d]
 	}
 	if q != nil {
-		clear(c.gates[:T*B*GH])
-		q.wih.MulAdd(T*B, in, In, c.gates, GH, &c.qbuf)
+		q.wih.Mul(T*B, in, In, c.gates, GH, &c.qbuf)
 	} else if half != nil && T == 1 {
 		kernel.GemvF16(GH, In, in, half.wih, In, c.gates)
 	} else {
@@ -462,8 +461,7 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 		switch {
 		case cfg.Cell == GRU && q != nil:
 			gh = c.gh
-			clear(gh[:B*GH])
-			q.whh.MulAdd(B, hp, H, gh, GH, &c.qbuf)
+			q.whh.Mul(B, hp, H, gh, GH, &c.qbuf)
 			addRows(gh, w.bhh.W, B)
 		case q != nil:
 			q.whh.MulAdd(B, hp, H, g, GH, &c.qbuf)

@@ -68,14 +68,14 @@ var qbufs = sync.Pool{New: func() any { return new(kernel.QBuf) }}
 // quantForward computes y = x·Wᵀ + b with the int8 weights q.
 func quantForward(q *kernel.QMatrix, bias, y, x []float32, n int) {
 	in, out := q.K, q.N
+	buf := qbufs.Get().(*kernel.QBuf)
 	if bias != nil {
 		for r := 0; r < n; r++ {
 			copy(y[r*out:(r+1)*out], bias)
 		}
+		q.MulAdd(n, x, in, y, out, buf)
 	} else {
-		clear(y[:n*out])
+		q.Mul(n, x, in, y, out, buf)
 	}
-	buf := qbufs.Get().(*kernel.QBuf)
-	q.MulAdd(n, x, in, y, out, buf)
 	qbufs.Put(buf)
 }

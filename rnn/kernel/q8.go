@@ -207,6 +207,15 @@ func quantRowGo(dst []uint8, x []float32, inv float32, zp int32) {
 // is allocated once it has grown. Large products are split over the pool's
 // goroutines, each output computed the same way whatever the split.
 func (q *QMatrix) MulAdd(m int, x []float32, ldx int, c []float32, ldc int, buf *QBuf) {
+	q.mul(m, x, ldx, c, ldc, buf, true)
+}
+
+// Mul is MulAdd that overwrites c: c = dequant(quant(x) · Qᵀ).
+func (q *QMatrix) Mul(m int, x []float32, ldx int, c []float32, ldc int, buf *QBuf) {
+	q.mul(m, x, ldx, c, ldc, buf, false)
+}
+
+func (q *QMatrix) mul(m int, x []float32, ldx int, c []float32, ldc int, buf *QBuf, add bool) {
 	if m == 0 {
 		return
 	}
@@ -216,6 +225,9 @@ func (q *QMatrix) MulAdd(m int, x []float32, ldx int, c []float32, ldc int, buf 
 	buf.quantize(m, q.K, q.kq, x, ldx)
 	panels := ceilDiv(q.N, q8nr)
 	if m == 1 {
+		if !add {
+			clear(c[:q.N])
+		}
 		q.gemv(buf, c)
 		return
 	}
@@ -226,7 +238,7 @@ func (q *QMatrix) MulAdd(m int, x []float32, ldx int, c []float32, ldc int, buf 
 	work := min(m, q8mc) * q8nr * q.kq * 4
 	grain := max(1, (1<<18)/work)
 	j := q8Jobs.Get().(*q8Job)
-	*j = q8Job{q: q, buf: buf, m: m, c: c, ldc: ldc, panels: panels}
+	*j = q8Job{q: q, buf: buf, m: m, c: c, ldc: ldc, panels: panels, add: add}
 	if items >= 2*grain && numThreads() > 1 {
 		Parallel(items, grain, j)
 	} else {
@@ -245,6 +257,7 @@ type q8Job struct {
 	m, ldc int
 	panels int
 	c      []float32
+	add    bool // MulAdd, not Mul
 }
 
 var q8Jobs = sync.Pool{New: func() any { return new(q8Job) }}
@@ -263,13 +276,13 @@ func (j *q8Job) Range(lo, hi int) {
 			mr := min(4, r1-i)
 			a := b.a[i*b.lda:]
 			if mr == 4 && nw == q8nr {
-				q8Tile(q.kq, a, b.lda, w, b.zp[i:i+4], q.colsum[n0:n0+q8nr], b.sa[i:i+4], q.scale[n0:n0+q8nr], j.c[i*j.ldc+n0:], j.ldc)
+				q8Tile(q.kq, a, b.lda, w, b.zp[i:i+4], q.colsum[n0:n0+q8nr], b.sa[i:i+4], q.scale[n0:n0+q8nr], j.c[i*j.ldc+n0:], j.ldc, j.add)
 				continue
 			}
 			for r := 0; r < mr; r++ {
 				copy(tile[r*q8nr:r*q8nr+nw], j.c[(i+r)*j.ldc+n0:(i+r)*j.ldc+n0+nw])
 			}
-			q8Tile(q.kq, a, b.lda, w, b.zp[i:i+4], q.colsum[n0:n0+q8nr], b.sa[i:i+4], q.scale[n0:n0+q8nr], tile[:], q8nr)
+			q8Tile(q.kq, a, b.lda, w, b.zp[i:i+4], q.colsum[n0:n0+q8nr], b.sa[i:i+4], q.scale[n0:n0+q8nr], tile[:], q8nr, j.add)
 			for r := 0; r < mr; r++ {
 				copy(j.c[(i+r)*j.ldc+n0:(i+r)*j.ldc+n0+nw], tile[r*q8nr:r*q8nr+nw])
 			}
@@ -335,8 +348,9 @@ func (q *QMatrix) gemvGroups(b *QBuf, c []float32, g0, g1 int, acc []int32) {
 // q8TileGo is the pure-Go 4x16 kernel: the semantics of q8Kernel4x16.
 //
 //	a: 4 rows of stride lda (kq*4 bytes each), w: one panel (kq, 16, 4),
-//	zp, sa: (4), colsum, sw: (16), c: 4 rows of 16, stride ldc.
-func q8TileGo(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw []float32, c []float32, ldc int) {
+//	zp, sa: (4), colsum, sw: (16), c: 4 rows of 16, stride ldc;
+//	c += the product if add, else c = the product.
+func q8TileGo(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw []float32, c []float32, ldc int, add bool) {
 	var acc [4][q8nr]int32
 	for p := 0; p < kq; p++ {
 		wp := w[p*q8nr*4 : (p+1)*q8nr*4]
@@ -353,7 +367,11 @@ func q8TileGo(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw [
 		for j := 0; j < q8nr; j++ {
 			f := float32(acc[r][j] - zp[r]*colsum[j])
 			s := float32(sa[r] * sw[j])
-			c[r*ldc+j] = c[r*ldc+j] + float32(f*s)
+			if add {
+				c[r*ldc+j] = c[r*ldc+j] + float32(f*s)
+			} else {
+				c[r*ldc+j] = float32(f * s)
+			}
 		}
 	}
 }

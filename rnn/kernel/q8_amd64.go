@@ -3,7 +3,7 @@ package kernel
 // q8Kernel4x16 is q8TileGo in AVX2 (q8_amd64.s); it needs kq >= 1.
 //
 //go:noescape
-func q8Kernel4x16(kq int, a *uint8, lda int, b *int8, zp *int32, colsum *int32, sa, sw, c *float32, ldc int)
+func q8Kernel4x16(kq int, a *uint8, lda int, b *int8, zp *int32, colsum *int32, sa, sw, c *float32, ldc int, add bool)
 
 // q8Kernel1x64 is q8RowGo in AVX2; kq >= 1.
 //
@@ -20,16 +20,16 @@ func q8MinMax(x *float32, n8 int) (lo, hi float32)
 //go:noescape
 func q8QuantRow(x *float32, n8 int, inv float32, zp int32, dst *uint8)
 
-func q8Tile(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw []float32, c []float32, ldc int) {
+func q8Tile(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw []float32, c []float32, ldc int, add bool) {
 	if !useAsm {
-		q8TileGo(kq, a, lda, w, zp, colsum, sa, sw, c, ldc)
+		q8TileGo(kq, a, lda, w, zp, colsum, sa, sw, c, ldc, add)
 		return
 	}
 	_ = a[3*lda+4*kq-1]
 	_ = w[kq*q8nr*4-1]
 	_, _, _, _ = zp[3], sa[3], colsum[q8nr-1], sw[q8nr-1]
 	_ = c[3*ldc+q8nr-1]
-	q8Kernel4x16(kq, &a[0], lda, &w[0], &zp[0], &colsum[0], &sa[0], &sw[0], &c[0], ldc)
+	q8Kernel4x16(kq, &a[0], lda, &w[0], &zp[0], &colsum[0], &sa[0], &sw[0], &c[0], ldc, add)
 }
 
 func q8Row(kq int, a []uint8, w []int8, pstride int, acc []int32) {

@@ -39,8 +39,25 @@
 	VMOVUPS c1, 32(DX); \
 	ADDQ R14, DX
 
-// func q8Kernel4x16(kq int, a *uint8, lda int, b *int8, zp *int32, colsum *int32, sa, sw, c *float32, ldc int)
-TEXT ·q8Kernel4x16(SB), NOSPLIT, $0-80
+#define QSET(r, c0, c1) \
+	VPBROADCASTD (4*r)(R10), Y11; \
+	VPMULLD (R11), Y11, Y12; \
+	VPMULLD 32(R11), Y11, Y13; \
+	VPSUBD Y12, c0, c0; \
+	VPSUBD Y13, c1, c1; \
+	VCVTDQ2PS c0, c0; \
+	VCVTDQ2PS c1, c1; \
+	VBROADCASTSS (4*r)(R12), Y11; \
+	VMULPS (R13), Y11, Y12; \
+	VMULPS 32(R13), Y11, Y13; \
+	VMULPS Y12, c0, c0; \
+	VMULPS Y13, c1, c1; \
+	VMOVUPS c0, (DX); \
+	VMOVUPS c1, 32(DX); \
+	ADDQ R14, DX
+
+// func q8Kernel4x16(kq int, a *uint8, lda int, b *int8, zp *int32, colsum *int32, sa, sw, c *float32, ldc int, add bool)
+TEXT ·q8Kernel4x16(SB), NOSPLIT, $0-81
 	MOVQ kq+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R8
@@ -76,10 +93,21 @@ loop:
 	MOVQ c+64(FP), DX
 	MOVQ ldc+72(FP), R14
 	SHLQ $2, R14
+	MOVBLZX add+80(FP), AX
+	TESTL AX, AX
+	JZ    set
 	QSTORE(0, Y0, Y1)
 	QSTORE(1, Y2, Y3)
 	QSTORE(2, Y4, Y5)
 	QSTORE(3, Y6, Y7)
+	VZEROUPPER
+	RET
+
+set:
+	QSET(0, Y0, Y1)
+	QSET(1, Y2, Y3)
+	QSET(2, Y4, Y5)
+	QSET(3, Y6, Y7)
 	VZEROUPPER
 	RET
 

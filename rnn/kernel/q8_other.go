@@ -2,8 +2,8 @@
 
 package kernel
 
-func q8Tile(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw []float32, c []float32, ldc int) {
-	q8TileGo(kq, a, lda, w, zp, colsum, sa, sw, c, ldc)
+func q8Tile(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw []float32, c []float32, ldc int, add bool) {
+	q8TileGo(kq, a, lda, w, zp, colsum, sa, sw, c, ldc, add)
 }
 
 func q8Row(kq int, a []uint8, w []int8, pstride int, acc []int32) {

@@ -57,6 +57,15 @@ func TestQ8MulAddPathsAgree(t *testing.T) {
 						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
 							"asm %v threads %d element %d: %v, naive %v", asm, threads, i, got[i], want[i])
 					}
+					// Mul overwrites: the same bits as MulAdd onto zeros.
+					set := append([]float32(nil), c0...)
+					q.Mul(sh.m, x, ldx, set, ldc, &buf)
+					zero := make([]float32, len(c0))
+					q.MulAdd(sh.m, x, ldx, zero, ldc, &buf)
+					for i := 0; i < sh.m; i++ {
+						require.Equal(t, zero[i*ldc:i*ldc+sh.n], set[i*ldc:i*ldc+sh.n], "Mul, asm %v threads %d row %d", asm, threads, i)
+						require.Equal(t, c0[i*ldc+sh.n:(i+1)*ldc], set[i*ldc+sh.n:(i+1)*ldc], "Mul wrote outside its columns")
+					}
 				}
 			}
 			SetThreads(0)
@@ -98,9 +107,13 @@ func TestQ8KernelsExact(t *testing.T) {
 			}
 			c1 := randQ8(rng, 4*q8nr, 0)
 			c2 := append([]float32(nil), c1...)
-			q8TileGo(kq, a, lda, w, zp, colsum, sa, sw, c1, q8nr)
-			q8Tile(kq, a, lda, w, zp, colsum, sa, sw, c2, q8nr)
-			assert.Equal(t, c1, c2, "4x16 kernel, kq %d trial %d", kq, trial)
+			for _, add := range []bool{true, false} {
+				c1 := append([]float32(nil), c1...)
+				c2 := append([]float32(nil), c2...)
+				q8TileGo(kq, a, lda, w, zp, colsum, sa, sw, c1, q8nr, add)
+				q8Tile(kq, a, lda, w, zp, colsum, sa, sw, c2, q8nr, add)
+				assert.Equal(t, c1, c2, "4x16 kernel, kq %d trial %d add %v", kq, trial, add)
+			}
 			acc1, acc2 := make([]int32, 64), make([]int32, 64)
 			q8RowGo(kq, a, w, kq*q8nr*4, acc1)
 			q8Row(kq, a, w, kq*q8nr*4, acc2)
