@@ -67,7 +67,7 @@ def main():
         model.eval()
         model, engine = benchutil.quantize_int8(model, a.qengine)
         metric = "infer_int8"
-    else:
+    elif a.steps > 0:  # --steps 0: inference only
         model.train()
         for _ in range(a.warmup):
             step()

@@ -119,7 +119,7 @@ def main():
         model.eval()
         model, engine = benchutil.quantize_int8(model, a.qengine)
         metric = "greedy_int8"
-    else:
+    elif a.steps > 0:  # --steps 0: inference only
         model.train()
         for _ in range(a.warmup):
             step()
