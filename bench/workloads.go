@@ -76,6 +76,21 @@ var metrics = []metric{
 		Py: "w4.py", PyArgs: []string{"--steps", "4", "--warmup", "1", "--infer-batches", "4"}, PyQuick: []string{"--steps", "1", "--warmup", "1", "--infer-batches", "1"},
 		PyMetric: "greedy", Target: 1,
 	},
+	// int8 inference (issue 20): rnnkit's Model.Quantize against PyTorch's
+	// quantize_dynamic on the same model (bench/pytorch/benchutil.py
+	// quantize_int8; fbgemm where torch has it, else onednn).
+	{
+		Workload: "W3", Name: "sentiment inference int8", Config: "W3 model quantized (int8 weights, dynamic activations), batches of 64 reviews of 256 tokens",
+		GoPkg: "sentiment", GoBench: "BenchmarkW3InferInt8", GoUnit: "reviews/s", GoN: 5, GoQuick: 1,
+		Py: "w3.py", PyArgs: []string{"--quantize", "int8", "--warmup", "1", "--infer-batches", "5"}, PyQuick: []string{"--quantize", "int8", "--warmup", "1", "--infer-batches", "1"},
+		PyMetric: "infer_int8", Target: 2,
+	},
+	{
+		Workload: "W4", Name: "seq2seq greedy decoding int8", Config: "W4 model quantized, batch 64, 20 output tokens",
+		GoPkg: "seq2seq", GoBench: "BenchmarkW4GreedyInt8", GoUnit: "sentences/s", GoN: 4, GoQuick: 1,
+		Py: "w4.py", PyArgs: []string{"--quantize", "int8", "--warmup", "1", "--infer-batches", "4"}, PyQuick: []string{"--quantize", "int8", "--warmup", "1", "--infer-batches", "1"},
+		PyMetric: "greedy_int8", Target: 2,
+	},
 }
 
 // rssTarget is the peak-RSS ratio (rnnkit/PyTorch) to stay under (issue 8).

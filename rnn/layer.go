@@ -39,6 +39,7 @@ func (c Config) dirs() int {
 type Layer struct {
 	cfg Config
 	w   [][]dirWeights // [layer][direction]
+	q   [][]quantDir   // int8 copies for inference (Quantize), or nil
 }
 
 type dirWeights struct {
@@ -221,6 +222,7 @@ type dirCache struct {
 	dgh    []float32       // (T, B, GH); aliases dgx except for GRU
 	dh, dc []float32       // (B, H)
 	whh    *kernel.PackedB // W_hhᵀ packed once per Forward when T > 1 and B > 1
+	qbuf   kernel.QBuf     // quantized activations of the int8 products (Layer.Quantize)
 }
 
 // NewSeq returns an empty workspace for l.
@@ -404,10 +406,16 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 	D := cfg.dirs()
 	// Input projection for all steps at once: gates = in · W_ihᵀ + b_ih.
 	var half *halfWeights
-	if s.half != nil && B == 1 && !s.train {
+	var q *quantDir
+	switch {
+	case s.l.q != nil && !s.train:
+		q = &s.l.q[k][d]
+	case s.half != nil && B == 1 && !s.train:
 		half = &s.half[k][d]
 	}
-	if half != nil && T == 1 {
+	if q != nil {
+		q.wih.Mul(T*B, in, In, c.gates, GH, &c.qbuf)
+	} else if half != nil && T == 1 {
 		kernel.GemvF16(GH, In, in, half.wih, In, c.gates)
 	} else {
 		kernel.Sgemm(blas.NoTrans, blas.Trans, T*B, GH, In, 1, in, In, w.wih.W, In, 0, c.gates, GH)
@@ -416,7 +424,7 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 	// Every step multiplies by the same W_hhᵀ: lay it out for the matrix
 	// kernel once instead of once per step. (B == 1 steps are
 	// matrix-vector products, which need no packing.)
-	packed := half == nil && T > 1 && B > 1
+	packed := half == nil && q == nil && T > 1 && B > 1
 	if packed {
 		c.whh = kernel.PackB(c.whh, blas.Trans, H, GH, w.whh.W, H)
 	}
@@ -451,6 +459,13 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 		g := c.gates[t*B*GH : (t+1)*B*GH]
 		var gh []float32
 		switch {
+		case cfg.Cell == GRU && q != nil:
+			gh = c.gh
+			q.whh.Mul(B, hp, H, gh, GH, &c.qbuf)
+			addRows(gh, w.bhh.W, B)
+		case q != nil:
+			q.whh.MulAdd(B, hp, H, g, GH, &c.qbuf)
+			addRows(g, w.bhh.W, B)
 		case cfg.Cell == GRU && half != nil:
 			gh = c.gh
 			kernel.GemvF16(GH, H, hp, half.whh, H, gh)

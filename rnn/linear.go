@@ -15,8 +15,9 @@ import (
 // (Out), so they load from and save to the module's state_dict.
 type Linear struct {
 	In, Out int
-	Weight  *Param // (Out, In)
-	Bias    *Param // (Out); nil when the layer has no bias
+	Weight  *Param          // (Out, In)
+	Bias    *Param          // (Out); nil when the layer has no bias
+	q       *kernel.QMatrix // int8 copy of Weight for inference (Quantize), or nil
 }
 
 // NewLinear registers the parameters of an in→out affine layer in ps.
@@ -55,6 +56,14 @@ func linearFillUniform(dst []float32, bound float64, rng *rand.Rand) {
 func (l *Linear) Forward(y, x []float32, n int) {
 	l.check("Forward", y, x, n)
 	if n == 0 {
+		return
+	}
+	if l.q != nil {
+		var b []float32
+		if l.Bias != nil {
+			b = l.Bias.W
+		}
+		quantForward(l.q, b, y, x, n)
 		return
 	}
 	in, out := l.In, l.Out
@@ -111,10 +120,18 @@ type PackedLinear struct {
 	In, Out int
 	w       *kernel.PackedB
 	bias    []float32
+	q       *kernel.QMatrix // a quantized layer's int8 weight; w is then nil
 }
 
 // Packed returns a snapshot of l's current weights for inference.
 func (l *Linear) Packed() *PackedLinear {
+	if l.q != nil {
+		p := &PackedLinear{In: l.In, Out: l.Out, q: l.q}
+		if l.Bias != nil {
+			p.bias = append([]float32(nil), l.Bias.W...)
+		}
+		return p
+	}
 	p := &PackedLinear{In: l.In, Out: l.Out, w: kernel.PackB(nil, blas.Trans, l.In, l.Out, l.Weight.W, l.In)}
 	if l.Bias != nil {
 		p.bias = append([]float32(nil), l.Bias.W...)
@@ -131,6 +148,10 @@ func (p *PackedLinear) Forward(y, x []float32, n int) {
 			n, p.In, p.Out, len(x), len(y)))
 	}
 	if n == 0 {
+		return
+	}
+	if p.q != nil {
+		quantForward(p.q, p.bias, y, x, n)
 		return
 	}
 	beta := float32(0)

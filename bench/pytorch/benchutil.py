@@ -40,6 +40,23 @@ class Timer:
         self.cpu = cpu_seconds() - self.cpu0
 
 
+def quantize_int8(model, engine=None):
+    """PyTorch's int8 inference: torch.ao.quantization.quantize_dynamic with
+    qint8 weights over every nn.LSTM, nn.GRU and nn.Linear (weights
+    quantized once, activations quantized at each call); what rnnkit's
+    --quantize int8 is measured against. The engine is fbgemm where this
+    torch has it; Debian's python3-torch 1.13 is built without fbgemm, and
+    there the default is onednn (oneDNN's x86 int8 kernels, which became
+    half of PyTorch 2.0's "x86" engine); qnnpack can be asked for."""
+    engines = torch.backends.quantized.supported_engines
+    if engine is None:
+        engine = "fbgemm" if "fbgemm" in engines else "onednn" if "onednn" in engines else engines[0]
+    torch.backends.quantized.engine = engine
+    q = torch.ao.quantization.quantize_dynamic(
+        model, {torch.nn.LSTM, torch.nn.GRU, torch.nn.Linear}, dtype=torch.qint8)
+    return q, engine
+
+
 def emit(workload, metric, work, unit, timer, threads, **extra):
     rec = {
         "workload": workload,

@@ -8,6 +8,11 @@ no_grad, batches of 64) reports reviews/s. The same model and batches as
 sentiment/bench_test.go (BenchmarkW3Train, BenchmarkW3Infer).
 
     /usr/bin/python3 bench/pytorch/w3.py [--steps 10] [--warmup 2] [--threads 1]
+    /usr/bin/python3 bench/pytorch/w3.py --quantize int8 [--infer-batches 10]
+
+--quantize int8 skips training and measures inference of the model after
+torch.ao.quantization.quantize_dynamic (benchutil.quantize_int8), reported
+as metric "infer_int8" (BenchmarkW3InferInt8 on the Go side).
 """
 
 import argparse
@@ -38,6 +43,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--infer-batches", type=int, default=10)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quantize", choices=["none", "int8"], default="none")
+    ap.add_argument("--qengine", default=None, help="quantized engine (default: fbgemm, else onednn)")
     a = ap.parse_args()
     benchutil.setup(a.threads, 1)
 
@@ -55,14 +62,20 @@ def main():
         opt.step()
         return loss
 
-    model.train()
-    for _ in range(a.warmup):
-        step()
-    with benchutil.Timer() as t:
-        for _ in range(a.steps):
-            loss = step()
-        loss.item()
-    benchutil.emit("W3", "train", a.steps * SEQ * BATCH, "tokens/s", t, a.threads, steps=a.steps)
+    metric, engine = "infer", None
+    if a.quantize == "int8":
+        model.eval()
+        model, engine = benchutil.quantize_int8(model, a.qengine)
+        metric = "infer_int8"
+    elif a.steps > 0:  # --steps 0: inference only
+        model.train()
+        for _ in range(a.warmup):
+            step()
+        with benchutil.Timer() as t:
+            for _ in range(a.steps):
+                loss = step()
+            loss.item()
+        benchutil.emit("W3", "train", a.steps * SEQ * BATCH, "tokens/s", t, a.threads, steps=a.steps)
 
     model.eval()
     with torch.no_grad():
@@ -72,7 +85,7 @@ def main():
             for _ in range(a.infer_batches):
                 p = model(x).softmax(-1)
             p.sum().item()
-    benchutil.emit("W3", "infer", a.infer_batches * BATCH, "reviews/s", t, a.threads, batches=a.infer_batches)
+    benchutil.emit("W3", metric, a.infer_batches * BATCH, "reviews/s", t, a.threads, batches=a.infer_batches, qengine=engine)
 
 
 if __name__ == "__main__":

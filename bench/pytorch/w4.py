@@ -22,6 +22,11 @@ sentences/s. The Go side is seq2seq/bench_test.go (BenchmarkW4Train,
 BenchmarkW4Greedy, BenchmarkW4Beam5).
 
     /usr/bin/python3 bench/pytorch/w4.py [--steps 5] [--warmup 1] [--threads 1]
+    /usr/bin/python3 bench/pytorch/w4.py --quantize int8 [--infer-batches 5]
+
+--quantize int8 skips training and measures greedy decoding of the model
+after torch.ao.quantization.quantize_dynamic (benchutil.quantize_int8),
+reported as metric "greedy_int8" (BenchmarkW4GreedyInt8 on the Go side).
 """
 
 import argparse
@@ -87,6 +92,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--infer-batches", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--quantize", choices=["none", "int8"], default="none")
+    ap.add_argument("--qengine", default=None, help="quantized engine (default: fbgemm, else onednn)")
     a = ap.parse_args()
     benchutil.setup(a.threads, 1)
 
@@ -107,14 +114,20 @@ def main():
         opt.step()
         return loss
 
-    model.train()
-    for _ in range(a.warmup):
-        step()
-    with benchutil.Timer() as t:
-        for _ in range(a.steps):
-            loss = step()
-        loss.item()
-    benchutil.emit("W4", "train", a.steps * B, "pairs/s", t, a.threads, steps=a.steps)
+    metric, engine = "greedy", None
+    if a.quantize == "int8":
+        model.eval()
+        model, engine = benchutil.quantize_int8(model, a.qengine)
+        metric = "greedy_int8"
+    elif a.steps > 0:  # --steps 0: inference only
+        model.train()
+        for _ in range(a.warmup):
+            step()
+        with benchutil.Timer() as t:
+            for _ in range(a.steps):
+                loss = step()
+            loss.item()
+        benchutil.emit("W4", "train", a.steps * B, "pairs/s", t, a.threads, steps=a.steps)
 
     model.eval()
     with torch.no_grad():
@@ -124,7 +137,7 @@ def main():
             for _ in range(a.infer_batches):
                 y = model.greedy(src, T)
             y.sum().item()
-    benchutil.emit("W4", "greedy", a.infer_batches * B, "sentences/s", t, a.threads, batches=a.infer_batches)
+    benchutil.emit("W4", metric, a.infer_batches * B, "sentences/s", t, a.threads, batches=a.infer_batches, qengine=engine)
 
 
 if __name__ == "__main__":

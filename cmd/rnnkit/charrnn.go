@@ -72,6 +72,7 @@ const maxRNGSeed = 1<<53 - 1
 
 type generateOptions struct {
 	model, seed, prime string
+	quantize           string
 	stops              []string
 	opt                charrnn.SampleOptions
 	rngSeed            uint64
@@ -139,10 +140,14 @@ what was generated.`,
 			if err := o.check(c); err != nil {
 				return err
 			}
+			if err := checkQuantize(o.quantize); err != nil {
+				return err
+			}
 			m, err := loadCharRNN(o.model)
 			if err != nil {
 				return err
 			}
+			quantize(m, o.quantize)
 			base := o.rngSeed
 			if !c.Flags().Changed("rng-seed") {
 				base = rand.Uint64N(maxRNGSeed + 1 - uint64(o.samples-1))
@@ -171,6 +176,7 @@ what was generated.`,
 	f.Uint64Var(&o.rngSeed, "rng-seed", 0, "random seed R for reproducible output, 0 to 2^53-1 (default: random)")
 	f.BoolVar(&o.opt.SkipUnknown, "skip-unknown", false, "drop seed and prime characters the model does not know instead of failing")
 	f.BoolVar(&o.asJSON, "json", false, "print one JSON object per sample after generating it (no streaming; see above)")
+	addQuantizeFlag(c, &o.quantize)
 	return c
 }
 
@@ -524,7 +530,7 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 }
 
 func newEvalCharRNNCmd(g *globalOptions) *cobra.Command {
-	var model, data string
+	var model, data, quant string
 	var opt charrnn.EvalOptions
 	var asJSON bool
 	c := &cobra.Command{
@@ -564,6 +570,9 @@ reports the mode used (streams, window, stateless) with the result.`,
 			if opt.Streams < 1 || opt.Window < 1 {
 				return usagef("--streams and --window must be at least 1, got %d and %d", opt.Streams, opt.Window)
 			}
+			if err := checkQuantize(quant); err != nil {
+				return err
+			}
 			text, err := readTextFile(data)
 			if err != nil {
 				return err
@@ -572,6 +581,7 @@ reports the mode used (streams, window, stateless) with the result.`,
 			if err != nil {
 				return err
 			}
+			quantize(m, quant)
 			r, err := m.EvaluateWith(text, opt)
 			if err != nil {
 				return err
@@ -598,5 +608,6 @@ reports the mode used (streams, window, stateless) with the result.`,
 	f.IntVar(&opt.Window, "window", charrnn.DefaultEvalWindow, "characters per forward window")
 	f.BoolVar(&opt.Stateless, "stateless", false, "start every window from the zero state instead of carrying the state over")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object: loss, bits_per_char, perplexity, chars, streams, window, stateless")
+	addQuantizeFlag(c, &quant)
 	return c
 }

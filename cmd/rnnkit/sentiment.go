@@ -689,6 +689,7 @@ func recordProblem(err error) error {
 
 type classifyOptions struct {
 	model         string
+	quantize      string
 	asJSON        bool
 	batch         int
 	workers       int
@@ -774,6 +775,7 @@ complete, so memory stays flat whatever the input's size.`,
 	f.BoolVar(&o.noSummary, "no-summary", false, "do not print the summary")
 	f.IntVar(&o.batch, "batch", 32, "reviews classified together")
 	f.IntVar(&o.workers, "workers", 0, "parallel classifiers (default: the number of cores)")
+	addQuantizeFlag(c, &o.quantize)
 	return c
 }
 
@@ -930,10 +932,14 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 			return err
 		}
 	}
+	if err := checkQuantize(o.quantize); err != nil {
+		return err
+	}
 	m, err := loadSentiment(o.model)
 	if err != nil {
 		return err
 	}
+	quantize(m, o.quantize)
 	labels := m.Config.Labels
 	listTop := c.Flags().Changed("top-k") // JSON gets the "top" list
 	unit := "files"
@@ -1211,7 +1217,7 @@ func round4(x float32) float64 { return math.Round(float64(x)*1e4) / 1e4 }
 // ---- eval ----
 
 func newEvalSentimentCmd(g *globalOptions) *cobra.Command {
-	var model, data, plotPath string
+	var model, data, plotPath, quant string
 	var asJSON bool
 	d := &dataFlags{}
 	c := &cobra.Command{
@@ -1232,10 +1238,14 @@ two classes, the ROC AUC of the second class's probability.`,
 			if data == "" {
 				return usagef("--data is required")
 			}
+			if err := checkQuantize(quant); err != nil {
+				return err
+			}
 			m, err := loadSentiment(model)
 			if err != nil {
 				return err
 			}
+			quantize(m, quant)
 			raw, err := readLabelled(c, g, data, d)
 			if err != nil {
 				return err
@@ -1266,6 +1276,7 @@ two classes, the ROC AUC of the second class's probability.`,
 	c.Flags().StringVar(&data, "data", "", "labelled reviews (required)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object with every figure")
 	c.Flags().StringVar(&plotPath, "plot", "", "draw the confusion matrix to this PNG")
+	addQuantizeFlag(c, &quant)
 	d.add(c)
 	return c
 }

@@ -61,6 +61,7 @@ const maxTranslateLine = 64 << 10
 
 type translateOptions struct {
 	model, attention, from, to string
+	quantize                   string
 	asJSON                     bool
 	opt                        seq2seq.TranslateOptions
 }
@@ -118,6 +119,7 @@ a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
 	f.BoolVar(&o.opt.KeepUnk, "keep-unk", false, "print <unk> instead of copying the attended source word")
 	f.BoolVar(&o.asJSON, "json", false, "one JSON object per sentence: translation, tokens, attention matrix, log_prob (and nbest)")
 	f.StringVar(&o.attention, "attention", "", "draw the attention heatmap to this PNG")
+	addQuantizeFlag(c, &o.quantize)
 	return c
 }
 
@@ -146,6 +148,7 @@ func (tr *translator) model(lang string) (*seq2seq.Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	quantize(m, tr.o.quantize)
 	tr.models[lang] = m
 	return m, nil
 }
@@ -273,6 +276,9 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 	if o.model != "" && (c.Flags().Changed("from") || c.Flags().Changed("to")) {
 		return usagef("--from and --to choose among the embedded models; with --model the file decides")
 	}
+	if err := checkQuantize(o.quantize); err != nil {
+		return err
+	}
 	for i, a := range args {
 		if !utf8.ValidString(a) {
 			return usagef("argument %d is not valid UTF-8", i+1)
@@ -287,6 +293,7 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 		if err != nil {
 			return err
 		}
+		quantize(m, o.quantize)
 		tr.models[""] = m
 	} else if o.from != "auto" {
 		if _, err := tr.model(o.from); err != nil {
@@ -764,6 +771,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 func newEvalSeq2seqCmd(g *globalOptions) *cobra.Command {
 	var (
 		model, data string
+		quant       string
 		asJSON      bool
 		reverse     bool
 		hypsOut     string
@@ -787,6 +795,9 @@ translation counts), so any translator is measured on the same sentences.`,
   cut -f1 heldout.tsv | apertium -u eng-spa > apertium.txt; rnnkit eval seq2seq --data heldout.tsv --score apertium.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := checkQuantize(quant); err != nil {
+				return err
+			}
 			if data == "" {
 				return usagef("--data is required")
 			}
@@ -829,6 +840,7 @@ translation counts), so any translator is measured on the same sentences.`,
 			if err != nil {
 				return err
 			}
+			quantize(m, quant)
 			ev, trs, err := m.Evaluate(c.Context(), pairs, opt)
 			if err != nil {
 				return fmt.Errorf("%s: %v", data, err)
@@ -857,6 +869,7 @@ translation counts), so any translator is measured on the same sentences.`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with bleu, chrf2, sentences, pairs")
 	f.StringVar(&hypsOut, "hyps", "", "also write the translations, one per distinct source, to this file")
 	f.StringVar(&scoreFile, "score", "", "score these translations (one per line of --data) instead of a model's")
+	addQuantizeFlag(c, &quant)
 	return c
 }
 
