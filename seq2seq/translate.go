@@ -286,7 +286,7 @@ type replacement struct {
 }
 
 // nameCopies finds, for each source name (sourceNames) that out lacks,
-// the first run of whole target words every token of which attended most
+// the first run of whole target words most of whose tokens attended most
 // to one of the name's source tokens.
 // lex is the target lexicon: without it made-up words can't be told from
 // real ones.
@@ -331,16 +331,23 @@ func (m *Model) nameCopies(text string, offs [][2]int, toks []int32, attn [][]fl
 		search = hi
 		inName := func(s int) bool { return s < len(offs) && offs[s][0] < hi && offs[s][1] > lo }
 		for w := 0; w < len(words); w++ {
+			// A word stands for the name when most of its tokens attended
+			// to it most ("▁t í gra fo" for Anna, whose last piece looked
+			// at the full stop).
 			all := func(w int) bool {
 				if used[w] {
 					return false
 				}
+				n := 0
 				for t := words[w][0]; t < words[w][1]; t++ {
-					if !inName(focus[t]) || m.isPunct(toks[t]) {
+					if m.isPunct(toks[t]) {
 						return false
 					}
+					if inName(focus[t]) {
+						n++
+					}
 				}
-				return true
+				return 2*n > words[w][1]-words[w][0]
 			}
 			if !all(w) {
 				continue
