@@ -63,11 +63,18 @@ func BenchmarkW1TrainStep(b *testing.B) {
 }
 
 // BenchmarkW2Sample is W2: batch-1 sampling from the W1 model at temperature 0.8.
-func BenchmarkW2Sample(b *testing.B) {
+func BenchmarkW2Sample(b *testing.B) { benchSample(b, false) }
+
+// benchSample samples one character per iteration, from the int8 model
+// (Model.Quantize) when quantize is set.
+func benchSample(b *testing.B, quantize bool) {
 	m, _ := w1Model(b)
 	// Store the weights as F16, as the default model file does, so the
 	// generator streams half-precision weights.
 	roundToHalf(b, m.Params)
+	if quantize {
+		m.Quantize()
+	}
 	g := m.NewGenerator()
 	rng := rand.New(rand.NewPCG(3, 3))
 	g.Feed(5)

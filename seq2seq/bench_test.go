@@ -80,13 +80,18 @@ func BenchmarkW4Train(b *testing.B) {
 
 // BenchmarkW4Greedy measures greedy decoding sentences/s on W4 (batch 64,
 // 20 output tokens: EOS is never chosen by the random model before the cap).
-func BenchmarkW4Greedy(b *testing.B) { benchDecode(b, 1) }
+func BenchmarkW4Greedy(b *testing.B) { benchDecode(b, 1, false) }
 
 // BenchmarkW4Beam5 measures beam-5 decoding sentences/s on W4.
-func BenchmarkW4Beam5(b *testing.B) { benchDecode(b, 5) }
+func BenchmarkW4Beam5(b *testing.B) { benchDecode(b, 5, false) }
 
-func benchDecode(b *testing.B, beam int) {
+// benchDecode measures decoding with the given beam, on the int8 model
+// (Model.Quantize) when quantize is set.
+func benchDecode(b *testing.B, beam int, quantize bool) {
 	m, srcs, _ := w4(b)
+	if quantize {
+		m.Quantize()
+	}
 	inf := newInfer(m)
 	// 20 output tokens: MaxLenRatio·20 + 5 = 20
 	opt := TranslateOptions{Beam: beam, MaxLenRatio: 0.75, LengthPenalty: 1}
