@@ -172,6 +172,9 @@ func TestSoftmaxCrossEntropyPanics(t *testing.T) {
 }
 
 func TestSoftmaxCrossEntropyNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items, so the rows' scratch is allocated again")
+	}
 	logits := make([]float32, 8*10)
 	d := make([]float32, 8*10)
 	targets := []int32{0, 1, 2, 3, -1, 5, 6, 7}
