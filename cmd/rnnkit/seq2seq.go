@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -471,8 +472,8 @@ func plotAttention(path string, tr seq2seq.Translation) error {
 
 type trainSeq2seqOptions struct {
 	data, out, resume, checkpoint, plot, dtype, cell, attention, tokenizer, valOut string
-	license, attribution, log                                                      string
-	reverse                                                                        bool
+	license, attribution, log, init                                                string
+	reverse, segments                                                              bool
 	srcVocab, tgtVocab, maxPairs                                                   int
 	cfg                                                                            seq2seq.Config
 	opt                                                                            seq2seq.TrainOptions
@@ -488,7 +489,10 @@ var seq2seqResume = resumeSpec{
 	kind: seq2seq.Kind,
 	fixed: []string{"cell", "embedding", "enc-hidden", "enc-layers", "dec-hidden", "dec-layers", "attention", "attn-hidden",
 		"input-feeding", "tie-embeddings", "dropout", "tokenizer", "src-vocab", "tgt-vocab", "joint-vocab", "split-punct"},
-	data: []string{"reverse", "max-pairs", "split", "val-frac", "seed", "augment-names", "augment-nopunct", "augment-lower"},
+	data: []string{"reverse", "max-pairs", "split", "val-frac", "seed", "augment-names", "augment-nopunct", "augment-lower",
+		"augment-segments", "init"},
+	// checkpoints of runs from before these flags ran as these values
+	since: map[string]string{"augment-segments": "false", "init": ""},
 	config: map[string]string{"cell": "cell", "embedding": "embedding", "enc-hidden": "enc_hidden", "enc-layers": "enc_layers",
 		"dec-hidden": "dec_hidden", "dec-layers": "dec_layers", "attention": "attention", "input-feeding": "input_feeding",
 		"tie-embeddings": "tie_embeddings", "dropout": "dropout"},
@@ -539,6 +543,7 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.StringVar(&o.out, "out", "", "where to write the best model (required)")
 	f.BoolVar(&o.reverse, "reverse", false, "swap the columns: translate from the second into the first")
 	f.StringVar(&o.resume, "resume", "", "continue from this checkpoint")
+	f.StringVar(&o.init, "init", "", `start from this translator's weights and tokenizers ("default": the embedded one for the direction) with a fresh optimizer and schedule; the flags that shape the model come from it (with --resume, the checkpoint's weights are used)`)
 	f.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint path (default: OUT.ckpt)")
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw training loss and validation BLEU curves to this PNG")
@@ -559,6 +564,7 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.Float64Var(&o.aug.Names, "augment-names", def.Names, "share of training pairs with a name that get a copy with another name (0 = off)")
 	f.Float64Var(&o.aug.NoPunct, "augment-nopunct", def.NoPunct, "share of training pairs that get a copy without final punctuation (0 = off)")
 	f.Float64Var(&o.aug.Lower, "augment-lower", def.Lower, "share of training pairs that get a lowercased copy (0 = off)")
+	f.BoolVar(&o.segments, "augment-segments", true, "also train on the sentences inside multi-sentence pairs and on pairs without the name they address (\"Good luck, Tom.\" gives \"Good luck.\"), except near-duplicates of validation pairs")
 	f.StringVar(&o.cell, "cell", "gru", "recurrent cell: gru or lstm")
 	f.IntVar(&o.cfg.Embedding, "embedding", 128, "embedding width (both sides)")
 	f.IntVar(&o.cfg.EncHidden, "enc-hidden", 256, "encoder hidden units per direction")
@@ -586,6 +592,38 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (split, initialization, batches, dropout)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	return c
+}
+
+// loadInitTranslator loads --init for fine-tuning: a file, or "default"
+// for the embedded model of the direction --reverse picks. The flags that
+// shape a model must be left out, as the model has its own.
+func loadInitTranslator(c *cobra.Command, o *trainSeq2seqOptions) (*seq2seq.Model, error) {
+	for _, name := range seq2seqResume.fixed {
+		if f := c.Flags().Lookup(name); f != nil && f.Changed {
+			return nil, usagef("--%s shapes the model, and --init %s has its own; leave --%s out", name, o.init, name)
+		}
+	}
+	var m *seq2seq.Model
+	var err error
+	if o.init == "default" {
+		from, to := "en", "es"
+		if o.reverse {
+			from, to = to, from
+		}
+		m, err = loadTranslator(from, to)
+	} else {
+		m, err = loadSeq2seq(o.init)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--init %s: %w", o.init, err)
+	}
+	for k := range m.Meta {
+		if strings.HasPrefix(k, "quality.") {
+			delete(m.Meta, k) // measured on the old run's split
+		}
+	}
+	m.Meta["init"] = o.init
+	return m, nil
 }
 
 func writePairs(path string, pairs []seq2seq.Pair) error {
@@ -653,6 +691,12 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if len(val) == 0 || len(trainPairs) == 0 {
 		return fmt.Errorf("%s: %d pairs are too few to hold out a validation split; use more pairs or a larger --val-frac", o.data, len(pairs))
 	}
+	if o.segments {
+		found := seq2seq.SegmentPairs(trainPairs)
+		segs := seq2seq.DropNearDuplicates(found, val)
+		trainPairs = append(slices.Clip(trainPairs), segs...)
+		status(c, g, "added %d shorter pairs found inside training pairs (%d more were near-duplicates of validation pairs)", len(segs), len(found)-len(segs))
+	}
 	lexicon := seq2seq.TargetLexicon(trainPairs) // before augmentation: no invented names
 	o.aug.Seed = o.opt.Seed
 	if n := len(trainPairs); o.aug != (seq2seq.AugmentOptions{Seed: o.aug.Seed}) {
@@ -704,10 +748,21 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	}
 	var m *seq2seq.Model
 	var res seq2seq.Result
-	if o.resume != "" {
+	switch {
+	case o.resume != "":
 		status(c, g, "resuming from %s", o.resume)
 		m, res, err = seq2seq.Resume(c.Context(), o.resume, trainPairs, topt, report)
-	} else {
+	case o.init != "":
+		if m, err = loadInitTranslator(c, o); err != nil {
+			return err
+		}
+		m.Meta["trained_on"] = filepath.Base(o.data)
+		seq2seqResume.recordData(c, m.Meta, dataSHA)
+		m.SetLexicon(lexicon)
+		status(c, g, "fine-tuning %s (%d parameters, vocab %d/%d) on %d pairs, validating on %d pairs",
+			o.init, m.Params.Len(), m.Config.SrcVocab, m.Config.TgtVocab, len(trainPairs), len(val))
+		res, err = seq2seq.Train(c.Context(), m, trainPairs, topt, report)
+	default:
 		if o.tokenizer != seq2seq.TokenizerBPE && o.tokenizer != seq2seq.TokenizerWord {
 			return usagef("--tokenizer must be bpe or word, got %q", o.tokenizer)
 		}

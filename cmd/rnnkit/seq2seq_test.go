@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/seq2seq"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -302,4 +303,57 @@ func TestTranslateNBestAndLanguages(t *testing.T) {
 		var ue usageError
 		assert.ErrorAs(t, err, &ue, "%v", args)
 	}
+}
+
+func TestSeq2seqInitAndSegments(t *testing.T) {
+	dir := t.TempDir()
+	data := writeToyPairs(t, dir, 300, 3)
+	// pairs of two sentences, and pairs that address someone: shorter pairs inside
+	f, err := os.OpenFile(data, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	for i := range 40 {
+		fmt.Fprintf(f, "ka lo. Mi nu %d.\tLO KA. NU MI %d.\n", i, i)
+		fmt.Fprintf(f, "pe ra %d, Tom.\tRA PE %d, Tom.\n", i, i)
+	}
+	require.NoError(t, f.Close())
+	base := filepath.Join(dir, "base.safetensors")
+	args := []string{"train", "seq2seq", "--data", data, "--tokenizer", "word", "--embedding", "8",
+		"--enc-hidden", "8", "--dec-hidden", "8", "--epochs", "1", "--batch", "16", "--eval-every", "10"}
+	_, stderr, err := runCLI(t, append(args, "--out", base)...)
+	require.NoError(t, err)
+	assert.Regexp(t, `added [1-9]\d* shorter pairs found inside training pairs`, stderr)
+
+	// a checkpoint of a run without the segments does not resume with them, and says why
+	noseg := filepath.Join(dir, "noseg.safetensors")
+	_, _, err = runCLI(t, append(args, "--out", noseg, "--augment-segments=false", "-q")...)
+	require.NoError(t, err)
+	_, _, err = runCLI(t, append(args, "--out", noseg, "--resume", noseg+".ckpt", "-q")...)
+	assert.ErrorContains(t, err, "--augment-segments false (now true)")
+
+	// --init: the model's shape, tokenizers and metadata, a new run's weights
+	ft := filepath.Join(dir, "ft.safetensors")
+	initArgs := []string{"train", "seq2seq", "--data", data, "--init", base, "--out", ft, "--epochs", "1",
+		"--batch", "16", "--eval-every", "10", "--lr", "1e-3", "-q"}
+	_, _, err = runCLI(t, initArgs...)
+	require.NoError(t, err)
+	_, bm, err := rnn.ReadHeader(base)
+	require.NoError(t, err)
+	_, fm, err := rnn.ReadHeader(ft)
+	require.NoError(t, err)
+	assert.Equal(t, bm[rnn.MetaConfig], fm[rnn.MetaConfig])
+	assert.Equal(t, base, fm["init"])
+	bmod, err := seq2seq.Load(base)
+	require.NoError(t, err)
+	fmod, err := seq2seq.Load(ft)
+	require.NoError(t, err)
+	assert.Equal(t, bmod.Src.VocabSize(), fmod.Src.VocabSize())
+	assert.NotEqual(t, bmod.Params.Tensors(), fmod.Params.Tensors(), "fine-tuning changed the weights")
+	// and it resumes from its checkpoint with the same command
+	_, _, err = runCLI(t, append(initArgs, "--resume", ft+".ckpt", "--epochs", "1.5")...)
+	require.NoError(t, err)
+
+	_, _, err = runCLI(t, append(initArgs, "--embedding", "16")...)
+	assert.ErrorContains(t, err, "--embedding shapes the model")
+	_, _, err = runCLI(t, "train", "seq2seq", "--data", data, "--init", filepath.Join(dir, "missing.safetensors"), "--out", ft, "-q")
+	assert.ErrorContains(t, err, "--init")
 }

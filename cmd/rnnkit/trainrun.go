@@ -48,6 +48,10 @@ type resumeSpec struct {
 	config map[string]string
 	// norm canonicalises a flag's value before comparing ("LSTM" = "lstm").
 	norm map[string]func(string) string
+	// since maps a data flag added after the first checkpoints were
+	// written to the value those runs had, which a record without the
+	// flag is taken to hold.
+	since map[string]string
 }
 
 // record stores the run's flags and data fingerprint in meta, the model's
@@ -63,6 +67,13 @@ func (s resumeSpec) record(c *cobra.Command, meta map[string]string, dataSHA256 
 	b, _ := json.Marshal(opts)
 	meta[metaTrainOptions] = string(b)
 	meta[metaDataSHA256] = dataSHA256
+}
+
+// recordData is record for a run whose model came from elsewhere (--init):
+// only its data flags are the run's own.
+func (s resumeSpec) recordData(c *cobra.Command, meta map[string]string, dataSHA256 string) {
+	s.fixed = nil
+	s.record(c, meta, dataSHA256)
 }
 
 func (s resumeSpec) canon(flag, v string) string {
@@ -118,7 +129,11 @@ func (s resumeSpec) check(c *cobra.Command, path, dataSHA256 string) error {
 	var diffs []string
 	for _, name := range s.data {
 		f := fl.Lookup(name)
-		if v, ok := rec[name]; ok && f != nil && s.canon(name, f.Value.String()) != v {
+		v, ok := rec[name]
+		if !ok && rec != nil {
+			v, ok = s.since[name]
+		}
+		if ok && f != nil && s.canon(name, f.Value.String()) != v {
 			diffs = append(diffs, fmt.Sprintf("--%s %s (now %s)", name, v, s.canon(name, f.Value.String())))
 		}
 	}
