@@ -21,7 +21,12 @@ type AugmentOptions struct {
 	NoPunct float64
 	// Lower: pairs get a copy with a lowercased source.
 	Lower float64
-	Seed  uint64
+	// Short: pairs whose source has at most ShortWords words get this many
+	// extra copies, so that greetings, thanks and one-word answers, which
+	// are rare among Tatoeba's pairs, weigh more in training.
+	Short      int
+	ShortWords int // 0 = 3
+	Seed       uint64
 }
 
 // DefaultAugmentOptions are the augmentations the default translators
@@ -46,7 +51,16 @@ func Augment(pairs []Pair, opt AugmentOptions) []Pair {
 		}
 		names = append(names, inventNames(rng, len(names)+200)...)
 	}
+	shortWords := opt.ShortWords
+	if shortWords <= 0 {
+		shortWords = 3
+	}
 	for _, p := range pairs {
+		if opt.Short > 0 && len(strings.Fields(p.Source)) <= shortWords {
+			for range opt.Short {
+				out = append(out, p)
+			}
+		}
 		if opt.Names > 0 && len(names) > 1 {
 			if n := sharedName(p, isName); n != "" && rng.Float64() < opt.Names {
 				r := names[rng.IntN(len(names))]

@@ -1,6 +1,7 @@
 package seq2seq
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,3 +58,12 @@ func TestDropNearDuplicates(t *testing.T) {
 }
 
 func pr(src, tgt string) Pair { return Pair{Source: src, Target: tgt} }
+
+func TestAugmentShort(t *testing.T) {
+	pairs := []Pair{pr("Hello.", "Hola."), pr("Thank you very much.", "Muchas gracias."), pr("I like it a lot.", "Me gusta mucho.")}
+	out := Augment(pairs, AugmentOptions{Short: 2})
+	assert.Equal(t, append(slices.Clone(pairs), pairs[0], pairs[0]), out, "only the one-word source, twice more")
+	out = Augment(pairs, AugmentOptions{Short: 1, ShortWords: 4})
+	assert.Equal(t, append(slices.Clone(pairs), pairs[0], pairs[1]), out)
+	assert.Equal(t, pairs, Augment(pairs, AugmentOptions{}))
+}

@@ -490,9 +490,9 @@ var seq2seqResume = resumeSpec{
 	fixed: []string{"cell", "embedding", "enc-hidden", "enc-layers", "dec-hidden", "dec-layers", "attention", "attn-hidden",
 		"input-feeding", "tie-embeddings", "dropout", "tokenizer", "src-vocab", "tgt-vocab", "joint-vocab", "split-punct"},
 	data: []string{"reverse", "max-pairs", "split", "val-frac", "seed", "augment-names", "augment-nopunct", "augment-lower",
-		"augment-segments", "init"},
+		"augment-segments", "augment-short", "init"},
 	// checkpoints of runs from before these flags ran as these values
-	since: map[string]string{"augment-segments": "false", "init": ""},
+	since: map[string]string{"augment-segments": "false", "augment-short": "0", "init": ""},
 	config: map[string]string{"cell": "cell", "embedding": "embedding", "enc-hidden": "enc_hidden", "enc-layers": "enc_layers",
 		"dec-hidden": "dec_hidden", "dec-layers": "dec_layers", "attention": "attention", "input-feeding": "input_feeding",
 		"tie-embeddings": "tie_embeddings", "dropout": "dropout"},
@@ -564,6 +564,7 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.Float64Var(&o.aug.Names, "augment-names", def.Names, "share of training pairs with a name that get a copy with another name (0 = off)")
 	f.Float64Var(&o.aug.NoPunct, "augment-nopunct", def.NoPunct, "share of training pairs that get a copy without final punctuation (0 = off)")
 	f.Float64Var(&o.aug.Lower, "augment-lower", def.Lower, "share of training pairs that get a lowercased copy (0 = off)")
+	f.IntVar(&o.aug.Short, "augment-short", def.Short, "extra copies of each training pair whose source has at most 3 words (greetings, thanks, short answers)")
 	f.BoolVar(&o.segments, "augment-segments", true, "also train on the sentences inside multi-sentence pairs and on pairs without the name they address (\"Good luck, Tom.\" gives \"Good luck.\"), except near-duplicates of validation pairs")
 	f.StringVar(&o.cell, "cell", "gru", "recurrent cell: gru or lstm")
 	f.IntVar(&o.cfg.Embedding, "embedding", 128, "embedding width (both sides)")
