@@ -2,6 +2,7 @@ package sentiment
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -18,12 +19,19 @@ import (
 
 const tinyName = modeliotest.Name
 
+// tinyTok is the tokenizer of the tiny files: 10 tokens.
+func tinyTok(t testing.TB) tokenize.Tokenizer {
+	t.Helper()
+	tok, err := tokenize.TrainWord(strings.NewReader("good bad film plot great awful\n"), tokenize.WordOptions{Lowercase: true, SplitPunct: true})
+	require.NoError(t, err)
+	return tok
+}
+
 // tinyFile returns a small valid sentiment model file: 10 tokens,
 // embedding 4, BiGRU 2x3, max+mean+attention pooling, 3 labels.
 func tinyFile(t testing.TB) []byte {
 	t.Helper()
-	tok, err := tokenize.TrainWord(strings.NewReader("good bad film plot great awful\n"), tokenize.WordOptions{Lowercase: true, SplitPunct: true})
-	require.NoError(t, err)
+	tok := tinyTok(t)
 	m, err := New(Config{Cell: rnn.GRU, Embedding: 4, Hidden: 3, Layers: 2, Bidirectional: true, Pooling: "max+mean+attention",
 		Labels: []string{"negative", "positive", "neutral"}, MaxLen: 20}, tok)
 	require.NoError(t, err)
@@ -91,6 +99,77 @@ func TestLoadTokenizerIDs(t *testing.T) {
 		{tok, `"<unk>":1`, `"<unk>":1000000`, what + `model.vocab gives the token "<unk>" the id 1000000`},
 		{tok, `"film":6`, `"film":-1`, what + `model.vocab gives the token "film" the id -1`},
 	})
+}
+
+// tinyLMFile returns a small valid language-model file: 10 tokens,
+// embedding 4, a forward and a backward GRU 2x3, untied.
+func tinyLMFile(t testing.TB) []byte {
+	t.Helper()
+	m, err := NewLM(LMConfig{Cell: rnn.GRU, Embedding: 4, Hidden: 3, Layers: 2, Bidirectional: true}, tinyTok(t))
+	require.NoError(t, err)
+	m.Init(rand.New(rand.NewPCG(1, 2)))
+	return modeliotest.File(t, m.Save)
+}
+
+// TestLoadLMDamaged: a language-model file goes through the checks of
+// the other kinds (a config that contradicts its tensors or tokenizer, a
+// tokenizer whose ids do not fit the embedding) and through its own (an
+// encoder whose directions mix, and NaN weights, which setFromFile checks
+// in place of modelio.SetWeights).
+func TestLoadLMDamaged(t *testing.T) {
+	data := tinyLMFile(t)
+	m := modeliotest.Load(t, lmFile.Load, data)
+	require.Equal(t, 10, m.Config.Vocab)
+
+	const fix = modeliotest.Fix
+	modeliotest.ConfigMismatch(t, lmFile.Load, data, []modeliotest.ConfigCase{
+		{"hidden", "1000000000", `config "hidden" = 1000000000 but tensor rnn.weight_hh_l0 has shape [9 3] (the config needs 1000000000 in dimension 1)` + fix},
+		{"hidden", "", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [9 3]`},
+		{"embedding", "4611686018427387904", `config "embedding" = 4611686018427387904 but tensor embedding.weight has shape [10 4]`},
+		{"layers", "1000000000", `config "layers" = 1000000000 but the file has tensors for 2 layers (rnn.weight_ih_l0 to rnn.weight_ih_l1)` + fix},
+		{"layers", "-1", `config "layers" = -1 but the file has tensors for 2 layers`},
+		{"vocab", "0", `config "vocab" = 0 but the tokenizer (metadata "tokenizer") has 10 tokens` + fix},
+		{"cell", `"lstm"`, `config "cell" = "lstm" but tensor rnn.weight_hh_l0 has shape [9 3] (the config needs 12 in dimension 0)`},
+		{"bidirectional", "false", `config "bidirectional" = false but the file has tensor rnn.weight_hh_l0_reverse [9 3], which that config does not have`},
+		{"tied", "true", `config "tied" = true but the file has tensor decoder.weight [10 3], which that config does not have`},
+		{"dropout", "1", `sentiment: LM dropout 1 and emb_dropout 0 must be in [0, 1)`},
+		{"pooling", `"max"`, `lm config: unknown key "pooling"; lm configs have the keys cell, vocab, embedding, hidden, layers, bidirectional, tied, dropout, emb_dropout: correct or remove it`},
+	})
+	next := func(m *LM) { m.PredictNext(m.Tok.Encode("good film, awful plot; zebra")) }
+	modeliotest.TokenizerIDs(t, lmFile.Load, data, next, []modeliotest.TokenizerCase{
+		{rnn.MetaTokenizer, `"good":7`, `"good":1000000`, `the tokenizer (metadata "tokenizer"): model.vocab gives the token "good" the id 1000000, outside the 10 tokens of config "vocab"`},
+	})
+
+	for _, c := range []struct {
+		name string
+		set  float32
+		want string
+	}{
+		{"rnn.weight_ih_l1", 0.5, `rnn.weight_ih_l1 mixes the two directions (its backward half is not zero), so it is not a language model's encoder; pass an LM written by rnnkit train lm`},
+		{"rnn.weight_ih_l1_reverse", 0.5, `rnn.weight_ih_l1_reverse mixes the two directions (its forward half is not zero)`},
+		{"decoder.bias", float32(math.NaN()), `the weights hold NaN or Inf values; the file is damaged`},
+	} {
+		ts, meta, err := rnn.ReadSafetensors(strings.NewReader(string(data)), int64(len(data)))
+		require.NoError(t, err)
+		for i := range ts {
+			if ts[i].Name != c.name {
+				continue
+			}
+			// The first row's backward half (the forward layer's input
+			// from the backward layer below), or the forward half of the
+			// reverse layer's; any value for the bias.
+			k := 3
+			if strings.HasSuffix(c.name, "_reverse") || c.name == "decoder.bias" {
+				k = 0
+			}
+			require.Zero(t, ts[i].Data[k], c.name)
+			ts[i].Data[k] = c.set
+		}
+		var b strings.Builder
+		require.NoError(t, rnn.WriteSafetensors(&b, ts, meta, rnn.F32))
+		_, err = lmFile.Load(tinyName, []byte(b.String()))
+		assert.ErrorContains(t, err, modeliotest.Prefix+c.want, c.name)
+	}
 }
 
 // TestLoadDefaultModel: the embedded default still loads with the stricter
