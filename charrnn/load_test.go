@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -14,11 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rnnkit/rnnkit/internal/modelio"
+	"github.com/rnnkit/rnnkit/internal/modelio/modeliotest"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
-const tinyName = "tiny.safetensors"
+const tinyName = modeliotest.Name
 
 // tinyFile returns a small valid charrnn model file: 11 tokens, embedding 4
 // (0: one-hot input), LSTM 2x6.
@@ -28,26 +27,8 @@ func tinyFile(t testing.TB, embedding int) []byte {
 	m, err := New(Config{Cell: rnn.LSTM, Embedding: embedding, Hidden: 6, Layers: 2}, tok)
 	require.NoError(t, err)
 	m.Init(rand.New(rand.NewPCG(1, 2)))
-	path := filepath.Join(t.TempDir(), tinyName)
-	require.NoError(t, m.Save(path, rnn.F32))
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return data
+	return modeliotest.File(t, m.Save)
 }
-
-// loadMeasured loads data and returns the bytes the load allocated.
-func loadMeasured(data []byte) (*Model, uint64, error) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	before := ms.TotalAlloc
-	m, err := LoadBytes(tinyName, data)
-	runtime.ReadMemStats(&ms)
-	return m, ms.TotalAlloc - before, err
-}
-
-// maxLoadAlloc bounds what loading the tiny model may allocate: a few
-// hundred KB in fact.
-const maxLoadAlloc = 16 << 20
 
 // TestLoadConfigMismatch: a config that contradicts the tensors of its file
 // is an error naming the field and the tensor, found before anything is
@@ -56,18 +37,11 @@ const maxLoadAlloc = 16 << 20
 // layers = -1 or vocab = 0 were silently replaced.
 func TestLoadConfigMismatch(t *testing.T) {
 	data := tinyFile(t, 4)
-	m, n, err := loadMeasured(data)
-	require.NoError(t, err)
-	require.Less(t, n, uint64(maxLoadAlloc))
+	m := modeliotest.Load(t, LoadBytes, data)
 	require.Equal(t, 11, m.Config.Vocab)
 
-	const (
-		prefix = "model file " + tinyName + ": "
-		fix    = "; the file is damaged or was edited; export or download the model again"
-	)
-	for _, c := range []struct {
-		key, value, want string
-	}{
+	const fix = modeliotest.Fix
+	modeliotest.ConfigMismatch(t, LoadBytes, data, []modeliotest.ConfigCase{
 		{"hidden", "1000000000", `config "hidden" = 1000000000 but tensor rnn.weight_hh_l0 has shape [24 6] (the config needs 1000000000 in dimension 1)` + fix},
 		{"hidden", "4611686018427387904", `config "hidden" = 4611686018427387904 but tensor rnn.weight_hh_l0 has shape [24 6]`},
 		{"hidden", "0", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [24 6]`},
@@ -89,21 +63,7 @@ func TestLoadConfigMismatch(t *testing.T) {
 		{"Hidden", "6", `unknown key "Hidden"`},
 		{"layers", "null", `"layers" is null`},
 		{"hidden", `"6"`, `"hidden" = "6": a JSON string, but the field has Go type int`},
-	} {
-		t.Run(c.key+"="+c.value, func(t *testing.T) {
-			v := json.RawMessage(c.value)
-			if c.value == "" {
-				v = nil // remove the key
-			}
-			bad, err := modelio.EditConfig(data, map[string]json.RawMessage{c.key: v})
-			require.NoError(t, err)
-			_, n, err := loadMeasured(bad)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), prefix)
-			assert.Contains(t, err.Error(), c.want)
-			assert.Less(t, n, uint64(maxLoadAlloc), "bytes allocated by a failed load")
-		})
-	}
+	})
 }
 
 // TestLoadOneHotMismatch: the one-hot model (embedding 0) is checked the
@@ -133,29 +93,16 @@ func TestLoadOlderConfig(t *testing.T) {
 // refused at load. Before, these files loaded, and generation panicked with
 // "embed: token id 1000000 ... out of range".
 func TestLoadTokenizerIDs(t *testing.T) {
-	data := tinyFile(t, 4)
-	for _, c := range []struct{ old, new, want string }{
-		{`"g":10`, `"g":1000000`, `model.vocab gives the token "g" the id 1000000, outside the 11 tokens of config "vocab"`},
-		{`"<unk>":1`, `"<unk>":1000000`, `model.vocab gives the token "<unk>" the id 1000000`},
-		{`"a":4`, `"a":-1`, `model.vocab gives the token "a" the id -1`},
-		{`{"id":3,"content":"</s>"`, `{"id":-1,"content":"</s>"`, `added token "</s>" has the id -1`},
-	} {
-		t.Run(c.new, func(t *testing.T) {
-			bad, err := modelio.EditMeta(data, func(meta map[string]string) {
-				require.Contains(t, meta["tokenizer"], c.old)
-				meta["tokenizer"] = strings.Replace(meta["tokenizer"], c.old, c.new, 1)
-			})
-			require.NoError(t, err)
-			m, err := LoadBytes(tinyName, bad)
-			if err == nil { // what used to happen
-				assert.NotPanics(t, func() {
-					_ = m.Generate(context.Background(), "abcdefg xyz", SampleOptions{N: 5, SkipUnknown: true}, func(string) error { return nil })
-				})
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), `model file `+tinyName+`: the tokenizer (metadata "tokenizer"): `+c.want)
-		})
+	generate := func(m *Model) {
+		_ = m.Generate(context.Background(), "abcdefg xyz", SampleOptions{N: 5, SkipUnknown: true}, func(string) error { return nil })
 	}
+	const tok, what = rnn.MetaTokenizer, `the tokenizer (metadata "tokenizer"): `
+	modeliotest.TokenizerIDs(t, LoadBytes, tinyFile(t, 4), generate, []modeliotest.TokenizerCase{
+		{tok, `"g":10`, `"g":1000000`, what + `model.vocab gives the token "g" the id 1000000, outside the 11 tokens of config "vocab"`},
+		{tok, `"<unk>":1`, `"<unk>":1000000`, what + `model.vocab gives the token "<unk>" the id 1000000`},
+		{tok, `"a":4`, `"a":-1`, what + `model.vocab gives the token "a" the id -1`},
+		{tok, `{"id":3,"content":"</s>"`, `{"id":-1,"content":"</s>"`, what + `added token "</s>" has the id -1`},
+	})
 }
 
 // TestLoadDefaultModel: the embedded default still loads with the stricter
@@ -179,13 +126,11 @@ func TestLoadDefaultModel(t *testing.T) {
 // the load must return a model or an error naming the file, never panic,
 // and never allocate more than a bound; a model that loads must generate.
 func FuzzLoadMeta(f *testing.F) {
-	data := tinyFile(f, 4)
-	ts, meta, err := rnn.ReadSafetensors(strings.NewReader(string(data)), int64(len(data)))
-	require.NoError(f, err)
-	config, tok := meta[rnn.MetaConfig], meta[rnn.MetaTokenizer]
+	z := modeliotest.NewFuzzer(f, LoadBytes, tinyFile(f, 4), fuzzKeys)
+	config, tok := z.Meta[rnn.MetaConfig], z.Meta[rnn.MetaTokenizer]
 	f.Add(config, tok, uint8(255), int64(0))
 	for i := range fuzzKeys {
-		for _, v := range []int64{0, -1, 1, 2, 3, 1e9, 1 << 62, -1 << 63} {
+		for _, v := range modeliotest.SeedInts {
 			f.Add(config, tok, uint8(i), v)
 		}
 	}
@@ -198,41 +143,11 @@ func FuzzLoadMeta(f *testing.F) {
 		f.Add(config, strings.Replace(tok, r[0], r[1], 1), uint8(255), int64(0))
 	}
 	f.Fuzz(func(t *testing.T, config, tok string, key uint8, v int64) {
-		if int(key) < len(fuzzKeys) {
-			var m map[string]any
-			if json.Unmarshal([]byte(config), &m) == nil && m != nil {
-				m[fuzzKeys[key]] = v
-				b, _ := json.Marshal(m)
-				config = string(b)
-			}
-		}
-		mt := map[string]string{}
-		for k, v := range meta {
-			mt[k] = v
-		}
-		mt[rnn.MetaConfig], mt[rnn.MetaTokenizer] = config, tok
-		var b strings.Builder
-		if err := rnn.WriteSafetensors(&b, ts, mt, rnn.F32); err != nil {
-			t.Skip()
-		}
-		m, n, err := loadMeasured([]byte(b.String()))
-		if n > maxLoadAlloc+uint64(200*(len(config)+len(tok))) {
-			t.Fatalf("loading allocated %d bytes", n)
-		}
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "model file "+tinyName+": ") {
-				t.Fatalf("error without the file name: %v", err)
-			}
+		m, ok := z.Load(t, config, key, v, map[string]string{rnn.MetaTokenizer: tok})
+		if !ok {
 			return
 		}
-		V := m.Config.Vocab
-		for id := range int32(V) {
-			for _, x := range m.Tok.Encode(m.Tok.Token(id) + "z\xff") {
-				if x < 0 || int(x) >= V {
-					t.Fatalf("the tokenizer gives the id %d, outside the vocabulary of %d", x, V)
-				}
-			}
-		}
+		modeliotest.CheckIDs(t, m.Tok, m.Config.Vocab, "z\xff")
 		// It may refuse the seed (no known character, say); it must not panic.
 		_ = m.Generate(context.Background(), "abc xyz", SampleOptions{N: 5, Seed: 1, SkipUnknown: true}, func(string) error { return nil })
 	})

@@ -255,17 +255,20 @@ func (m *LM) setFromFile(name string, ts []rnn.Tensor) error {
 	return nil
 }
 
-func (m *LM) info() (rnn.ModelInfo, error) {
-	return modelio.Info(LMKind, m.Config, []modelio.Tokenizer{{Name: "", Tok: m.Tok}}, m.Meta)
+// lmFile is the language-model kind of model file. Its tensors are in the
+// classifier's layout (registerLMFile), which setFromFile converts.
+var lmFile = modelio.Kind[LMConfig, *LM]{
+	Name: LMKind, Tokenizers: []string{""}, Check: checkLMFile,
+	New:        func(cfg LMConfig, toks []tokenize.Tokenizer) (*LM, error) { return NewLM(cfg, toks[0]) },
+	Parts:      func(m *LM) (*rnn.Params, *map[string]string) { return m.Params, &m.Meta },
+	SetWeights: (*LM).setFromFile,
 }
+
+func (m *LM) info() (rnn.ModelInfo, error) { return lmFile.Info(m.Config, m.Meta, m.Tok) }
 
 // Save writes the model to path (atomically) in the given storage dtype.
 func (m *LM) Save(path string, dtype rnn.DType) error {
-	info, err := m.info()
-	if err != nil {
-		return err
-	}
-	return rnn.SaveModel(path, info, m.fileParams(), dtype)
+	return modelio.Save(path, m.info, m.fileParams(), dtype)
 }
 
 // Tensors returns the weights as the model file holds them: named and
@@ -274,25 +277,24 @@ func (m *LM) Save(path string, dtype rnn.DType) error {
 func (m *LM) Tensors() []rnn.Tensor { return m.fileParams().Tensors() }
 
 // LoadLM reads a language-model file.
-func LoadLM(path string) (*LM, error) {
-	info, ts, err := modelio.Read(path, nil, LMKind)
-	if err != nil {
-		return nil, err
-	}
-	return lmFromFile(path, info, ts)
+func LoadLM(path string) (*LM, error) { return lmFile.Load(path, nil) }
+
+// lmFromFile builds the LM of a file's metadata and tensors (ResumeLM's
+// loader).
+func lmFromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*LM, error) {
+	return lmFile.FromFile(name, info, ts)
 }
 
-func lmFromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*LM, error) {
-	var cfg LMConfig
-	toks, keys, err := modelio.Decode(name, info, &cfg, "")
-	if err != nil {
-		return nil, err
-	}
+// checkLMFile checks the config of a language-model file against its
+// tokenizer and the shapes of its tensors (the classifier's layout) before
+// anything is allocated. A file without "vocab" takes the tokenizer's.
+func checkLMFile(name string, info rnn.ModelInfo, cfg *LMConfig, keys modelio.Keys, toks []tokenize.Tokenizer, ts []rnn.Tensor) error {
+	tok := toks[0]
 	if !keys.Has("vocab") {
-		cfg.Vocab = toks[0].VocabSize()
+		cfg.Vocab = tok.VocabSize()
 	}
-	if err := modelio.CheckTokenizer(name, info, "", toks[0], "vocab", cfg.Vocab); err != nil {
-		return nil, err
+	if err := modelio.CheckTokenizer(name, info, "", tok, "vocab", cfg.Vocab); err != nil {
+		return err
 	}
 	V, E, H := cfg.Vocab, cfg.Embedding, cfg.Hidden
 	s := modelio.NewShapes(name, ts)
@@ -304,28 +306,15 @@ func lmFromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*LM, error) {
 	s.Has("bidirectional", cfg.Bidirectional, "rnn.weight_hh_l0_reverse", cfg.Bidirectional)
 	s.Has("tied", cfg.Tied, "decoder.weight", !cfg.Tied)
 	if err := s.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("model file %s: %v", name, err)
+		return fmt.Errorf("model file %s: %v", name, err)
 	}
 	ps := rnn.NewParamCounter()
-	registerLMFile(cfg, ps)
+	registerLMFile(*cfg, ps)
 	s.Params(ps)
-	if err := s.Err(); err != nil {
-		return nil, err
-	}
-	m, err := NewLM(cfg, toks[0])
-	if err != nil {
-		return nil, fmt.Errorf("model file %s: %v", name, err)
-	}
-	if err := m.setFromFile(name, ts); err != nil {
-		return nil, err
-	}
-	if info.Meta != nil {
-		m.Meta = info.Meta
-	}
-	return m, nil
+	return s.Err()
 }
 
 // Vocab returns the token of each id, in id order.

@@ -2,10 +2,9 @@ package sentiment
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -13,52 +12,31 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rnnkit/rnnkit/internal/modelio"
+	"github.com/rnnkit/rnnkit/internal/modelio/modeliotest"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
-const tinyName = "tiny.safetensors"
+const tinyName = modeliotest.Name
+
+// tinyTok is the tokenizer of the tiny files: 10 tokens.
+func tinyTok(t testing.TB) tokenize.Tokenizer {
+	t.Helper()
+	tok, err := tokenize.TrainWord(strings.NewReader("good bad film plot great awful\n"), tokenize.WordOptions{Lowercase: true, SplitPunct: true})
+	require.NoError(t, err)
+	return tok
+}
 
 // tinyFile returns a small valid sentiment model file: 10 tokens,
 // embedding 4, BiGRU 2x3, max+mean+attention pooling, 3 labels.
 func tinyFile(t testing.TB) []byte {
 	t.Helper()
-	tok, err := tokenize.TrainWord(strings.NewReader("good bad film plot great awful\n"), tokenize.WordOptions{Lowercase: true, SplitPunct: true})
-	require.NoError(t, err)
+	tok := tinyTok(t)
 	m, err := New(Config{Cell: rnn.GRU, Embedding: 4, Hidden: 3, Layers: 2, Bidirectional: true, Pooling: "max+mean+attention",
 		Labels: []string{"negative", "positive", "neutral"}, MaxLen: 20}, tok)
 	require.NoError(t, err)
 	m.Init(rand.New(rand.NewPCG(1, 2)))
-	path := filepath.Join(t.TempDir(), tinyName)
-	require.NoError(t, m.Save(path, rnn.F32))
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return data
-}
-
-// loadMeasured loads data and returns the bytes the load allocated.
-func loadMeasured(data []byte) (*Model, uint64, error) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	before := ms.TotalAlloc
-	m, err := LoadBytes(tinyName, data)
-	runtime.ReadMemStats(&ms)
-	return m, ms.TotalAlloc - before, err
-}
-
-// maxLoadAlloc bounds what loading the tiny model may allocate.
-const maxLoadAlloc = 16 << 20
-
-// setVocabID returns the tokenizer.json text with token's id set to id.
-func setVocabID(t testing.TB, text, token string, id int) string {
-	var f map[string]any
-	require.NoError(t, json.Unmarshal([]byte(text), &f))
-	vocab := f["model"].(map[string]any)["vocab"].(map[string]any)
-	require.Contains(t, vocab, token)
-	vocab[token] = id
-	b, err := json.Marshal(f)
-	require.NoError(t, err)
-	return string(b)
+	return modeliotest.File(t, m.Save)
 }
 
 // TestLoadConfigMismatch: a config that contradicts the tensors of its file
@@ -68,15 +46,11 @@ func setVocabID(t testing.TB, text, token string, id int) string {
 // were silently replaced by defaults.
 func TestLoadConfigMismatch(t *testing.T) {
 	data := tinyFile(t)
-	m, n, err := loadMeasured(data)
-	require.NoError(t, err)
-	require.Less(t, n, uint64(maxLoadAlloc))
+	m := modeliotest.Load(t, LoadBytes, data)
 	require.Equal(t, 10, m.Config.Vocab)
 
-	const fix = "; the file is damaged or was edited; export or download the model again"
-	for _, c := range []struct {
-		key, value, want string
-	}{
+	const fix = modeliotest.Fix
+	modeliotest.ConfigMismatch(t, LoadBytes, data, []modeliotest.ConfigCase{
 		{"hidden", "1000000000", `config "hidden" = 1000000000 but tensor rnn.weight_hh_l0 has shape [9 3] (the config needs 1000000000 in dimension 1)` + fix},
 		{"hidden", "4611686018427387904", `config "hidden" = 4611686018427387904 but tensor rnn.weight_hh_l0 has shape [9 3]`},
 		{"embedding", "1000000000", `config "embedding" = 1000000000 but tensor embedding.weight has shape [10 4]`},
@@ -99,21 +73,7 @@ func TestLoadConfigMismatch(t *testing.T) {
 		{"dropout", "1", `sentiment: dropout 1 and emb_dropout 0 must be in [0, 1)`},
 		{"max_length", "20", `sentiment config: unknown key "max_length"; sentiment configs have the keys cell, vocab, embedding, hidden, layers, bidirectional, pooling, dropout, emb_dropout, labels, max_len, truncate: correct or remove it`},
 		{"hidden", "", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [9 3]`},
-	} {
-		t.Run(c.key+"="+c.value, func(t *testing.T) {
-			v := json.RawMessage(c.value)
-			if c.value == "" {
-				v = nil
-			}
-			bad, err := modelio.EditConfig(data, map[string]json.RawMessage{c.key: v})
-			require.NoError(t, err)
-			_, n, err := loadMeasured(bad)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "model file "+tinyName+": ")
-			assert.Contains(t, err.Error(), c.want)
-			assert.Less(t, n, uint64(maxLoadAlloc), "bytes allocated by a failed load")
-		})
-	}
+	})
 }
 
 // TestLoadOlderConfig: a config without the keys that have a default loads
@@ -132,28 +92,83 @@ func TestLoadOlderConfig(t *testing.T) {
 // refused at load. Before, these files loaded, and classification panicked
 // with "embed: token id 1000000 ... out of range".
 func TestLoadTokenizerIDs(t *testing.T) {
-	data := tinyFile(t)
+	classify := func(m *Model) { m.Predict("good film, awful plot; zebra") }
+	const tok, what = rnn.MetaTokenizer, `the tokenizer (metadata "tokenizer"): `
+	modeliotest.TokenizerIDs(t, LoadBytes, tinyFile(t), classify, []modeliotest.TokenizerCase{
+		{tok, `"good":7`, `"good":1000000`, what + `model.vocab gives the token "good" the id 1000000, outside the 10 tokens of config "vocab"`},
+		{tok, `"<unk>":1`, `"<unk>":1000000`, what + `model.vocab gives the token "<unk>" the id 1000000`},
+		{tok, `"film":6`, `"film":-1`, what + `model.vocab gives the token "film" the id -1`},
+	})
+}
+
+// tinyLMFile returns a small valid language-model file: 10 tokens,
+// embedding 4, a forward and a backward GRU 2x3, untied.
+func tinyLMFile(t testing.TB) []byte {
+	t.Helper()
+	m, err := NewLM(LMConfig{Cell: rnn.GRU, Embedding: 4, Hidden: 3, Layers: 2, Bidirectional: true}, tinyTok(t))
+	require.NoError(t, err)
+	m.Init(rand.New(rand.NewPCG(1, 2)))
+	return modeliotest.File(t, m.Save)
+}
+
+// TestLoadLMDamaged: a language-model file goes through the checks of
+// the other kinds (a config that contradicts its tensors or tokenizer, a
+// tokenizer whose ids do not fit the embedding) and through its own (an
+// encoder whose directions mix, and NaN weights, which setFromFile checks
+// in place of modelio.SetWeights).
+func TestLoadLMDamaged(t *testing.T) {
+	data := tinyLMFile(t)
+	m := modeliotest.Load(t, lmFile.Load, data)
+	require.Equal(t, 10, m.Config.Vocab)
+
+	const fix = modeliotest.Fix
+	modeliotest.ConfigMismatch(t, lmFile.Load, data, []modeliotest.ConfigCase{
+		{"hidden", "1000000000", `config "hidden" = 1000000000 but tensor rnn.weight_hh_l0 has shape [9 3] (the config needs 1000000000 in dimension 1)` + fix},
+		{"hidden", "", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [9 3]`},
+		{"embedding", "4611686018427387904", `config "embedding" = 4611686018427387904 but tensor embedding.weight has shape [10 4]`},
+		{"layers", "1000000000", `config "layers" = 1000000000 but the file has tensors for 2 layers (rnn.weight_ih_l0 to rnn.weight_ih_l1)` + fix},
+		{"layers", "-1", `config "layers" = -1 but the file has tensors for 2 layers`},
+		{"vocab", "0", `config "vocab" = 0 but the tokenizer (metadata "tokenizer") has 10 tokens` + fix},
+		{"cell", `"lstm"`, `config "cell" = "lstm" but tensor rnn.weight_hh_l0 has shape [9 3] (the config needs 12 in dimension 0)`},
+		{"bidirectional", "false", `config "bidirectional" = false but the file has tensor rnn.weight_hh_l0_reverse [9 3], which that config does not have`},
+		{"tied", "true", `config "tied" = true but the file has tensor decoder.weight [10 3], which that config does not have`},
+		{"dropout", "1", `sentiment: LM dropout 1 and emb_dropout 0 must be in [0, 1)`},
+		{"pooling", `"max"`, `lm config: unknown key "pooling"; lm configs have the keys cell, vocab, embedding, hidden, layers, bidirectional, tied, dropout, emb_dropout: correct or remove it`},
+	})
+	next := func(m *LM) { m.PredictNext(m.Tok.Encode("good film, awful plot; zebra")) }
+	modeliotest.TokenizerIDs(t, lmFile.Load, data, next, []modeliotest.TokenizerCase{
+		{rnn.MetaTokenizer, `"good":7`, `"good":1000000`, `the tokenizer (metadata "tokenizer"): model.vocab gives the token "good" the id 1000000, outside the 10 tokens of config "vocab"`},
+	})
+
 	for _, c := range []struct {
-		token string
-		id    int
-		want  string
+		name string
+		set  float32
+		want string
 	}{
-		{"good", 1000000, `model.vocab gives the token "good" the id 1000000, outside the 10 tokens of config "vocab"`},
-		{"<unk>", 1000000, `model.vocab gives the token "<unk>" the id 1000000`},
-		{"film", -1, `model.vocab gives the token "film" the id -1`},
+		{"rnn.weight_ih_l1", 0.5, `rnn.weight_ih_l1 mixes the two directions (its backward half is not zero), so it is not a language model's encoder; pass an LM written by rnnkit train lm`},
+		{"rnn.weight_ih_l1_reverse", 0.5, `rnn.weight_ih_l1_reverse mixes the two directions (its forward half is not zero)`},
+		{"decoder.bias", float32(math.NaN()), `the weights hold NaN or Inf values; the file is damaged`},
 	} {
-		t.Run(c.token, func(t *testing.T) {
-			bad, err := modelio.EditMeta(data, func(meta map[string]string) {
-				meta["tokenizer"] = setVocabID(t, meta["tokenizer"], c.token, c.id)
-			})
-			require.NoError(t, err)
-			m, err := LoadBytes(tinyName, bad)
-			if err == nil { // what used to happen
-				assert.NotPanics(t, func() { m.Predict("good film, awful plot; zebra") })
+		ts, meta, err := rnn.ReadSafetensors(strings.NewReader(string(data)), int64(len(data)))
+		require.NoError(t, err)
+		for i := range ts {
+			if ts[i].Name != c.name {
+				continue
 			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), `model file `+tinyName+`: the tokenizer (metadata "tokenizer"): `+c.want)
-		})
+			// The first row's backward half (the forward layer's input
+			// from the backward layer below), or the forward half of the
+			// reverse layer's; any value for the bias.
+			k := 3
+			if strings.HasSuffix(c.name, "_reverse") || c.name == "decoder.bias" {
+				k = 0
+			}
+			require.Zero(t, ts[i].Data[k], c.name)
+			ts[i].Data[k] = c.set
+		}
+		var b strings.Builder
+		require.NoError(t, rnn.WriteSafetensors(&b, ts, meta, rnn.F32))
+		_, err = lmFile.Load(tinyName, []byte(b.String()))
+		assert.ErrorContains(t, err, modeliotest.Prefix+c.want, c.name)
 	}
 }
 
@@ -177,13 +192,11 @@ func TestLoadDefaultModel(t *testing.T) {
 // the load must return a model or an error naming the file, never panic,
 // and never allocate more than a bound; a model that loads must classify.
 func FuzzLoadMeta(f *testing.F) {
-	data := tinyFile(f)
-	ts, meta, err := rnn.ReadSafetensors(strings.NewReader(string(data)), int64(len(data)))
-	require.NoError(f, err)
-	config, tok := meta[rnn.MetaConfig], meta[rnn.MetaTokenizer]
+	z := modeliotest.NewFuzzer(f, LoadBytes, tinyFile(f), fuzzKeys)
+	config, tok := z.Meta[rnn.MetaConfig], z.Meta[rnn.MetaTokenizer]
 	f.Add(config, tok, uint8(255), int64(0))
 	for i := range fuzzKeys {
-		for _, v := range []int64{0, -1, 1, 2, 3, 1e9, 1 << 62, -1 << 63} {
+		for _, v := range modeliotest.SeedInts {
 			f.Add(config, tok, uint8(i), v)
 		}
 	}
@@ -196,41 +209,11 @@ func FuzzLoadMeta(f *testing.F) {
 		f.Add(config, strings.Replace(tok, r[0], r[1], 1), uint8(255), int64(0))
 	}
 	f.Fuzz(func(t *testing.T, config, tok string, key uint8, v int64) {
-		if int(key) < len(fuzzKeys) {
-			var m map[string]any
-			if json.Unmarshal([]byte(config), &m) == nil && m != nil {
-				m[fuzzKeys[key]] = v
-				b, _ := json.Marshal(m)
-				config = string(b)
-			}
-		}
-		mt := map[string]string{}
-		for k, v := range meta {
-			mt[k] = v
-		}
-		mt[rnn.MetaConfig], mt[rnn.MetaTokenizer] = config, tok
-		var b strings.Builder
-		if err := rnn.WriteSafetensors(&b, ts, mt, rnn.F32); err != nil {
-			t.Skip()
-		}
-		m, n, err := loadMeasured([]byte(b.String()))
-		if n > maxLoadAlloc+uint64(200*(len(config)+len(tok))) {
-			t.Fatalf("loading allocated %d bytes", n)
-		}
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "model file "+tinyName+": ") {
-				t.Fatalf("error without the file name: %v", err)
-			}
+		m, ok := z.Load(t, config, key, v, map[string]string{rnn.MetaTokenizer: tok})
+		if !ok {
 			return
 		}
-		V := m.Config.Vocab
-		for id := range int32(V) {
-			for _, x := range m.Tok.Encode(m.Tok.Token(id) + " zebra \xff") {
-				if x < 0 || int(x) >= V {
-					t.Fatalf("the tokenizer gives the id %d, outside the vocabulary of %d", x, V)
-				}
-			}
-		}
+		modeliotest.CheckIDs(t, m.Tok, m.Config.Vocab, " zebra \xff")
 		p := m.Predict("good film, awful plot; zebra")
 		if len(p.Probs) != len(m.Config.Labels) {
 			t.Fatalf("%d probabilities for %d labels", len(p.Probs), len(m.Config.Labels))

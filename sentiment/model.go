@@ -194,55 +194,32 @@ func (m *Model) LoadVectors(v *embed.Vectors) (found int, err error) {
 // Labels returns the class names.
 func (m *Model) Labels() []string { return m.Config.Labels }
 
+// modelFile is the sentiment kind of model file.
+var modelFile = modelio.Kind[Config, *Model]{
+	Name: Kind, Tokenizers: []string{""}, Check: checkFile,
+	New:   func(cfg Config, toks []tokenize.Tokenizer) (*Model, error) { return New(cfg, toks[0]) },
+	Parts: func(m *Model) (*rnn.Params, *map[string]string) { return m.Params, &m.Meta },
+}
+
 // Save writes the model to path (atomically) in the given storage dtype
 // (rnn.F32 or rnn.F16).
 func (m *Model) Save(path string, dtype rnn.DType) error {
-	info, err := m.info()
-	if err != nil {
-		return err
-	}
-	return rnn.SaveModel(path, info, m.Params, dtype)
+	return modelio.Save(path, m.info, m.Params, dtype)
 }
 
-func (m *Model) info() (rnn.ModelInfo, error) {
-	return modelio.Info(Kind, m.Config, []modelio.Tokenizer{{Name: "", Tok: m.Tok}}, m.Meta)
-}
+func (m *Model) info() (rnn.ModelInfo, error) { return modelFile.Info(m.Config, m.Meta, m.Tok) }
 
 // Load reads a sentiment model file.
-func Load(path string) (*Model, error) { return load(path, nil) }
+func Load(path string) (*Model, error) { return modelFile.Load(path, nil) }
 
 // LoadBytes reads a sentiment model from memory (for example an embedded
 // file); name is used in error messages.
-func LoadBytes(name string, data []byte) (*Model, error) { return load(name, data) }
+func LoadBytes(name string, data []byte) (*Model, error) { return modelFile.Load(name, data) }
 
-func load(name string, data []byte) (*Model, error) {
-	info, ts, err := modelio.Read(name, data, Kind)
-	if err != nil {
-		return nil, err
-	}
-	return fromFile(name, info, ts)
-}
-
+// fromFile builds the model of a file's metadata and tensors (Resume's
+// loader).
 func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) {
-	var cfg Config
-	toks, keys, err := modelio.Decode(name, info, &cfg, "")
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFile(name, info, &cfg, keys, toks[0], ts); err != nil {
-		return nil, err
-	}
-	m, err := New(cfg, toks[0])
-	if err != nil {
-		return nil, fmt.Errorf("model file %s: %v", name, err)
-	}
-	if err := modelio.SetWeights(name, m.Params, ts); err != nil {
-		return nil, err
-	}
-	if info.Meta != nil {
-		m.Meta = info.Meta
-	}
-	return m, nil
+	return modelFile.FromFile(name, info, ts)
 }
 
 // checkFile checks the config of a model file against its tokenizer and
@@ -250,7 +227,8 @@ func fromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (*Model, error) 
 // that does not match them is an error naming the field, never an enormous
 // allocation or a panic. Keys the file lacks take New's defaults (vocab the
 // tokenizer's); keys it has must hold valid values, zero included.
-func checkFile(name string, info rnn.ModelInfo, cfg *Config, keys modelio.Keys, tok tokenize.Tokenizer, ts []rnn.Tensor) error {
+func checkFile(name string, info rnn.ModelInfo, cfg *Config, keys modelio.Keys, toks []tokenize.Tokenizer, ts []rnn.Tensor) error {
+	tok := toks[0]
 	if !keys.Has("vocab") {
 		cfg.Vocab = tok.VocabSize()
 	}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -14,11 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rnnkit/rnnkit/internal/modelio"
+	"github.com/rnnkit/rnnkit/internal/modelio/modeliotest"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
-const tinyName = "tiny.safetensors"
+const tinyName = modeliotest.Name
 
 // tinyConfig is the architecture of tinyFile: source vocabulary 11, target
 // 10, embedding 4, BiGRU 2x3 encoder, GRU 2x5 decoder with input feeding,
@@ -32,25 +31,8 @@ func tinyFile(t testing.TB, cfg Config) []byte {
 	m, err := New(cfg, tokenize.NewRune([]rune("abcdefg")), tokenize.NewRune([]rune("hijklm")))
 	require.NoError(t, err)
 	m.Init(rand.New(rand.NewPCG(1, 2)))
-	path := filepath.Join(t.TempDir(), tinyName)
-	require.NoError(t, m.Save(path, rnn.F32))
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return data
+	return modeliotest.File(t, m.Save)
 }
-
-// loadMeasured loads data and returns the bytes the load allocated.
-func loadMeasured(data []byte) (*Model, uint64, error) {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	before := ms.TotalAlloc
-	m, err := LoadBytes(tinyName, data)
-	runtime.ReadMemStats(&ms)
-	return m, ms.TotalAlloc - before, err
-}
-
-// maxLoadAlloc bounds what loading the tiny model may allocate.
-const maxLoadAlloc = 16 << 20
 
 // TestLoadConfigMismatch: a config that contradicts the tensors of its file
 // is an error naming the field and the tensor, found before anything is
@@ -59,15 +41,11 @@ const maxLoadAlloc = 16 << 20
 // attn_hidden = 0 or layers = -1 were silently replaced by defaults.
 func TestLoadConfigMismatch(t *testing.T) {
 	data := tinyFile(t, tinyConfig)
-	m, n, err := loadMeasured(data)
-	require.NoError(t, err)
-	require.Less(t, n, uint64(maxLoadAlloc))
+	m := modeliotest.Load(t, LoadBytes, data)
 	require.Equal(t, 11, m.Config.SrcVocab)
 
-	const fix = "; the file is damaged or was edited; export or download the model again"
-	for _, c := range []struct {
-		key, value, want string
-	}{
+	const fix = modeliotest.Fix
+	modeliotest.ConfigMismatch(t, LoadBytes, data, []modeliotest.ConfigCase{
 		{"enc_hidden", "1000000000", `config "enc_hidden" = 1000000000 but tensor encoder.rnn.weight_hh_l0 has shape [9 3] (the config needs 1000000000 in dimension 1)` + fix},
 		{"enc_hidden", "4611686018427387904", `config "enc_hidden" = 4611686018427387904 but tensor encoder.rnn.weight_hh_l0 has shape [9 3]`},
 		{"dec_hidden", "1000000000", `config "dec_hidden" = 1000000000 but tensor decoder.rnn.weight_hh_l0 has shape [15 5]`},
@@ -89,21 +67,7 @@ func TestLoadConfigMismatch(t *testing.T) {
 		{"cell", `"lstm"`, `config "cell" = "lstm" but tensor encoder.rnn.weight_hh_l0 has shape [9 3] (the config needs 12 in dimension 0)`},
 		{"dropout", "-1", `seq2seq: dropout -1 must be in [0, 1)`},
 		{"attn_size", "6", `seq2seq config: unknown key "attn_size"; seq2seq configs have the keys cell, src_vocab, tgt_vocab, embedding, enc_hidden, enc_layers, dec_hidden, dec_layers, attention, attn_hidden, input_feeding, tie_embeddings, dropout: correct or remove it`},
-	} {
-		t.Run(c.key+"="+c.value, func(t *testing.T) {
-			v := json.RawMessage(c.value)
-			if c.value == "" {
-				v = nil
-			}
-			bad, err := modelio.EditConfig(data, map[string]json.RawMessage{c.key: v})
-			require.NoError(t, err)
-			_, n, err := loadMeasured(bad)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), "model file "+tinyName+": ")
-			assert.Contains(t, err.Error(), c.want)
-			assert.Less(t, n, uint64(maxLoadAlloc), "bytes allocated by a failed load")
-		})
-	}
+	})
 }
 
 // TestLoadTiedGeneral checks the tied output layer and general attention.
@@ -146,26 +110,14 @@ func TestLoadOlderConfig(t *testing.T) {
 // refused at load. Before, these files loaded, and translation panicked
 // with "embed: token id 1000000 ... out of range".
 func TestLoadTokenizerIDs(t *testing.T) {
-	data := tinyFile(t, tinyConfig)
-	for _, c := range []struct{ key, old, new, want string }{
+	translate := func(m *Model) {
+		_, _ = m.Translate(context.Background(), []string{"abcdefg xyz"}, TranslateOptions{Beam: 1})
+	}
+	modeliotest.TokenizerIDs(t, LoadBytes, tinyFile(t, tinyConfig), translate, []modeliotest.TokenizerCase{
 		{"tokenizer.src", `"g":10`, `"g":1000000`, `the src tokenizer (metadata "tokenizer.src"): model.vocab gives the token "g" the id 1000000, outside the 11 tokens of config "src_vocab"`},
 		{"tokenizer.src", `"<unk>":1`, `"<unk>":-1`, `the src tokenizer (metadata "tokenizer.src"): model.vocab gives the token "<unk>" the id -1`},
 		{"tokenizer.tgt", `"m":9`, `"m":1000000`, `the tgt tokenizer (metadata "tokenizer.tgt"): model.vocab gives the token "m" the id 1000000, outside the 10 tokens of config "tgt_vocab"`},
-	} {
-		t.Run(c.key+" "+c.new, func(t *testing.T) {
-			bad, err := modelio.EditMeta(data, func(meta map[string]string) {
-				require.Contains(t, meta[c.key], c.old)
-				meta[c.key] = strings.Replace(meta[c.key], c.old, c.new, 1)
-			})
-			require.NoError(t, err)
-			m, err := LoadBytes(tinyName, bad)
-			if err == nil { // what used to happen
-				assert.NotPanics(t, func() { _, _ = m.Translate(context.Background(), []string{"abcdefg xyz"}, TranslateOptions{Beam: 1}) })
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), `model file `+tinyName+`: `+c.want)
-		})
-	}
+	})
 }
 
 // TestLoadDefaultModel: the embedded default still loads with the stricter
@@ -190,13 +142,11 @@ func TestLoadDefaultModel(t *testing.T) {
 // never panic, and never allocate more than a bound; a model that loads
 // must translate.
 func FuzzLoadMeta(f *testing.F) {
-	data := tinyFile(f, tinyConfig)
-	ts, meta, err := rnn.ReadSafetensors(strings.NewReader(string(data)), int64(len(data)))
-	require.NoError(f, err)
-	config, src, tgt := meta[rnn.MetaConfig], meta["tokenizer.src"], meta["tokenizer.tgt"]
+	z := modeliotest.NewFuzzer(f, LoadBytes, tinyFile(f, tinyConfig), fuzzKeys)
+	config, src, tgt := z.Meta[rnn.MetaConfig], z.Meta["tokenizer.src"], z.Meta["tokenizer.tgt"]
 	f.Add(config, src, tgt, uint8(255), int64(0))
 	for i := range fuzzKeys {
-		for _, v := range []int64{0, -1, 1, 2, 3, 1e9, 1 << 62, -1 << 63} {
+		for _, v := range modeliotest.SeedInts {
 			f.Add(config, src, tgt, uint8(i), v)
 		}
 	}
@@ -210,45 +160,12 @@ func FuzzLoadMeta(f *testing.F) {
 		f.Add(config, src, strings.Replace(tgt, r[0], r[1], 1), uint8(255), int64(0))
 	}
 	f.Fuzz(func(t *testing.T, config, src, tgt string, key uint8, v int64) {
-		if int(key) < len(fuzzKeys) {
-			var m map[string]any
-			if json.Unmarshal([]byte(config), &m) == nil && m != nil {
-				m[fuzzKeys[key]] = v
-				b, _ := json.Marshal(m)
-				config = string(b)
-			}
-		}
-		mt := map[string]string{}
-		for k, v := range meta {
-			mt[k] = v
-		}
-		mt[rnn.MetaConfig], mt["tokenizer.src"], mt["tokenizer.tgt"] = config, src, tgt
-		var b strings.Builder
-		if err := rnn.WriteSafetensors(&b, ts, mt, rnn.F32); err != nil {
-			t.Skip()
-		}
-		m, n, err := loadMeasured([]byte(b.String()))
-		if n > maxLoadAlloc+uint64(200*(len(config)+len(src)+len(tgt))) {
-			t.Fatalf("loading allocated %d bytes", n)
-		}
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "model file "+tinyName+": ") {
-				t.Fatalf("error without the file name: %v", err)
-			}
+		m, ok := z.Load(t, config, key, v, map[string]string{"tokenizer.src": src, "tokenizer.tgt": tgt})
+		if !ok {
 			return
 		}
-		for _, tok := range []struct {
-			t tokenize.Tokenizer
-			V int
-		}{{m.Src, m.Config.SrcVocab}, {m.Tgt, m.Config.TgtVocab}} {
-			for id := range int32(tok.V) {
-				for _, x := range tok.t.Encode(tok.t.Token(id) + " zebra \xff") {
-					if x < 0 || int(x) >= tok.V {
-						t.Fatalf("the tokenizer gives the id %d, outside the vocabulary of %d", x, tok.V)
-					}
-				}
-			}
-		}
+		modeliotest.CheckIDs(t, m.Src, m.Config.SrcVocab, " zebra \xff")
+		modeliotest.CheckIDs(t, m.Tgt, m.Config.TgtVocab, " zebra \xff")
 		trs, err := m.Translate(context.Background(), []string{"abc defg", "xyz"}, TranslateOptions{Beam: 2, MaxLenRatio: 1})
 		if err != nil || len(trs) != 2 {
 			t.Fatalf("a loaded model does not translate: %v", err)

@@ -1,8 +1,11 @@
 // Package modelio is what the applications' model files have in common: the
 // metadata that turns an rnn.Params into a model (the application's config
 // as JSON and its tokenizers by name), reading it back, and setting the
-// weights with the checks every application makes. The file format itself
-// is rnn's (rnn.SaveModel, rnn.LoadModel; docs/FORMAT.md).
+// weights with the checks every application makes; Kind joins them into the
+// one load and save path of every kind of model file, so that an
+// application supplies only its config, its checks and its constructor.
+// The file format itself is rnn's (rnn.SaveModel, rnn.LoadModel;
+// docs/FORMAT.md).
 package modelio
 
 import (
