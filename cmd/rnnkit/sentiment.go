@@ -1255,7 +1255,7 @@ two classes, the ROC AUC of the second class's probability.`,
 				return fmt.Errorf("%s: %v", data, err)
 			}
 			t0 := time.Now()
-			r, err := evaluateParallel(m, ex)
+			r, err := m.EvaluateWith(ex, sentiment.EvalOptions{Workers: runtime.GOMAXPROCS(0)})
 			if err != nil {
 				return err
 			}
@@ -1279,33 +1279,6 @@ two classes, the ROC AUC of the second class's probability.`,
 	addQuantizeFlag(c, &quant)
 	d.add(c)
 	return c
-}
-
-// evaluateParallel runs Evaluate on both cores (halves of the examples) and
-// merges the probabilities.
-func evaluateParallel(m *sentiment.Model, ex []sentiment.Example) (sentiment.Report, error) {
-	texts := make([]string, len(ex))
-	labels := make([]int, len(ex))
-	for i, e := range ex {
-		texts[i], labels[i] = e.Text, e.Label
-	}
-	ids := m.EncodeAll(texts)
-	C := len(m.Config.Labels)
-	probs := make([]float32, len(ex)*C)
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*len(ids)/workers, (w+1)*len(ids)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, p := range m.PredictIDs(ids[lo:hi]) {
-				copy(probs[(lo+i)*C:(lo+i+1)*C], p.Probs)
-			}
-		}()
-	}
-	wg.Wait()
-	return sentiment.Score(m.Config.Labels, labels, probs), nil
 }
 
 // nanNull turns NaN into nil so the figure prints as JSON null.
