@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/charrnn"
+	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 	"github.com/spf13/cobra"
@@ -47,21 +48,11 @@ func readTextFile(path string) (string, error) {
 	if len(b) == 0 {
 		return "", fmt.Errorf("%s: file is empty", path)
 	}
-	if i := strings.IndexByte(string(b[:min(len(b), 8000)]), 0); i >= 0 {
-		return "", fmt.Errorf("%s: binary file (NUL byte at offset %d); give a UTF-8 text file", path, i)
-	}
-	if !utf8.Valid(b) {
-		line := 1
-		for i := 0; i < len(b); {
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n == 1 {
-				return "", fmt.Errorf("%s:%d: invalid UTF-8 (byte 0x%02x at offset %d); convert the file to UTF-8", path, line, b[i], i)
-			}
-			if r == '\n' {
-				line++
-			}
-			i += n
-		}
+	var te *corpora.TextError
+	if err := corpora.CheckText(b); errors.As(err, &te) && !te.NUL {
+		return "", fmt.Errorf("%s:%d: invalid UTF-8 (byte 0x%02x at offset %d); convert the file to UTF-8", path, te.Line, te.Byte, te.Offset)
+	} else if err != nil {
+		return "", fmt.Errorf("%s: %v", path, err)
 	}
 	return string(b), nil
 }
