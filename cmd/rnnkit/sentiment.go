@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
@@ -205,10 +204,7 @@ skip-gram vectors from the training text to initialise the embedding;
 }
 
 func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOptions) error {
-	if len(o.data) == 0 || o.out == "" {
-		return usagef("--data and --out are required")
-	}
-	if err := checkWritable(o.out); err != nil {
+	if err := checkTrainOut(len(o.data) > 0, o.out); err != nil {
 		return err
 	}
 	if o.init != "" {
@@ -295,29 +291,18 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		}
 	}
 	dataSHA := sentimentDataSHA256(names, data)
-	if o.resume != "" {
-		if err := sentimentResume.check(c, o.resume, dataSHA); err != nil {
-			return err
-		}
-	}
-	tlog, err := openTrainLog(c.Flags().Lookup("log").Value.String())
+	run, err := startTrain(c, g, sentimentResume, o.resume, dataSHA, c.Flags().Lookup("log").Value.String(), &o.opt.Options, o.out, o.checkpoint, dtype)
 	if err != nil {
 		return err
 	}
-	defer tlog.close()
-	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
-	bar := newTrainingBar(c, g)
+	defer run.log.close()
 	report := func(p sentiment.Progress) {
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val acc %s best %s %.0f tok/s", p.Epoch, p.Loss, fmtOr("%.4f", p.ValAcc), fmtOr("%.4f", p.BestValAcc), p.TokensPerSec))
-		tlog.step(p.Loss)
-		if p.Evaluated {
-			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_loss", p.ValLoss}, logField{"val_acc", p.ValAcc}, logField{"best_val_acc", p.BestValAcc})
-		}
-		if p.Evaluated && bar.logs() {
-			status(c, g, "step %d/%d epoch %.2f loss %.4f val loss %.4f val acc %.4f best %.4f lr %.2e %.0f tokens/s %s",
-				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
-		}
+		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,
+			fmt.Sprintf("epoch %.2f loss %.3f val acc %s best %s %.0f tok/s", p.Epoch, p.Loss, fmtOr("%.4f", p.ValAcc), fmtOr("%.4f", p.BestValAcc), p.TokensPerSec),
+			p.Evaluated, func() string {
+				return fmt.Sprintf("step %d/%d epoch %.2f loss %.4f val loss %.4f val acc %.4f best %.4f lr %.2e %.0f tokens/s %s",
+					p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
+			}, logField{"val_loss", p.ValLoss}, logField{"val_acc", p.ValAcc}, logField{"best_val_acc", p.BestValAcc})
 	}
 	if o.init != "" { // the same in a resumed run: the optimizer's groups depend on it
 		batch := max(1, o.opt.Batch)
@@ -351,23 +336,15 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			m.Config.Pooling, m.Params.Len(), m.Config.Vocab, strings.Join(names, "/"), len(data.Train), len(data.Val))
 		res, err = sentiment.Train(c.Context(), m, data, topt, report)
 	}
-	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
+	if err := run.finish(err, res.Steps); err != nil {
 		return err
 	}
-	if err := tlog.close(); err != nil {
+	type pt = sentiment.Point
+	if err := plotHistory(o.plot, "sentiment training", "loss (nats) / accuracy", res.History, func(p pt) int { return p.Step },
+		historyCurve[pt]{name: "train loss", y: func(p pt) float64 { return p.Loss }},
+		historyCurve[pt]{name: "validation loss", y: func(p pt) float64 { return p.ValLoss }},
+		historyCurve[pt]{name: "validation accuracy", y: func(p pt) float64 { return p.ValAcc }}); err != nil {
 		return err
-	}
-	if o.plot != "" && len(res.History) > 0 {
-		var tr, va, acc plotter.XYs
-		for _, p := range res.History {
-			tr = append(tr, plotter.XY{X: float64(p.Step), Y: p.Loss})
-			va = append(va, plotter.XY{X: float64(p.Step), Y: p.ValLoss})
-			acc = append(acc, plotter.XY{X: float64(p.Step), Y: p.ValAcc})
-		}
-		if err := plotLoss(o.plot, "sentiment training", "loss (nats) / accuracy",
-			lossCurve{"train loss", tr}, lossCurve{"validation loss", va}, lossCurve{"validation accuracy", acc}); err != nil {
-			return err
-		}
 	}
 	if res.BestValAcc < 0 {
 		return noEvaluationYet(c)
@@ -415,7 +392,7 @@ func newSentimentFromModel(c *cobra.Command, g *globalOptions, o *trainSentiment
 	if err != nil {
 		return nil, err
 	}
-	m, err := sentiment.NewFromModel(src, names, rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+	m, err := sentiment.NewFromModel(src, names, initRNG(o.opt.Seed))
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +430,7 @@ func newSentimentModel(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		return nil, usageError{err}
 	}
 	m.Meta["trained_on"] = strings.Join(o.data, ", ")
-	m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+	m.Init(initRNG(o.opt.Seed))
 	if o.vectors != "" {
 		v, err := embed.ReadVectors(o.vectors, embed.Auto)
 		if err != nil {
