@@ -272,3 +272,21 @@ func trainOpts(set func(o *TrainOptions)) TrainOptions {
 	set(&o)
 	return o
 }
+
+// EvaluateWith's workers classify parts of the examples at once; the
+// report is Evaluate's.
+func TestEvaluateWithWorkers(t *testing.T) {
+	ex := synth(150, 50, 9)
+	m := tinyModel(t, synthTok(t, ex), rnn.GRU, "max+mean")
+	want, err := m.Evaluate(ex)
+	require.NoError(t, err)
+	for _, w := range []int{2, 3} {
+		got, err := m.EvaluateWith(ex, EvalOptions{Workers: w})
+		require.NoError(t, err)
+		assert.Equal(t, want.Confusion, got.Confusion, "workers %d", w)
+		assert.InDelta(t, want.Loss, got.Loss, 1e-6, "workers %d", w)
+		assert.InDelta(t, want.AUC, got.AUC, 1e-9, "workers %d", w)
+	}
+	_, err = m.EvaluateWith([]Example{{Text: "good", Label: 2}}, EvalOptions{Workers: 2})
+	assert.ErrorContains(t, err, "has label 2")
+}

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -268,23 +267,12 @@ func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, data Data, op
 	return res, err
 }
 
-// epochBatches returns the length-bucketed batches of epoch e, a pure
-// function of the seed and e (so a resumed run sees the same batches).
+// epochBatches returns the length-bucketed batches of epoch e
+// (fit.LengthBuckets), a pure function of the seed and e (so a resumed run
+// sees the same batches).
 func (tr *trainer) epochBatches(e int) [][]int {
-	B := tr.opt.Batch
 	rng := rand.New(rand.NewPCG(tr.opt.Seed^0x62617463, uint64(e)))
-	perm := rng.Perm(len(tr.train))
-	pool := 50 * B
-	var batches [][]int
-	for s := 0; s < len(perm); s += pool {
-		chunk := perm[s:min(s+pool, len(perm))]
-		slices.SortStableFunc(chunk, func(a, b int) int { return cmp.Compare(len(tr.train[a].ids), len(tr.train[b].ids)) })
-		for k := 0; k < len(chunk); k += B {
-			batches = append(batches, chunk[k:min(k+B, len(chunk))])
-		}
-	}
-	rng.Shuffle(len(batches), func(i, j int) { batches[i], batches[j] = batches[j], batches[i] })
-	return batches
+	return fit.LengthBuckets(rng, len(tr.train), tr.opt.Batch, func(a, b int) int { return cmp.Compare(len(tr.train[a].ids), len(tr.train[b].ids)) })
 }
 
 // step runs batch step%perEpoch of its epoch forward and backward and

@@ -1,12 +1,12 @@
 package seq2seq
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"time"
 
 	"github.com/rnnkit/rnnkit/corpora"
@@ -217,30 +217,16 @@ type trainer struct {
 }
 
 // epochPlan cuts a deterministic shuffle of the pairs (a function of the
-// seed and the epoch only) into batches of similar lengths.
+// seed and the epoch only) into batches of similar lengths: by source
+// length, then target length (fit.LengthBuckets).
 func (tr *trainer) epochPlan(epoch int) {
 	if tr.planEpoch == epoch && tr.plan != nil {
 		return
 	}
-	B := tr.opt.Batch
 	r := rand.New(rand.NewPCG(tr.opt.Seed, uint64(epoch)+0x5eed))
-	perm := r.Perm(len(tr.src))
-	tr.plan = tr.plan[:0]
-	chunk := 50 * B
-	for lo := 0; lo < len(perm); lo += chunk {
-		c := perm[lo:min(lo+chunk, len(perm))]
-		sort.SliceStable(c, func(a, b int) bool {
-			la, lb := len(tr.src[c[a]]), len(tr.src[c[b]])
-			if la != lb {
-				return la < lb
-			}
-			return len(tr.tgt[c[a]]) < len(tr.tgt[c[b]])
-		})
-		for i := 0; i < len(c); i += B {
-			tr.plan = append(tr.plan, c[i:min(i+B, len(c))])
-		}
-	}
-	r.Shuffle(len(tr.plan), func(i, j int) { tr.plan[i], tr.plan[j] = tr.plan[j], tr.plan[i] })
+	tr.plan = fit.LengthBuckets(r, len(tr.src), tr.opt.Batch, func(a, b int) int {
+		return cmp.Or(cmp.Compare(len(tr.src[a]), len(tr.src[b])), cmp.Compare(len(tr.tgt[a]), len(tr.tgt[b])))
+	})
 	tr.planEpoch = epoch
 }
 

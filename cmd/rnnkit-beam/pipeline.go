@@ -16,7 +16,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
@@ -275,7 +274,7 @@ func (f *readFn) ProcessElement(ctx context.Context, p string, emit func(Record)
 			bad(0, fmt.Errorf("more than %s: too large for one review", limitText(f.maxBytes())))
 			return nil
 		}
-		text, err := reviewText(b)
+		text, err := corpora.ReviewText(b) // the messages of `rnnkit classify`
 		if err != nil {
 			bad(0, err)
 			return nil
@@ -330,31 +329,6 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// reviewText checks that b is a review, with the messages of `rnnkit
-// classify`: not empty, not binary, UTF-8.
-func reviewText(b []byte) (string, error) {
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return "", errors.New("file is empty")
-	}
-	if i := slices.Index(b[:min(len(b), 8000)], 0); i >= 0 {
-		return "", fmt.Errorf("binary file (NUL byte at offset %d); give a UTF-8 text file", i)
-	}
-	if !utf8.Valid(b) {
-		line := 1
-		for i := 0; i < len(b); {
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n == 1 {
-				return "", fmt.Errorf("invalid UTF-8 on line %d (byte 0x%02x at offset %d); convert the file to UTF-8", line, b[i], i)
-			}
-			if r == '\n' {
-				line++
-			}
-			i += n
-		}
-	}
-	return string(b), nil
 }
 
 // recordProblem words a bad line's error as `rnnkit classify --lines` does.

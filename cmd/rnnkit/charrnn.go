@@ -13,10 +13,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/charrnn"
+	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 	"github.com/spf13/cobra"
-	"gonum.org/v1/plot/plotter"
 )
 
 func addCharRNNCommands(root, train, eval *cobra.Command, g *globalOptions) {
@@ -47,21 +47,11 @@ func readTextFile(path string) (string, error) {
 	if len(b) == 0 {
 		return "", fmt.Errorf("%s: file is empty", path)
 	}
-	if i := strings.IndexByte(string(b[:min(len(b), 8000)]), 0); i >= 0 {
-		return "", fmt.Errorf("%s: binary file (NUL byte at offset %d); give a UTF-8 text file", path, i)
-	}
-	if !utf8.Valid(b) {
-		line := 1
-		for i := 0; i < len(b); {
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n == 1 {
-				return "", fmt.Errorf("%s:%d: invalid UTF-8 (byte 0x%02x at offset %d); convert the file to UTF-8", path, line, b[i], i)
-			}
-			if r == '\n' {
-				line++
-			}
-			i += n
-		}
+	var te *corpora.TextError
+	if err := corpora.CheckText(b); errors.As(err, &te) && !te.NUL {
+		return "", fmt.Errorf("%s:%d: invalid UTF-8 (byte 0x%02x at offset %d); convert the file to UTF-8", path, te.Line, te.Byte, te.Offset)
+	} else if err != nil {
+		return "", fmt.Errorf("%s: %v", path, err)
 	}
 	return string(b), nil
 }
@@ -427,10 +417,7 @@ func parseDType(s string) (rnn.DType, error) {
 }
 
 func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) error {
-	if o.data == "" || o.out == "" {
-		return usagef("--data and --out are required")
-	}
-	if err := checkWritable(o.out); err != nil {
+	if err := checkTrainOut(o.data != "", o.out); err != nil {
 		return err
 	}
 	dtype, err := parseDType(o.dtype)
@@ -450,34 +437,23 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 	h := newDataHash()
 	h.add(text, strconv.FormatFloat(o.opt.ValFrac, 'g', -1, 64))
 	dataSHA := h.sum()
-	if o.resume != "" {
-		if err := charRNNResume.check(c, o.resume, dataSHA); err != nil {
-			return err
-		}
-	}
-	tlog, err := openTrainLog(o.log)
+	run, err := startTrain(c, g, charRNNResume, o.resume, dataSHA, o.log, &o.opt.Options, o.out, o.checkpoint, dtype)
 	if err != nil {
 		return err
 	}
-	defer tlog.close()
-	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
+	defer run.log.close()
 	topt := o.opt
 	legacyZeros(&topt.Options, 100)
 	if !(topt.ValFrac > 0 && topt.ValFrac < 1) {
 		topt.ValFrac = 0.1
 	}
-	bar := newTrainingBar(c, g)
 	report := func(p charrnn.Progress) {
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val %s best %s %.0f chars/s", p.Epoch, p.Loss, fmtOr("%.3f", p.ValLoss), fmtOr("%.3f", p.BestValLoss), p.CharsPerSec))
-		tlog.step(p.Loss)
-		if p.Evaluated {
-			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_loss", p.ValLoss}, logField{"best_val_loss", p.BestValLoss})
-		}
-		if p.Evaluated && bar.logs() {
-			status(c, g, "step %d/%d epoch %.2f loss %.4f val %.4f best %.4f lr %.2e %.0f chars/s %s",
-				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.LR, p.CharsPerSec, p.Elapsed.Round(1e9))
-		}
+		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,
+			fmt.Sprintf("epoch %.2f loss %.3f val %s best %s %.0f chars/s", p.Epoch, p.Loss, fmtOr("%.3f", p.ValLoss), fmtOr("%.3f", p.BestValLoss), p.CharsPerSec),
+			p.Evaluated, func() string {
+				return fmt.Sprintf("step %d/%d epoch %.2f loss %.4f val %.4f best %.4f lr %.2e %.0f chars/s %s",
+					p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.BestValLoss, p.LR, p.CharsPerSec, p.Elapsed.Round(1e9))
+			}, logField{"val_loss", p.ValLoss}, logField{"best_val_loss", p.BestValLoss})
 	}
 	var m *charrnn.Model
 	var res charrnn.Result
@@ -496,26 +472,19 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 		}
 		m.Meta["trained_on"] = o.data
 		charRNNResume.record(c, m.Meta, dataSHA)
-		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+		m.Init(initRNG(o.opt.Seed))
 		status(c, g, "training %s %dx%d (%d parameters, vocab %d) on %s (%d chars)",
 			cell, o.cfg.Layers, o.cfg.Hidden, m.Params.Len(), m.Config.Vocab, o.data, len(text))
 		res, err = charrnn.Train(c.Context(), m, text, topt, report)
 	}
-	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
+	if err := run.finish(err, res.Steps); err != nil {
 		return err
 	}
-	if err := tlog.close(); err != nil {
+	type pt = charrnn.Point
+	if err := plotHistory(o.plot, "charrnn training", "loss (nats/char)", res.History, func(p pt) int { return p.Step },
+		historyCurve[pt]{name: "train", y: func(p pt) float64 { return p.Loss }},
+		historyCurve[pt]{name: "validation", y: func(p pt) float64 { return p.ValLoss }}); err != nil {
 		return err
-	}
-	if o.plot != "" && len(res.History) > 0 {
-		var tr, va plotter.XYs
-		for _, p := range res.History {
-			tr = append(tr, plotter.XY{X: float64(p.Step), Y: p.Loss})
-			va = append(va, plotter.XY{X: float64(p.Step), Y: p.ValLoss})
-		}
-		if err := plotLoss(o.plot, "charrnn training", "loss (nats/char)", lossCurve{"train", tr}, lossCurve{"validation", va}); err != nil {
-			return err
-		}
 	}
 	if math.IsInf(res.BestValLoss, 1) {
 		return noEvaluationYet(c)

@@ -203,11 +203,7 @@ its file layout, and its state in the cache.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeCorpusName,
 		RunE: func(c *cobra.Command, args []string) error {
-			corpus, err := lookupCorpus(args[0])
-			if err != nil {
-				return err
-			}
-			cache, err := corpora.DefaultCache()
+			corpus, cache, err := cachedCorpus(args[0])
 			if err != nil {
 				return err
 			}
@@ -272,11 +268,7 @@ Prints the path of the corpus.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeCorpusName,
 		RunE: func(c *cobra.Command, args []string) error {
-			corpus, err := lookupCorpus(args[0])
-			if err != nil {
-				return err
-			}
-			cache, err := corpora.DefaultCache()
+			corpus, cache, err := cachedCorpus(args[0])
 			if err != nil {
 				return err
 			}
@@ -285,18 +277,10 @@ Prints the path of the corpus.`,
 					return err
 				}
 			}
-			var bar *progressbar.ProgressBar
-			progress := func(done, total int64) {
-				if bar == nil {
-					bar = newProgress(c, g, total, "fetch "+corpus.Name)
-				}
-				_ = bar.Set64(done)
-			}
+			progress, done := byteProgress(c, g, "fetch "+corpus.Name)
 			status(c, g, "fetching %s from %s", corpus.Name, cache.URL(corpus))
 			m, err := cache.Fetch(c.Context(), corpus.Name, progress)
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			done()
 			if err != nil {
 				return err
 			}
@@ -305,10 +289,7 @@ Prints the path of the corpus.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(c, struct {
-					Path     string            `json:"path"`
-					Manifest *corpora.Manifest `json:"manifest"`
-				}{p, m})
+				return writeCorpusJSON(c, p, m)
 			}
 			check := "sha256 verified"
 			if !m.Verified {
@@ -347,25 +328,13 @@ replaces the registration.`,
 			return nil, cobra.ShellCompDirectiveDefault
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			corpus, err := lookupCorpus(args[0])
+			corpus, cache, err := cachedCorpus(args[0])
 			if err != nil {
 				return err
 			}
-			cache, err := corpora.DefaultCache()
-			if err != nil {
-				return err
-			}
-			var bar *progressbar.ProgressBar
-			opts := corpora.ImportOptions{Copy: copyFiles, Progress: func(done, total int64) {
-				if bar == nil {
-					bar = newProgress(c, g, total, "import "+corpus.Name)
-				}
-				_ = bar.Set64(done)
-			}}
-			m, err := cache.Import(corpus.Name, args[1], opts)
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			progress, done := byteProgress(c, g, "import "+corpus.Name)
+			m, err := cache.Import(corpus.Name, args[1], corpora.ImportOptions{Copy: copyFiles, Progress: progress})
+			done()
 			if err != nil {
 				return err
 			}
@@ -374,10 +343,7 @@ replaces the registration.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(c, struct {
-					Path     string            `json:"path"`
-					Manifest *corpora.Manifest `json:"manifest"`
-				}{p, m})
+				return writeCorpusJSON(c, p, m)
 			}
 			check := ""
 			switch {
@@ -417,11 +383,7 @@ folder. Fails with a hint when the corpus is not in the cache.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeCorpusName,
 		RunE: func(c *cobra.Command, args []string) error {
-			corpus, err := lookupCorpus(args[0])
-			if err != nil {
-				return err
-			}
-			cache, err := corpora.DefaultCache()
+			corpus, cache, err := cachedCorpus(args[0])
 			if err != nil {
 				return err
 			}
@@ -438,6 +400,44 @@ folder. Fails with a hint when the corpus is not in the cache.`,
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the name and path as JSON")
 	return c
+}
+
+// cachedCorpus resolves NAME (lookupCorpus) and opens the default cache.
+func cachedCorpus(name string) (corpora.Corpus, *corpora.Cache, error) {
+	corpus, err := lookupCorpus(name)
+	if err != nil {
+		return corpus, nil, err
+	}
+	cache, err := corpora.DefaultCache()
+	return corpus, cache, err
+}
+
+// byteProgress returns the progress callback of a download or copy, whose
+// bar is made at the first call (when the total is known), and the func
+// that finishes the bar.
+func byteProgress(c *cobra.Command, g *globalOptions, desc string) (progress func(done, total int64), finish func()) {
+	var bar *progressbar.ProgressBar
+	progress = func(done, total int64) {
+		if bar == nil {
+			bar = newProgress(c, g, total, desc)
+		}
+		_ = bar.Set64(done)
+	}
+	finish = func() {
+		if bar != nil {
+			_ = bar.Finish()
+		}
+	}
+	return progress, finish
+}
+
+// writeCorpusJSON prints --json of fetch and import: the corpus's path and
+// manifest.
+func writeCorpusJSON(c *cobra.Command, path string, m *corpora.Manifest) error {
+	return writeJSON(c, struct {
+		Path     string            `json:"path"`
+		Manifest *corpora.Manifest `json:"manifest"`
+	}{path, m})
 }
 
 // corporaBytes formats a size in decimal units: 1.1 MB, 84.1 MB, 512 B.

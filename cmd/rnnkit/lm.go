@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/rnnkit/rnnkit/sentiment"
 	"github.com/rnnkit/rnnkit/tokenize"
 	"github.com/spf13/cobra"
-	"gonum.org/v1/plot/plotter"
 )
 
 type trainLMOptions struct {
@@ -173,10 +171,7 @@ func readDocs(c *cobra.Command, g *globalOptions, path string, o *trainLMOptions
 }
 
 func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
-	if len(o.data) == 0 || o.out == "" {
-		return usagef("--data and --out are required")
-	}
-	if err := checkWritable(o.out); err != nil {
+	if err := checkTrainOut(len(o.data) > 0, o.out); err != nil {
 		return err
 	}
 	dtype, err := parseDType(o.dtype)
@@ -229,35 +224,24 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 		h.add(part...)
 	}
 	dataSHA := h.sum()
-	if o.resume != "" {
-		if err := lmResume.check(c, o.resume, dataSHA); err != nil {
-			return err
-		}
-	}
-	tlog, err := openTrainLog(o.log)
+	run, err := startTrain(c, g, lmResume, o.resume, dataSHA, o.log, &o.opt.Options, o.out, o.checkpoint, dtype)
 	if err != nil {
 		return err
 	}
-	defer tlog.close()
-	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
-	bar := newTrainingBar(c, g)
+	defer run.log.close()
 	var last sentiment.LMProgress
 	report := func(p sentiment.LMProgress) {
 		last = p
-		tlog.step(p.Loss)
-		if p.Evaluated {
-			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_loss", p.Val.Loss}, logField{"val_perplexity", p.Val.Perplexity},
-				logField{"val_perplexity_forward", p.Val.FwdPerplexity}, logField{"val_perplexity_backward", p.Val.BwdPerplexity},
-				logField{"best_val_loss", p.BestValLoss})
-		}
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val ppl %s best %s %.0f tok/s", p.Epoch, p.Loss,
-			fmtOr("%.2f", p.Val.Perplexity), fmtOr("%.2f", math.Exp(p.BestValLoss)), p.TokensPerSec))
-		if p.Evaluated && bar.logs() {
-			status(c, g, "step %d/%d epoch %.2f loss %.4f val perplexity %.2f (forward %.2f, backward %s) best %.2f lr %.2e %.0f tokens/s %s",
-				p.Step, p.Steps, p.Epoch, p.Loss, p.Val.Perplexity, p.Val.FwdPerplexity, fmtOr("%.2f", p.Val.BwdPerplexity),
-				math.Exp(p.BestValLoss), p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
-		}
+		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,
+			fmt.Sprintf("epoch %.2f loss %.3f val ppl %s best %s %.0f tok/s", p.Epoch, p.Loss,
+				fmtOr("%.2f", p.Val.Perplexity), fmtOr("%.2f", math.Exp(p.BestValLoss)), p.TokensPerSec),
+			p.Evaluated, func() string {
+				return fmt.Sprintf("step %d/%d epoch %.2f loss %.4f val perplexity %.2f (forward %.2f, backward %s) best %.2f lr %.2e %.0f tokens/s %s",
+					p.Step, p.Steps, p.Epoch, p.Loss, p.Val.Perplexity, p.Val.FwdPerplexity, fmtOr("%.2f", p.Val.BwdPerplexity),
+					math.Exp(p.BestValLoss), p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
+			}, logField{"val_loss", p.Val.Loss}, logField{"val_perplexity", p.Val.Perplexity},
+			logField{"val_perplexity_forward", p.Val.FwdPerplexity}, logField{"val_perplexity_backward", p.Val.BwdPerplexity},
+			logField{"best_val_loss", p.BestValLoss})
 	}
 	start := time.Now()
 	var m *sentiment.LM
@@ -277,7 +261,7 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 		}
 		m.Meta["trained_on"] = strings.Join(o.data, ", ")
 		lmResume.record(c, m.Meta, dataSHA)
-		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+		m.Init(initRNG(o.opt.Seed))
 		dirs := "forward"
 		if o.cfg.Bidirectional {
 			dirs = "forward and backward"
@@ -291,25 +275,15 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 			m.Params.Len(), m.Config.Vocab, softmax, len(data.Train), len(data.Val))
 		res, err = sentiment.TrainLM(c.Context(), m, data, o.opt, report)
 	}
-	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
+	if err := run.finish(err, res.Steps); err != nil {
 		return err
 	}
-	if err := tlog.close(); err != nil {
+	type pt = sentiment.LMPoint
+	if err := plotHistory(o.plot, "language-model pretraining", "loss (nats/token)", res.History, func(p pt) int { return p.Step },
+		historyCurve[pt]{name: "train (sampled)", y: func(p pt) float64 { return p.Loss }},
+		historyCurve[pt]{name: "validation forward", y: func(p pt) float64 { return p.ValFwd }},
+		historyCurve[pt]{name: "validation backward", y: func(p pt) float64 { return p.ValBwd }, gaps: true}); err != nil {
 		return err
-	}
-	if o.plot != "" && len(res.History) > 0 {
-		var tr, fw, bw plotter.XYs
-		for _, p := range res.History {
-			tr = append(tr, plotter.XY{X: float64(p.Step), Y: p.Loss})
-			fw = append(fw, plotter.XY{X: float64(p.Step), Y: p.ValFwd})
-			if !math.IsNaN(p.ValBwd) {
-				bw = append(bw, plotter.XY{X: float64(p.Step), Y: p.ValBwd})
-			}
-		}
-		if err := plotLoss(o.plot, "language-model pretraining", "loss (nats/token)",
-			lossCurve{"train (sampled)", tr}, lossCurve{"validation forward", fw}, lossCurve{"validation backward", bw}); err != nil {
-			return err
-		}
 	}
 	if math.IsInf(res.BestVal.Loss, 1) || math.IsNaN(res.BestVal.Loss) {
 		return noEvaluationYet(c)
@@ -392,7 +366,7 @@ func newSentimentModelFor(c *cobra.Command, g *globalOptions, o *trainSentimentO
 		return nil, err
 	}
 	o.cfg.Labels = names
-	rng := rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974))
+	rng := initRNG(o.opt.Seed)
 	var m *sentiment.Model
 	adapted := 0
 	if o.adaptVocab {

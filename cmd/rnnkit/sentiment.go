@@ -2,15 +2,12 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
@@ -18,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/embed"
@@ -208,10 +204,7 @@ skip-gram vectors from the training text to initialise the embedding;
 }
 
 func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOptions) error {
-	if len(o.data) == 0 || o.out == "" {
-		return usagef("--data and --out are required")
-	}
-	if err := checkWritable(o.out); err != nil {
+	if err := checkTrainOut(len(o.data) > 0, o.out); err != nil {
 		return err
 	}
 	if o.init != "" {
@@ -298,29 +291,18 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		}
 	}
 	dataSHA := sentimentDataSHA256(names, data)
-	if o.resume != "" {
-		if err := sentimentResume.check(c, o.resume, dataSHA); err != nil {
-			return err
-		}
-	}
-	tlog, err := openTrainLog(c.Flags().Lookup("log").Value.String())
+	run, err := startTrain(c, g, sentimentResume, o.resume, dataSHA, c.Flags().Lookup("log").Value.String(), &o.opt.Options, o.out, o.checkpoint, dtype)
 	if err != nil {
 		return err
 	}
-	defer tlog.close()
-	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
-	bar := newTrainingBar(c, g)
+	defer run.log.close()
 	report := func(p sentiment.Progress) {
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f val acc %s best %s %.0f tok/s", p.Epoch, p.Loss, fmtOr("%.4f", p.ValAcc), fmtOr("%.4f", p.BestValAcc), p.TokensPerSec))
-		tlog.step(p.Loss)
-		if p.Evaluated {
-			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_loss", p.ValLoss}, logField{"val_acc", p.ValAcc}, logField{"best_val_acc", p.BestValAcc})
-		}
-		if p.Evaluated && bar.logs() {
-			status(c, g, "step %d/%d epoch %.2f loss %.4f val loss %.4f val acc %.4f best %.4f lr %.2e %.0f tokens/s %s",
-				p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
-		}
+		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,
+			fmt.Sprintf("epoch %.2f loss %.3f val acc %s best %s %.0f tok/s", p.Epoch, p.Loss, fmtOr("%.4f", p.ValAcc), fmtOr("%.4f", p.BestValAcc), p.TokensPerSec),
+			p.Evaluated, func() string {
+				return fmt.Sprintf("step %d/%d epoch %.2f loss %.4f val loss %.4f val acc %.4f best %.4f lr %.2e %.0f tokens/s %s",
+					p.Step, p.Steps, p.Epoch, p.Loss, p.ValLoss, p.ValAcc, p.BestValAcc, p.LR, p.TokensPerSec, p.Elapsed.Round(time.Second))
+			}, logField{"val_loss", p.ValLoss}, logField{"val_acc", p.ValAcc}, logField{"best_val_acc", p.BestValAcc})
 	}
 	if o.init != "" { // the same in a resumed run: the optimizer's groups depend on it
 		batch := max(1, o.opt.Batch)
@@ -354,23 +336,15 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			m.Config.Pooling, m.Params.Len(), m.Config.Vocab, strings.Join(names, "/"), len(data.Train), len(data.Val))
 		res, err = sentiment.Train(c.Context(), m, data, topt, report)
 	}
-	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
+	if err := run.finish(err, res.Steps); err != nil {
 		return err
 	}
-	if err := tlog.close(); err != nil {
+	type pt = sentiment.Point
+	if err := plotHistory(o.plot, "sentiment training", "loss (nats) / accuracy", res.History, func(p pt) int { return p.Step },
+		historyCurve[pt]{name: "train loss", y: func(p pt) float64 { return p.Loss }},
+		historyCurve[pt]{name: "validation loss", y: func(p pt) float64 { return p.ValLoss }},
+		historyCurve[pt]{name: "validation accuracy", y: func(p pt) float64 { return p.ValAcc }}); err != nil {
 		return err
-	}
-	if o.plot != "" && len(res.History) > 0 {
-		var tr, va, acc plotter.XYs
-		for _, p := range res.History {
-			tr = append(tr, plotter.XY{X: float64(p.Step), Y: p.Loss})
-			va = append(va, plotter.XY{X: float64(p.Step), Y: p.ValLoss})
-			acc = append(acc, plotter.XY{X: float64(p.Step), Y: p.ValAcc})
-		}
-		if err := plotLoss(o.plot, "sentiment training", "loss (nats) / accuracy",
-			lossCurve{"train loss", tr}, lossCurve{"validation loss", va}, lossCurve{"validation accuracy", acc}); err != nil {
-			return err
-		}
 	}
 	if res.BestValAcc < 0 {
 		return noEvaluationYet(c)
@@ -418,7 +392,7 @@ func newSentimentFromModel(c *cobra.Command, g *globalOptions, o *trainSentiment
 	if err != nil {
 		return nil, err
 	}
-	m, err := sentiment.NewFromModel(src, names, rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+	m, err := sentiment.NewFromModel(src, names, initRNG(o.opt.Seed))
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +430,7 @@ func newSentimentModel(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		return nil, usageError{err}
 	}
 	m.Meta["trained_on"] = strings.Join(o.data, ", ")
-	m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+	m.Init(initRNG(o.opt.Seed))
 	if o.vectors != "" {
 		v, err := embed.ReadVectors(o.vectors, embed.Auto)
 		if err != nil {
@@ -482,77 +456,13 @@ func newSentimentModel(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 // ---- classify ----
 
 // maxReviewBytes is the largest file classify reads as one review.
-const maxReviewBytes = 10 << 20
-
-// reviewText checks that b is a review: not empty, not binary, UTF-8.
-func reviewText(b []byte) (string, error) {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return "", errors.New("file is empty")
-	}
-	if i := bytes.IndexByte(b[:min(len(b), 8000)], 0); i >= 0 {
-		return "", fmt.Errorf("binary file (NUL byte at offset %d); give a UTF-8 text file", i)
-	}
-	if !utf8.Valid(b) {
-		line := 1
-		for i := 0; i < len(b); {
-			r, n := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && n == 1 {
-				return "", fmt.Errorf("invalid UTF-8 on line %d (byte 0x%02x at offset %d); convert the file to UTF-8", line, b[i], i)
-			}
-			if r == '\n' {
-				line++
-			}
-			i += n
-		}
-	}
-	return string(b), nil
-}
-
-// readReview reads one review file (or stdin for "-").
-func readReview(path string, stdin io.Reader) (string, error) {
-	var r io.Reader
-	if path == "-" {
-		r = stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return "", errors.Unwrap(err)
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return "", errors.Unwrap(err)
-		}
-		if st.IsDir() {
-			return "", errors.New("is a directory")
-		}
-		if st.Size() > maxReviewBytes {
-			return "", fmt.Errorf("file of %.1f MB is too large for one review (the limit is %d MB)", float64(st.Size())/1e6, maxReviewBytes>>20)
-		}
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, maxReviewBytes+1))
-	if err != nil {
-		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", err
-	}
-	if len(b) > maxReviewBytes {
-		return "", fmt.Errorf("more than %d MB: too large for one review", maxReviewBytes>>20)
-	}
-	return reviewText(b)
-}
+const maxReviewBytes = sentiment.MaxReviewBytes
 
 // classifyJob is one review to classify, or one problem to report in its
-// place.
+// place (corpora.WalkReviews), numbered in input order.
 type classifyJob struct {
-	seq  int
-	path string // the file, or "-" for standard input
-	line int    // with --lines: the record's line (0 for a problem of the whole file)
-	text string // with --lines: the record's text
-	err  error  // set by the reader: a missing file, a bad record...
-	skip bool   // a folder entry that is skipped (err says why), not a failure
+	seq int
+	corpora.Review
 }
 
 type classifyResult struct {
@@ -564,114 +474,14 @@ type classifyResult struct {
 // name is how messages call the job's input: "stdin" for "-", and
 // FILE:LINE for a record.
 func (j classifyJob) name() string {
-	n := j.path
+	n := j.Path
 	if n == "-" {
 		n = "stdin"
 	}
-	if j.line > 0 {
-		n = fmt.Sprintf("%s:%d", n, j.line)
+	if j.Line > 0 {
+		n = fmt.Sprintf("%s:%d", n, j.Line)
 	}
 	return n
-}
-
-// readReviews sends a job for every review under paths, in order: files as
-// given, "-" for stdin, folders recursively through corpora.WalkFiles (in
-// name order within chunks of 4096 entries, so that a folder of millions of
-// files is streamed in bounded memory; hidden entries skipped; entries that
-// are not regular files and symbolic links to folders reported as skipped,
-// never opened). Without lines a file is one review, read by the worker;
-// with lines each record of each file is one, read here by
-// corpora.ReadTexts with the options to. It stops when send returns false.
-func readReviews(paths []string, lines bool, to corpora.TextOptions, stdin io.Reader, send func(classifyJob) bool) {
-	seq := 0
-	emit := func(j classifyJob) bool {
-		j.seq = seq
-		seq++
-		return send(j)
-	}
-	file := func(p string) bool {
-		if !lines {
-			return emit(classifyJob{path: p})
-		}
-		format, err := corpora.TextFormat(p, to)
-		if err != nil {
-			return emit(classifyJob{path: p, err: err})
-		}
-		var r io.Reader = stdin
-		if p != "-" {
-			f, err := os.Open(p)
-			if err != nil {
-				return emit(classifyJob{path: p, err: errors.Unwrap(err)})
-			}
-			defer f.Close()
-			r = f
-		}
-		o := to
-		o.Format, o.Name = format, "" // messages name the file themselves
-		o.MaxLineBytes = maxReviewBytes
-		n := 0
-		for ex, err := range corpora.ReadTexts(r, o) {
-			n++
-			var re *corpora.RecordError
-			switch {
-			case err == nil:
-				if !emit(classifyJob{path: p, line: ex.Line, text: ex.Text}) {
-					return false
-				}
-			case errors.As(err, &re) && re.Line > 0:
-				if !emit(classifyJob{path: p, line: re.Line, err: recordProblem(re.Err)}) {
-					return false
-				}
-			default: // a header or I/O error ends the file
-				if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-					err = pe.Err
-				}
-				return emit(classifyJob{path: p, err: err})
-			}
-		}
-		if n == 0 {
-			return emit(classifyJob{path: p, err: errors.New("no reviews: the input is empty")})
-		}
-		return true
-	}
-	for _, p := range paths {
-		if p == "-" {
-			if !file(p) {
-				return
-			}
-			continue
-		}
-		st, err := os.Stat(p)
-		switch {
-		case err != nil:
-			if !emit(classifyJob{path: p, err: errors.Unwrap(err)}) {
-				return
-			}
-		case st.IsDir():
-			for f, err := range corpora.WalkFiles(p, corpora.WalkOptions{Chunk: 4096}) {
-				var re *corpora.RecordError
-				switch {
-				case err == nil:
-					if !file(f) {
-						return
-					}
-				case errors.As(err, &re):
-					skip := errors.Is(err, corpora.ErrNotRegular) || errors.Is(err, corpora.ErrSymlinkDir)
-					if !emit(classifyJob{path: re.File, err: re.Err, skip: skip}) {
-						return
-					}
-				default:
-					if !emit(classifyJob{path: p, err: err}) {
-						return
-					}
-				}
-			}
-		default:
-			if !file(p) {
-				return
-			}
-		}
-	}
 }
 
 // recordProblem rewords the corpora readers' advice to their callers
@@ -922,7 +732,7 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	to := corpora.TextOptions{}
 	if o.lines {
 		ro := o.data.options()
-		to = corpora.TextOptions{Format: ro.Format, Text: ro.Text, Header: ro.Header}
+		to = corpora.TextOptions{ReadOptions: corpora.ReadOptions{MaxLineBytes: maxReviewBytes}, Format: ro.Format, Text: ro.Text, Header: ro.Header}
 		if _, err := corpora.TextFormat("", to); err != nil {
 			return usagef("--format: %v", strings.TrimPrefix(err.Error(), "corpora: "))
 		}
@@ -978,19 +788,26 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	results := make(chan classifyResult, o.batch*workers)
 	go func() {
 		defer close(jobs)
-		readReviews(args, o.lines, to, stdin, func(j classifyJob) bool {
+		// folders in name order within chunks of 4096 entries: a folder of
+		// millions of files streams in bounded memory
+		walk := corpora.ReviewOptions{Lines: o.lines, Text: to, Stdin: stdin, Walk: corpora.WalkOptions{Chunk: 4096}}
+		seq := 0
+		for rv := range corpora.WalkReviews(args, walk) {
+			if rv.Line > 0 && rv.Err != nil {
+				rv.Err = recordProblem(rv.Err)
+			}
 			select {
 			case inflight <- struct{}{}:
 			case <-ctx.Done():
-				return false
+				return
 			}
 			select {
-			case jobs <- j:
-				return true
+			case jobs <- classifyJob{seq: seq, Review: rv}:
+				seq++
 			case <-ctx.Done():
-				return false
+				return
 			}
-		})
+		}
 	}()
 	var wg sync.WaitGroup
 	for range workers {
@@ -1016,19 +833,19 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 				}
 				ids, ok = ids[:0], ok[:0]
 				for _, j := range batch {
-					text := j.text
-					if j.err == nil && !j.skip && !o.lines {
-						text, j.err = readReview(j.path, stdin)
+					text := j.Text
+					if j.Err == nil && !j.Skip && !o.lines {
+						text, j.Err = corpora.ReadReview(j.Path, stdin, maxReviewBytes)
 					}
 					switch {
-					case j.err != nil || j.skip:
+					case j.Err != nil || j.Skip:
 						results <- classifyResult{classifyJob: j}
 					case o.explain:
 						e, err := m.Explain(text, o.explainMethod)
-						j.err, j.text = err, ""
+						j.Err, j.Text = err, ""
 						results <- classifyResult{classifyJob: j, pred: e.Prediction, expl: &e}
 					default:
-						j.text = ""
+						j.Text = ""
 						ids = append(ids, m.Encode(text))
 						ok = append(ok, j)
 					}
@@ -1059,18 +876,18 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	next := 0
 	var werr error
 	writeObj := func(obj map[string]any, r classifyResult) {
-		obj["file"] = r.path
-		if r.line > 0 {
-			obj["line"] = r.line
+		obj["file"] = r.Path
+		if r.Line > 0 {
+			obj["line"] = r.Line
 		}
 		werr = cmpErr(werr, writeJSONLine(out, obj))
 	}
 	emit := func(r classifyResult) {
-		if r.skip {
+		if r.Skip {
 			skipped++
 			if !g.quiet {
 				out.Flush()
-				errLine("rnnkit: %s: skipped: %v", r.name(), r.err)
+				errLine("rnnkit: %s: skipped: %v", r.name(), r.Err)
 			}
 			return
 		}
@@ -1078,15 +895,15 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 		if bar != nil {
 			bar.Add(1)
 		}
-		if r.err != nil {
+		if r.Err != nil {
 			failed++
 			if o.asJSON {
-				writeObj(map[string]any{"error": r.err.Error()}, r)
-			} else if o.lines && r.line > 0 {
+				writeObj(map[string]any{"error": r.Err.Error()}, r)
+			} else if o.lines && r.Line > 0 {
 				out.WriteByte('\n') // the review keeps its place
 			}
 			out.Flush()
-			errLine("rnnkit: %s: %v", r.name(), r.err)
+			errLine("rnnkit: %s: %v", r.name(), r.Err)
 			return
 		}
 		counts[r.pred.Class]++
@@ -1118,7 +935,7 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 			return
 		}
 		if !o.lines {
-			out.WriteString(r.path)
+			out.WriteString(r.Path)
 			out.WriteByte('\t')
 		}
 		for i, k := range top {
@@ -1255,7 +1072,7 @@ two classes, the ROC AUC of the second class's probability.`,
 				return fmt.Errorf("%s: %v", data, err)
 			}
 			t0 := time.Now()
-			r, err := evaluateParallel(m, ex)
+			r, err := m.EvaluateWith(ex, sentiment.EvalOptions{Workers: runtime.GOMAXPROCS(0)})
 			if err != nil {
 				return err
 			}
@@ -1279,33 +1096,6 @@ two classes, the ROC AUC of the second class's probability.`,
 	addQuantizeFlag(c, &quant)
 	d.add(c)
 	return c
-}
-
-// evaluateParallel runs Evaluate on both cores (halves of the examples) and
-// merges the probabilities.
-func evaluateParallel(m *sentiment.Model, ex []sentiment.Example) (sentiment.Report, error) {
-	texts := make([]string, len(ex))
-	labels := make([]int, len(ex))
-	for i, e := range ex {
-		texts[i], labels[i] = e.Text, e.Label
-	}
-	ids := m.EncodeAll(texts)
-	C := len(m.Config.Labels)
-	probs := make([]float32, len(ex)*C)
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*len(ids)/workers, (w+1)*len(ids)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, p := range m.PredictIDs(ids[lo:hi]) {
-				copy(probs[(lo+i)*C:(lo+i+1)*C], p.Probs)
-			}
-		}()
-	}
-	wg.Wait()
-	return sentiment.Score(m.Config.Labels, labels, probs), nil
 }
 
 // nanNull turns NaN into nil so the figure prints as JSON null.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -636,10 +635,7 @@ func writePairs(path string, pairs []seq2seq.Pair) error {
 }
 
 func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions) error {
-	if o.data == "" || o.out == "" {
-		return usagef("--data and --out are required")
-	}
-	if err := checkWritable(o.out); err != nil {
+	if err := checkTrainOut(o.data != "", o.out); err != nil {
 		return err
 	}
 	dtype, err := parseDType(o.dtype)
@@ -717,35 +713,24 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		}
 	}
 	dataSHA := h.sum()
-	if o.resume != "" {
-		if err := seq2seqResume.check(c, o.resume, dataSHA); err != nil {
-			return err
-		}
-	}
-	tlog, err := openTrainLog(o.log)
+	run, err := startTrain(c, g, seq2seqResume, o.resume, dataSHA, o.log, &o.opt.Options, o.out, o.checkpoint, dtype)
 	if err != nil {
 		return err
 	}
-	defer tlog.close()
+	defer run.log.close()
 	o.opt.Val = val
-	o.opt.BestPath, o.opt.BestDType = o.out, dtype
-	o.opt.CheckpointPath = checkpointPath(o.checkpoint, o.out)
 	topt := o.opt
 	legacyZeros(&topt.Options, 200)
 	if !(topt.TeacherForcing > 0 && topt.TeacherForcing <= 1) {
 		topt.TeacherForcing = 1
 	}
-	bar := newTrainingBar(c, g)
 	report := func(p seq2seq.Progress) {
-		tlog.step(p.Loss)
-		if p.Evaluated {
-			tlog.eval(p.Step, p.Steps, p.Epoch, p.LR, logField{"val_bleu", p.ValBLEU}, logField{"best_val_bleu", p.BestBLEU})
-		}
-		bar.update(p.Step, p.Steps, fmt.Sprintf("epoch %.2f loss %.3f BLEU %s best %s %.0f pairs/s", p.Epoch, p.Loss, fmtOr("%.1f", p.ValBLEU), fmtOr("%.1f", p.BestBLEU), p.PairsPerSec))
-		if p.Evaluated && bar.logs() {
-			status(c, g, "step %d/%d epoch %.2f loss %.4f val BLEU %.2f best %.2f lr %.2e %.0f pairs/s %s",
-				p.Step, p.Steps, p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.LR, p.PairsPerSec, p.Elapsed.Round(1e9))
-		}
+		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,
+			fmt.Sprintf("epoch %.2f loss %.3f BLEU %s best %s %.0f pairs/s", p.Epoch, p.Loss, fmtOr("%.1f", p.ValBLEU), fmtOr("%.1f", p.BestBLEU), p.PairsPerSec),
+			p.Evaluated, func() string {
+				return fmt.Sprintf("step %d/%d epoch %.2f loss %.4f val BLEU %.2f best %.2f lr %.2e %.0f pairs/s %s",
+					p.Step, p.Steps, p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.LR, p.PairsPerSec, p.Elapsed.Round(1e9))
+			}, logField{"val_bleu", p.ValBLEU}, logField{"best_val_bleu", p.BestBLEU})
 	}
 	var m *seq2seq.Model
 	var res seq2seq.Result
@@ -789,26 +774,19 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		if o.attribution != "" {
 			m.Meta["attribution"] = o.attribution
 		}
-		m.Init(rand.New(rand.NewPCG(o.opt.Seed, 0x696e6974)))
+		m.Init(initRNG(o.opt.Seed))
 		status(c, g, "training %s seq2seq (%d parameters, vocab %d/%d, %s attention) on %d pairs, validating on %d pairs",
 			cell, m.Params.Len(), m.Config.SrcVocab, m.Config.TgtVocab, attn, len(trainPairs), len(val))
 		res, err = seq2seq.Train(c.Context(), m, trainPairs, topt, report)
 	}
-	if err := bar.finish(err, res.Steps, o.opt.CheckpointPath); err != nil {
+	if err := run.finish(err, res.Steps); err != nil {
 		return err
 	}
-	if err := tlog.close(); err != nil {
+	type pt = seq2seq.Point
+	if err := plotHistory(o.plot, "seq2seq training", "loss (nats/token) and BLEU/10", res.History, func(p pt) int { return p.Step },
+		historyCurve[pt]{name: "train loss", y: func(p pt) float64 { return p.Loss }},
+		historyCurve[pt]{name: "validation BLEU / 10", y: func(p pt) float64 { return p.ValBLEU / 10 }}); err != nil {
 		return err
-	}
-	if o.plot != "" && len(res.History) > 0 {
-		var tr, va plotter.XYs
-		for _, p := range res.History {
-			tr = append(tr, plotter.XY{X: float64(p.Step), Y: p.Loss})
-			va = append(va, plotter.XY{X: float64(p.Step), Y: p.ValBLEU / 10})
-		}
-		if err := plotLoss(o.plot, "seq2seq training", "loss (nats/token) and BLEU/10", lossCurve{"train loss", tr}, lossCurve{"validation BLEU / 10", va}); err != nil {
-			return err
-		}
 	}
 	if res.BestBLEU < 0 {
 		return noEvaluationYet(c)

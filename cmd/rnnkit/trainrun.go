@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/sentiment"
 	"github.com/spf13/cobra"
+	"gonum.org/v1/plot/plotter"
 )
 
 // What every `rnnkit train` command shares besides its progress bar (ui.go):
@@ -341,4 +343,99 @@ func legacyZeros(o *fit.Options, warmup int) {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+}
+
+// checkTrainOut checks what every train command checks first: --data and
+// --out are given, and --out can be written.
+func checkTrainOut(haveData bool, out string) error {
+	if !haveData || out == "" {
+		return usagef("--data and --out are required")
+	}
+	return checkWritable(out)
+}
+
+// initRNG is the random source of a new model's initialization: a stream
+// of --seed as given (legacyZeros does not apply to it).
+func initRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x696e6974)) }
+
+// trainRun is the terminal side of one `rnnkit train` run: the progress
+// bar (or plain lines), the --log file and the checkpoint that an
+// interruption names.
+type trainRun struct {
+	c          *cobra.Command
+	g          *globalOptions
+	bar        *trainingBar
+	log        *trainLog
+	checkpoint string
+}
+
+// startTrain begins a run: it checks --resume (when given) against spec
+// and the data's fingerprint, opens --log, and points opt at --out for the
+// best model (in dtype) and at --checkpoint (default OUT.ckpt). The caller
+// closes the log (finish, or a deferred t.log.close on an early return).
+func startTrain(c *cobra.Command, g *globalOptions, spec resumeSpec, resume, dataSHA, logPath string,
+	opt *fit.Options, out, checkpoint string, dtype rnn.DType) (*trainRun, error) {
+	if resume != "" {
+		if err := spec.check(c, resume, dataSHA); err != nil {
+			return nil, err
+		}
+	}
+	tlog, err := openTrainLog(logPath)
+	if err != nil {
+		return nil, err
+	}
+	opt.BestPath, opt.BestDType = out, dtype
+	opt.CheckpointPath = checkpointPath(checkpoint, out)
+	return &trainRun{c: c, g: g, bar: newTrainingBar(c, g), log: tlog, checkpoint: opt.CheckpointPath}, nil
+}
+
+// report shows one step: the bar with desc and the step's loss towards
+// --log; after an evaluation, the log's record (epoch, lr and fields) and,
+// when there is no bar to show it, the status line that line formats.
+func (t *trainRun) report(step, steps int, epoch, lr, loss float64, desc string, evaluated bool, line func() string, fields ...logField) {
+	t.bar.update(step, steps, desc)
+	t.log.step(loss)
+	if !evaluated {
+		return
+	}
+	t.log.eval(step, steps, epoch, lr, fields...)
+	if t.bar.logs() {
+		status(t.c, t.g, "%s", line())
+	}
+}
+
+// finish ends the run after the library's Train or Resume returned err at
+// step: the bar closes (an interruption is reported, not an error:
+// trainingBar.finish) and --log is closed.
+func (t *trainRun) finish(err error, step int) error {
+	if err := t.bar.finish(err, step, t.checkpoint); err != nil {
+		return err
+	}
+	return t.log.close()
+}
+
+// historyCurve is one curve of --plot: a figure of each point of a run's
+// history; with gaps, the points where it is NaN are left out.
+type historyCurve[P any] struct {
+	name string
+	y    func(P) float64
+	gaps bool
+}
+
+// plotHistory draws --plot (nothing when path is empty or the run has no
+// history): the curves over the points' steps.
+func plotHistory[P any](path, title, ylabel string, hist []P, step func(P) int, curves ...historyCurve[P]) error {
+	if path == "" || len(hist) == 0 {
+		return nil
+	}
+	lc := make([]lossCurve, len(curves))
+	for i, cv := range curves {
+		lc[i].Name = cv.name
+		for _, p := range hist {
+			if y := cv.y(p); !cv.gaps || !math.IsNaN(y) {
+				lc[i].XY = append(lc[i].XY, plotter.XY{X: float64(step(p)), Y: y})
+			}
+		}
+	}
+	return plotLoss(path, title, ylabel, lc...)
 }
