@@ -401,3 +401,23 @@ func TestSingleDTypeFilesUnchanged(t *testing.T) {
 		assert.Equal(t, committed, string(seeds[name]), name)
 	}
 }
+
+// The int8 fuzz seeds reach the paths they are named after.
+func TestQ8FuzzSeeds(t *testing.T) {
+	seeds := fuzzSeeds(t)
+	for name, want := range map[string]string{
+		"q8_no_scale":    "has no scale tensor",
+		"q8_lone_scale":  "which the file does not have",
+		"q8_scale_shape": "one scale per row",
+		"q8_1d":          "only as 2-D weight matrices",
+		"q8_neg_scale":   "has -1 for row 1",
+		"q8_minus128":    "has -128 at element 0",
+	} {
+		_, _, err := readST(seeds[name])
+		assert.ErrorContains(t, err, want, name)
+	}
+	for _, name := range []string{"q8_small", "valid_q8", "model_q8"} {
+		_, _, err := readST(seeds[name])
+		assert.NoError(t, err, name)
+	}
+}

@@ -444,12 +444,12 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 	require.NoError(t, WriteSafetensors(&b, qp.Tensors(), meta, Q8))
 	seeds["model_q8"] = b.Bytes()
 	six := []byte{1, 2, 3, 0xff, 0x81, 127}
-	sc := `"w:scale":{"dtype":"F32","shape":[2],"data_offsets":[6,14]}`
+	sc := `"w:scale":{"dtype":"F32","shape":[2],"data_offsets":[%d,14]}`
 	seeds["q8_small"] = q8File("[2,3]", six, sc, f32s(0.5, 2))
 	seeds["q8_no_scale"] = q8File("[2,3]", six, "", nil)
 	seeds["q8_lone_scale"] = rawST(`{"v:scale":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, f32s(1))
-	seeds["q8_scale_shape"] = q8File("[2,3]", six, `"w:scale":{"dtype":"F32","shape":[3],"data_offsets":[6,18]}`, f32s(1, 1, 1))
-	seeds["q8_1d"] = q8File("[6]", six, `"w:scale":{"dtype":"F32","shape":[6],"data_offsets":[6,30]}`, f32s(1, 1, 1, 1, 1, 1))
+	seeds["q8_scale_shape"] = q8File("[2,3]", six, `"w:scale":{"dtype":"F32","shape":[3],"data_offsets":[%d,18]}`, f32s(1, 1, 1))
+	seeds["q8_1d"] = q8File("[6]", six, `"w:scale":{"dtype":"F32","shape":[6],"data_offsets":[%d,30]}`, f32s(1, 1, 1, 1, 1, 1))
 	seeds["q8_neg_scale"] = q8File("[2,3]", six, sc, f32s(1, -1))
 	seeds["q8_minus128"] = q8File("[2,3]", []byte{0x80, 0, 0, 0, 0, 0}, sc, f32s(1, 1))
 	return seeds
