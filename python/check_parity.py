@@ -17,7 +17,9 @@ text for an --rng-seed, --prime and --stop handling), the probabilities of
 log-probabilities and attention of `rnnkit translate --beam 1 --json` (and
 --beam 5), the token ids and offsets of `rnnkit tokenizer encode --json`,
 the bytes of model files and checkpoints rewritten by Python, and the
-checkpoint layout (optim.* buffers in parameter order).
+checkpoint layout (optim.* buffers in parameter order). int8 files written
+by torch (dtype "I8") are run by rnnkit too; `go test -run Q8PythonParity
+./rnn/` checks int8 files byte for byte in both directions.
 
     /usr/bin/python3 python/check_parity.py                 # builds rnnkit with go
     /usr/bin/python3 python/check_parity.py --rnnkit /tmp/rnnkit
@@ -298,6 +300,10 @@ def check_charrnn(c, trained):
     p1 = c.path("charrnn-perturbed.safetensors")
     m.save(p1)
     compare_generation(c, "torch->rnnkit charrnn perturbed", rk.load(p1), p1, charrnn_cases(m)[:6])
+    # int8 (I8 weight matrices with per-row scales): rnnkit dequantizes as torch does
+    p8 = c.path("charrnn-perturbed-int8.safetensors")
+    m.save(p8, "I8")
+    compare_generation(c, "torch->rnnkit charrnn perturbed int8", rk.load(p8), p8, charrnn_cases(m)[:4])
 
     # random models of other cells, one-hot input, F16
     text = corpus()
@@ -373,6 +379,9 @@ def check_sentiment(c):
     p1 = c.path("sentiment-perturbed.safetensors")
     m.save(p1, "F16")
     compare_sentiment(c, "torch->rnnkit sentiment perturbed F16", rk.load(p1), p1, REVIEWS)
+    p8 = c.path("sentiment-perturbed-int8.safetensors")
+    m.save(p8, "I8")
+    compare_sentiment(c, "torch->rnnkit sentiment perturbed int8", rk.load(p8), p8, REVIEWS)
 
     # random models: other cells, poolings, truncations, tokenizers
     lines = [l for l in corpus(300, 3).splitlines() if l] + REVIEWS

@@ -14,7 +14,7 @@ WordTokenizer, BPETokenizer), which encode and decode exactly as rnnkit does.
     m = rk.load("charrnn.safetensors")          # the module for the file's kind, in eval mode
     print(m.generate("ROMEO:", n=200, greedy=True)["text"])
     ...fine-tune m...
-    m.save("tuned.safetensors")                 # F32; dtype="F16" halves the file
+    m.save("tuned.safetensors")                 # F32; dtype="F16" halves the file, "I8" (int8) quarters it
 
     s = rk.load("sentiment.safetensors")
     s.predict(["A wonderful film."])            # [{"label", "probability", "probs"}]
@@ -28,8 +28,10 @@ python/check_parity.py checks it against the rnnkit binary.
 
 safetensors I/O uses the `safetensors` package when it is installed (set
 RNNKIT_TORCH_PURE=1 to use the built-in reader/writer instead), else a small
-built-in one: F32, F16 and BF16 read; F32, F16 and BF16 written. The built-in
-writer writes the same bytes rnnkit does for the same tensors and metadata.
+built-in one: F32, F16 and BF16 read and written, and rnnkit's int8 files
+(dtype "I8": weight matrices as I8 with per-row F32 scales "<name>:scale",
+dequantized on read exactly as rnnkit does). The built-in writer writes the
+same bytes rnnkit does for the same tensors and metadata.
 
 Tokenizers: the rune, word and BPE layouts rnnkit writes are implemented here
 (no package needed). Any other tokenizer.json loads through the `tokenizers`
@@ -52,7 +54,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "FORMAT_VERSION", "PAD", "UNK", "BOS", "EOS", "SPECIALS",
-    "load_file", "save_file", "read_model", "metadata",
+    "load_file", "save_file", "quantize_q8", "read_model", "metadata",
     "load_tokenizer", "RuneTokenizer", "WordTokenizer", "BPETokenizer", "GenericTokenizer",
     "CharRNN", "Sentiment", "Seq2Seq", "load", "KINDS",
     "read_checkpoint", "write_checkpoint", "unflatten", "flatten", "GoPCG",
@@ -73,7 +75,16 @@ if sys.byteorder != "little":
 
 _DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 _DT_NAME = {v: k for k, v in _DT.items()}
-_DT_SIZE = {"F32": 4, "F16": 2, "BF16": 2}
+_DT_NAME[torch.int8] = "I8"
+_DT_SIZE = {"F32": 4, "F16": 2, "BF16": 2, "I8": 1}
+
+# int8 files (rnn.Q8 in Go; docs/FORMAT.md "int8 files"): a 2-D tensor of at
+# least Q8_MIN_ELEMENTS elements is stored as I8 with one F32 scale per row in
+# the tensor "<name>" + Q8_SCALE_SUFFIX; every other tensor as F16 (F32 where
+# F16 would overflow).
+Q8_MIN_ELEMENTS = 1024
+Q8_SCALE_SUFFIX = ":scale"
+_Q8_MIN_SCALE = 2.0 ** -126  # the smallest normal float32
 
 
 def _have_safetensors():
@@ -89,20 +100,78 @@ def _have_safetensors():
 def load_file(path):
     """Read a safetensors file: (dict name -> float32 tensor, metadata dict).
 
-    F32, F16 and BF16 tensors are converted to float32, as rnnkit does; any
-    other dtype is an error naming the tensor."""
+    F32, F16 and BF16 tensors are converted to float32, and I8 matrices are
+    dequantized with their scales (q * scale[row], one float32 product), as
+    rnnkit does; the scale tensors are not returned. Any other dtype, and an
+    I8 tensor without valid scales, is an error naming the tensor."""
     if _have_safetensors():
         from safetensors import safe_open
-        tensors = {}
+        raw = {}
         with safe_open(path, framework="pt") as f:
             meta = dict(f.metadata() or {})
             for name in f.keys():
                 t = f.get_tensor(name)
                 if t.dtype not in _DT_NAME:
-                    raise ValueError(f"{path}: tensor {name!r} has dtype {t.dtype}; rnnkit reads F32, F16 and BF16")
-                tensors[name] = t.float().contiguous()
-        return tensors, meta
+                    raise ValueError(f"{path}: tensor {name!r} has dtype {t.dtype}; rnnkit reads F32, F16, BF16 and I8 (int8 matrices with per-row scales)")
+                raw[name] = t
+        return _to_float32(path, raw), meta
     return _read_pure(path)
+
+
+def _to_float32(path, raw):
+    """Convert tensors as stored (name -> tensor of a dtype in _DT_NAME) to
+    float32, dequantizing each I8 matrix with its scales, which are checked
+    as rnnkit checks them."""
+    out = {}
+    for name, t in raw.items():
+        if name.endswith(Q8_SCALE_SUFFIX):
+            base = name[:-len(Q8_SCALE_SUFFIX)]
+            if base not in raw:
+                raise ValueError(f"{path}: tensor {name!r} is named as the scales of an int8 tensor {base!r}, which the file does not have")
+            if raw[base].dtype != torch.int8:
+                raise ValueError(f"{path}: tensor {name!r} is named as the scales of an int8 tensor, but {base!r} has dtype {_DT_NAME[raw[base].dtype]}, not I8")
+            continue
+        if t.dtype != torch.int8:
+            out[name] = t.float().contiguous()
+            continue
+        if t.dim() != 2:
+            raise ValueError(f"{path}: tensor {name!r} has dtype I8 and shape {list(t.shape)}; rnnkit reads I8 only as 2-D weight matrices with per-row scales")
+        sn = name + Q8_SCALE_SUFFIX
+        if sn not in raw:
+            raise ValueError(f"{path}: int8 tensor {name!r} has no scale tensor {sn!r} (F32, one scale per row)")
+        s = raw[sn]
+        if s.dtype != torch.float32:
+            raise ValueError(f"{path}: scale tensor {sn!r} has dtype {_DT_NAME[s.dtype]}; the scales of an int8 tensor are F32")
+        if list(s.shape) != [t.shape[0]]:
+            raise ValueError(f"{path}: scale tensor {sn!r} has shape {list(s.shape)}, but int8 tensor {name!r} of shape {list(t.shape)} needs [{t.shape[0]}] (one scale per row)")
+        bad = ~((s >= 0) & torch.isfinite(s * torch.full_like(s, 127.0)))
+        if bad.any():
+            i = int(bad.nonzero()[0])
+            raise ValueError(f"{path}: scale tensor {sn!r} has {float(s[i])} for row {i}; int8 scales are finite, not negative, and at most 2.68e36")
+        if (t == -128).any():
+            raise ValueError(f"{path}: int8 tensor {name!r} has -128; rnnkit's int8 values lie in [-127, 127]")
+        out[name] = (t.float() * s[:, None]).contiguous()
+    return out
+
+
+def quantize_q8(t, name="tensor"):
+    """Quantize a 2-D tensor as rnnkit's int8 files do (and its int8
+    inference, kernel.QuantizeWeights): per row, scale = max|row| / 127 in
+    float32 (0 when below the smallest normal float32, the row then stored as
+    zeros), q = round(w * (1 / scale)) to nearest, ties to even (torch.round,
+    Go's math.RoundToEven), clamped to [-127, 127]. Returns (q int8, scale
+    float32); q * scale[:, None] is what rnnkit reads."""
+    w = t.detach().to("cpu", torch.float32).contiguous()
+    mx = w.abs().amax(dim=1)
+    s = mx / torch.full_like(mx, 127.0)  # a tensor divisor: true division, never a reciprocal product
+    s = torch.where(s < _Q8_MIN_SCALE, torch.zeros_like(s), s)
+    if not torch.isfinite(s * torch.full_like(s, 127.0)).all():
+        raise ValueError(f"tensor {name!r} is too large for int8 storage; save as F32")
+    nz = s > 0
+    inv = torch.ones_like(s) / torch.where(nz, s, torch.ones_like(s))
+    q = torch.round(w * inv[:, None]).clamp_(-127, 127)
+    q = torch.where(nz[:, None], q, torch.zeros_like(q)).to(torch.int8)
+    return q.contiguous(), s.contiguous()
 
 
 def _read_pure(path):
@@ -121,18 +190,19 @@ def _read_pure(path):
     spans, tensors = [], {}
     for name, e in header.items():
         dt = e.get("dtype")
-        if dt not in _DT:
-            raise ValueError(f"{path}: tensor {name!r} has dtype {dt!r}; rnnkit reads F32, F16 and BF16")
+        if dt not in _DT_SIZE:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {dt!r}; rnnkit reads F32, F16, BF16 and I8 (int8 matrices with per-row scales)")
         shape = [int(d) for d in e["shape"]]
         b, end = (int(x) for x in e["data_offsets"])
         numel = math.prod(shape)
         if end - b != numel * _DT_SIZE[dt] or b < 0:
             raise ValueError(f"{path}: tensor {name!r}: data_offsets [{b}, {end}] do not fit shape {shape} of {dt}")
         spans.append((b, end, name))
+        tdt = torch.int8 if dt == "I8" else _DT[dt]
         if numel == 0:
-            t = torch.empty(shape, dtype=torch.float32)
+            t = torch.empty(shape, dtype=tdt)
         else:
-            t = torch.frombuffer(bytearray(body[b:end]), dtype=_DT[dt]).reshape(shape).float()
+            t = torch.frombuffer(bytearray(body[b:end]), dtype=tdt).reshape(shape)
         tensors[name] = t
     pos = 0
     for b, end, name in sorted(spans):
@@ -141,7 +211,7 @@ def _read_pure(path):
         pos = end
     if pos != len(body):
         raise ValueError(f"{path}: the header describes {pos} bytes of tensor data, the file has {len(body)}")
-    return tensors, {str(k): str(v) for k, v in meta.items()}
+    return _to_float32(path, tensors), {str(k): str(v) for k, v in meta.items()}
 
 
 def _json_string(s):
@@ -153,16 +223,29 @@ def _json_string(s):
 def save_file(path, tensors, meta=None, dtype="F32"):
     """Write tensors (name -> tensor, converted to dtype "F32", "F16" or
     "BF16") and string metadata as a safetensors file, atomically (a
-    temporary file renamed over path). Non-finite values, and values that
-    overflow F16, are an error, as in rnnkit. Tensors are written sorted by
-    name and metadata keys sorted, as rnnkit writes them."""
-    if dtype not in _DT:
-        raise ValueError(f"dtype {dtype!r}: write F32, F16 or BF16")
+    temporary file renamed over path). dtype "I8" writes rnnkit's int8 file
+    (rnn.Q8): 2-D tensors of at least Q8_MIN_ELEMENTS elements as I8 with
+    per-row scales (quantize_q8), the others as F16, or F32 where F16 would
+    overflow. Non-finite values, values that overflow F16, and names ending
+    in ":scale" are an error, as in rnnkit. The data holds the F32 tensors,
+    then F16/BF16, then I8, each sorted by name, and metadata keys are
+    sorted, as rnnkit writes them."""
+    if dtype not in _DT and dtype != "I8":
+        raise ValueError(f"dtype {dtype!r}: write F32, F16, BF16 or I8")
     out = {}
     for name in sorted(tensors):
+        if name.endswith(Q8_SCALE_SUFFIX):
+            raise ValueError(f"tensor name {name!r} ends in {Q8_SCALE_SUFFIX!r}, which is reserved for the scales of int8 tensors; rename it")
         t = tensors[name].detach().to("cpu", torch.float32).contiguous()
         if not torch.isfinite(t).all():
             raise ValueError(f"tensor {name!r} holds NaN or Inf; not saved")
+        if dtype == "I8":
+            if t.dim() == 2 and t.numel() >= Q8_MIN_ELEMENTS:
+                out[name], out[name + Q8_SCALE_SUFFIX] = quantize_q8(t, name)
+                continue
+            c = t.half()
+            out[name] = c if torch.isfinite(c).all() else t
+            continue
         c = t.to(_DT[dtype])
         if not torch.isfinite(c).all():
             raise ValueError(f"tensor {name!r} overflows {dtype} (largest finite F16 is 65504); save as F32")
@@ -189,7 +272,9 @@ def _write_pure(path, tensors, meta):
     parts, blobs, off = [], [], 0
     if meta:
         parts.append('"__metadata__":{' + ",".join(_json_string(k) + ":" + _json_string(meta[k]) for k in sorted(meta)) + "}")
-    for name in sorted(tensors):
+    # Wider elements first, then by name (as rnnkit and the safetensors
+    # library order them); one dtype is sorted by name.
+    for name in sorted(tensors, key=lambda n: (-tensors[n].element_size(), n)):
         t = tensors[name]
         raw = t.view(torch.int16) if t.dtype == torch.bfloat16 else t
         b = raw.numpy().tobytes()
@@ -1074,7 +1159,8 @@ class _RnnkitModule(nn.Module):
                         self.meta)
 
     def save(self, path, dtype="F32"):
-        """Write the model as an rnnkit model file (F32, F16 or BF16)."""
+        """Write the model as an rnnkit model file: dtype "F32", "F16",
+        "BF16" or "I8" (int8 weight matrices with per-row scales)."""
         save_file(path, self.rnnkit_tensors(), self.rnnkit_metadata(), dtype)
 
     def param_order(self):

@@ -171,7 +171,7 @@ func TestSaveModelRefusals(t *testing.T) {
 		{"reserved tokenizer", reservedTok, testParams(), F32, "reserved"},
 		{"bad config", badConfig, testParams(), F32, "config is not valid JSON"},
 		{"no kind", noKind, testParams(), F32, "kind is empty"},
-		{"bad dtype", testInfo(), testParams(), "I8", "cannot write dtype"},
+		{"bad dtype", testInfo(), testParams(), "I4", "cannot write dtype"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -283,7 +283,7 @@ func TestLoadModelErrors(t *testing.T) {
 		{"truncated", write("t.safetensors", goodBytes[:len(goodBytes)-100]), "truncated (header says", true},
 		{"truncated header", write("th.safetensors", goodBytes[:40]), "truncated (header says the JSON header is", true},
 		{"corrupt", write("c.safetensors", bytes.Replace(goodBytes, []byte(`"data_offsets":[0,`), []byte(`"data_offsets":[4,`), 1)), "damaged safetensors file", true},
-		{"unsupported dtype", write("d.safetensors", rawST(`{"__metadata__":{"format_version":"1","kind":"x"},"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}`, make([]byte, 8))), `dtype "F64"; rnnkit reads F32, F16 and BF16; convert`, true},
+		{"unsupported dtype", write("d.safetensors", rawST(`{"__metadata__":{"format_version":"1","kind":"x"},"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}`, make([]byte, 8))), `dtype "F64"; rnnkit reads F32, F16, BF16 and I8 (int8 matrices with per-row scales); convert`, true},
 		{"directory", dir, "is a directory", false},
 		{"missing", filepath.Join(dir, "missing.safetensors"), "no such file", false},
 	}

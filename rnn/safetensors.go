@@ -26,11 +26,18 @@ import (
 // DType is a safetensors element type.
 type DType string
 
-// Element types rnnkit reads. WriteSafetensors writes all three.
+// Element types rnnkit reads and WriteSafetensors writes.
 const (
 	F32  DType = "F32"
 	F16  DType = "F16"  // IEEE 754 half precision
 	BF16 DType = "BF16" // bfloat16: the top 16 bits of a float32
+
+	// Q8 ("int8" in the docs and the CLI) stores weight matrices as
+	// safetensors I8 with one F32 scale per row and every other tensor as
+	// F16 (F32 if F16 would overflow): see Q8MinElements, Q8ScaleSuffix and
+	// docs/FORMAT.md. As a tensor's dtype (TensorInfo.DType) it is such an
+	// int8 matrix; ReadSafetensors dequantizes it to float32.
+	Q8 DType = "I8"
 )
 
 // Size is the number of bytes of one element, or 0 for an unsupported type.
@@ -40,6 +47,8 @@ func (d DType) Size() int {
 		return 4
 	case F16, BF16:
 		return 2
+	case Q8:
+		return 1
 	}
 	return 0
 }
@@ -102,18 +111,22 @@ type tensorSpec struct {
 	shape      []int
 	numel      int64
 	begin, end int64
+	scale      *tensorSpec // the F32 scales of an I8 (Q8) tensor
 }
 
 // ReadSafetensors reads a safetensors file of the given size, converting F32,
-// F16 and BF16 tensors to float32. Tensors are returned sorted by name; the
-// metadata map is never nil.
+// F16 and BF16 tensors to float32 and dequantizing I8 (Q8) matrices with
+// their per-row scales, which are not returned as tensors of their own.
+// Tensors are returned sorted by name; the metadata map is never nil.
 //
 // The whole header is validated before any tensor is allocated: the header
 // length against the file size, JSON syntax, dtypes, shapes, and that the
 // tensors' byte ranges have exactly the size their shapes need and tile the
 // data area without gaps or overlaps. So the memory allocated is bounded by a
-// small multiple of size, whatever the file declares. Malformed input returns
-// an error wrapping ErrFormat; it never panics.
+// small multiple of size, whatever the file declares. An I8 tensor must be
+// 2-D and have its scales (Q8ScaleSuffix) with one finite, non-negative F32
+// value per row, and its values must lie in [-127, 127]. Malformed input
+// returns an error wrapping ErrFormat; it never panics.
 func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, error) {
 	specs, meta, dataStart, err := readHeader(r, size)
 	if err != nil {
@@ -125,6 +138,13 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, er
 	var chunk []byte
 	for i, s := range specs {
 		t := Tensor{Name: s.name, Shape: s.shape, Data: make([]float32, s.numel)}
+		if s.dtype == Q8 {
+			if err := readQ8(r, size, dataStart, s, t.Data); err != nil {
+				return nil, nil, err
+			}
+			out[i] = t
+			continue
+		}
 		es := int64(s.dtype.Size())
 		const chunkElems = 1 << 14
 		if chunk == nil && s.numel > 0 {
@@ -154,7 +174,9 @@ type TensorInfo struct {
 // ReadSafetensorsHeader reads and validates only the header of a
 // safetensors file of the given size, exactly as ReadSafetensors does,
 // without reading any tensor data: the tensors (sorted by name) and the
-// metadata (never nil).
+// metadata (never nil). An int8 matrix is listed once, with DType Q8 ("I8");
+// its scale tensor is not listed. The values of the scales and of the int8
+// elements are data, which only ReadSafetensors checks.
 func ReadSafetensorsHeader(r io.ReaderAt, size int64) ([]TensorInfo, map[string]string, error) {
 	specs, meta, _, err := readHeader(r, size)
 	if err != nil {
@@ -305,6 +327,10 @@ func parseHeader(header []byte, dataLen int64) ([]tensorSpec, map[string]string,
 		return nil, nil, badf(errInvalid, "%d unexpected bytes after the last tensor (header says %d bytes of tensor data, file has %d)", dataLen-pos, pos, dataLen)
 	}
 	sort.Slice(specs, func(i, j int) bool { return specs[i].name < specs[j].name })
+	specs, err := pairQ8Scales(specs)
+	if err != nil {
+		return nil, nil, err
+	}
 	return specs, meta, nil
 }
 
@@ -321,7 +347,7 @@ func parseEntry(name string, raw json.RawMessage) (tensorSpec, error) {
 	s := tensorSpec{name: name, dtype: DType(*e.DType)}
 	es := int64(s.dtype.Size())
 	if es == 0 {
-		return tensorSpec{}, badf(errUnsupported, "tensor %q has dtype %q; rnnkit reads F32, F16 and BF16", name, *e.DType)
+		return tensorSpec{}, badf(errUnsupported, "tensor %q has dtype %q; rnnkit reads F32, F16, BF16 and I8 (int8 matrices with per-row scales)", name, *e.DType)
 	}
 	if len(*e.Shape) > maxRank {
 		return tensorSpec{}, badf(errInvalid, "tensor %q has %d dimensions, more than %d", name, len(*e.Shape), maxRank)
@@ -389,18 +415,70 @@ func decode(dst []float32, b []byte, dt DType) {
 }
 
 // WriteSafetensors writes tensors and string metadata as a safetensors file
-// with elements of the given dtype (F32, F16 or BF16; conversions round to
-// nearest, ties to even). Tensors are written sorted by name and metadata
-// keys sorted, so equal inputs give identical bytes. A finite value that
-// overflows the dtype to infinity is an error, as are duplicate or empty
-// names and a Data length that does not match Shape.
+// with elements of the given dtype: F32, F16 or BF16 (conversions round to
+// nearest, ties to even), or Q8, which stores each tensor as Q8DTypeOf
+// says: weight matrices as I8 with per-row F32 scales, the rest as F16 (F32
+// where F16 would overflow). The data area holds the F32 tensors, then the
+// 2-byte ones, then the I8 ones, each group sorted by name (as the
+// safetensors library orders them, so every tensor is aligned to its element
+// size), and the header lists them in that order, metadata keys sorted; a
+// file of one dtype is thus sorted by name, and equal inputs give identical
+// bytes. A finite value that overflows the dtype to infinity is an error, as
+// are a non-finite value in a matrix to quantize, duplicate or empty names,
+// a name ending in Q8ScaleSuffix, and a Data length that does not match
+// Shape.
 func WriteSafetensors(w io.Writer, tensors []Tensor, meta map[string]string, dtype DType) error {
-	es := int64(dtype.Size())
-	if es == 0 {
-		return fmt.Errorf("safetensors: cannot write dtype %q; use F32, F16 or BF16", dtype)
+	if dtype.Size() == 0 {
+		return fmt.Errorf("safetensors: cannot write dtype %q; use F32, F16, BF16 or I8 (rnn.Q8)", dtype)
 	}
 	ts := slices.Clone(tensors)
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
+
+	var outs []stOut
+	for i, t := range ts {
+		if t.Name == "" || t.Name == metadataKey {
+			return fmt.Errorf("safetensors: invalid tensor name %q", t.Name)
+		}
+		if strings.HasSuffix(t.Name, Q8ScaleSuffix) {
+			return fmt.Errorf("safetensors: tensor name %q ends in %q, which is reserved for the scales of int8 tensors; rename it", t.Name, Q8ScaleSuffix)
+		}
+		if i > 0 && ts[i-1].Name == t.Name {
+			return fmt.Errorf("safetensors: duplicate tensor name %q", t.Name)
+		}
+		n := 1
+		for _, d := range t.Shape {
+			if d < 0 {
+				return fmt.Errorf("safetensors: tensor %q has a negative dimension in shape %v", t.Name, t.Shape)
+			}
+			n *= d
+		}
+		if n != len(t.Data) {
+			return fmt.Errorf("safetensors: tensor %q has shape %v (%d elements) but %d values", t.Name, t.Shape, n, len(t.Data))
+		}
+		sd := dtype
+		if dtype == Q8 {
+			sd = Q8DTypeOf(t)
+		}
+		if sd != Q8 {
+			outs = append(outs, stOut{name: t.Name, dtype: sd, shape: t.Shape, data: t.Data})
+			continue
+		}
+		q, scale, err := quantizeQ8(t)
+		if err != nil {
+			return err
+		}
+		outs = append(outs,
+			stOut{name: t.Name, dtype: Q8, shape: t.Shape, q: q},
+			stOut{name: t.Name + Q8ScaleSuffix, dtype: F32, shape: []int{t.Shape[0]}, data: scale})
+	}
+	// Wider elements first, then by name; stable, so one dtype keeps the
+	// name order.
+	sort.SliceStable(outs, func(i, j int) bool {
+		if a, b := outs[i].dtype.Size(), outs[j].dtype.Size(); a != b {
+			return a > b
+		}
+		return outs[i].name < outs[j].name
+	})
 
 	var h bytes.Buffer
 	h.WriteByte('{')
@@ -422,35 +500,21 @@ func WriteSafetensors(w io.Writer, tensors []Tensor, meta map[string]string, dty
 		h.WriteByte('}')
 	}
 	var off int64
-	for i, t := range ts {
-		if t.Name == "" || t.Name == metadataKey {
-			return fmt.Errorf("safetensors: invalid tensor name %q", t.Name)
-		}
-		if i > 0 && ts[i-1].Name == t.Name {
-			return fmt.Errorf("safetensors: duplicate tensor name %q", t.Name)
-		}
-		n := 1
-		for _, d := range t.Shape {
-			if d < 0 {
-				return fmt.Errorf("safetensors: tensor %q has a negative dimension in shape %v", t.Name, t.Shape)
-			}
-			n *= d
-		}
-		if n != len(t.Data) {
-			return fmt.Errorf("safetensors: tensor %q has shape %v (%d elements) but %d values", t.Name, t.Shape, n, len(t.Data))
-		}
+	for i, t := range outs {
 		if len(meta) > 0 || i > 0 {
 			h.WriteByte(',')
 		}
-		writeJSONString(&h, t.Name)
-		fmt.Fprintf(&h, `:{"dtype":"%s","shape":[`, dtype)
-		for j, d := range t.Shape {
+		writeJSONString(&h, t.name)
+		fmt.Fprintf(&h, `:{"dtype":"%s","shape":[`, t.dtype)
+		n := int64(1)
+		for j, d := range t.shape {
 			if j > 0 {
 				h.WriteByte(',')
 			}
 			h.WriteString(strconv.Itoa(d))
+			n *= int64(d)
 		}
-		end := off + int64(n)*es
+		end := off + n*int64(t.dtype.Size())
 		fmt.Fprintf(&h, `],"data_offsets":[%d,%d]}`, off, end)
 		off = end
 	}
@@ -466,21 +530,30 @@ func WriteSafetensors(w io.Writer, tensors []Tensor, meta map[string]string, dty
 	bw.Write(lenBuf[:])
 	bw.Write(h.Bytes())
 	var buf [4]byte
-	for _, t := range ts {
-		for i, v := range t.Data {
-			switch dtype {
+	for _, t := range outs {
+		if t.dtype == Q8 {
+			for _, v := range t.q {
+				if err := bw.WriteByte(byte(v)); err != nil {
+					return fmt.Errorf("safetensors: %w", err)
+				}
+			}
+			continue
+		}
+		es := t.dtype.Size()
+		for i, v := range t.data {
+			switch t.dtype {
 			case F32:
 				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
 			case F16:
 				b, ok := f32ToF16(v)
 				if !ok {
-					return fmt.Errorf("safetensors: tensor %q element %d = %g overflows F16 (largest finite value 65504); save as F32", t.Name, i, v)
+					return fmt.Errorf("safetensors: tensor %q element %d = %g overflows F16 (largest finite value 65504); save as F32", t.name, i, v)
 				}
 				binary.LittleEndian.PutUint16(buf[:], b)
 			case BF16:
 				b, ok := f32ToBF16(v)
 				if !ok {
-					return fmt.Errorf("safetensors: tensor %q element %d = %g overflows BF16; save as F32", t.Name, i, v)
+					return fmt.Errorf("safetensors: tensor %q element %d = %g overflows BF16; save as F32", t.name, i, v)
 				}
 				binary.LittleEndian.PutUint16(buf[:], b)
 			}
@@ -493,6 +566,16 @@ func WriteSafetensors(w io.Writer, tensors []Tensor, meta map[string]string, dty
 		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil
+}
+
+// stOut is one tensor as WriteSafetensors stores it: float data in dtype
+// F32, F16 or BF16, or int8 values (dtype Q8).
+type stOut struct {
+	name  string
+	dtype DType
+	shape []int
+	data  []float32
+	q     []int8
 }
 
 // writeJSONString writes s as a JSON string without HTML escaping, so

@@ -430,6 +430,28 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 	require.NoError(t, err)
 	require.NoError(t, WriteSafetensors(&b, ps.Tensors(), meta, F16))
 	seeds["model_f16"] = b.Bytes()
+
+	// int8 files: valid ones, and each way the scales can be wrong.
+	seeds["valid_q8"] = writeST(t, q8Tensors(), map[string]string{"kind": "test"}, Q8)
+	qp := NewParams()
+	qp.Add("embedding.weight", 40, 32)
+	qp.Add("decoder.weight", 40, 32)
+	qp.Add("decoder.bias", 40)
+	for i := range qp.Values {
+		qp.Values[i] = float32(i%17) - 8
+	}
+	b.Reset()
+	require.NoError(t, WriteSafetensors(&b, qp.Tensors(), meta, Q8))
+	seeds["model_q8"] = b.Bytes()
+	six := []byte{1, 2, 3, 0xff, 0x81, 127}
+	sc := `"w:scale":{"dtype":"F32","shape":[2],"data_offsets":[%d,14]}`
+	seeds["q8_small"] = q8File("[2,3]", six, sc, f32s(0.5, 2))
+	seeds["q8_no_scale"] = q8File("[2,3]", six, "", nil)
+	seeds["q8_lone_scale"] = rawST(`{"v:scale":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, f32s(1))
+	seeds["q8_scale_shape"] = q8File("[2,3]", six, `"w:scale":{"dtype":"F32","shape":[3],"data_offsets":[%d,18]}`, f32s(1, 1, 1))
+	seeds["q8_1d"] = q8File("[6]", six, `"w:scale":{"dtype":"F32","shape":[6],"data_offsets":[%d,30]}`, f32s(1, 1, 1, 1, 1, 1))
+	seeds["q8_neg_scale"] = q8File("[2,3]", six, sc, f32s(1, -1))
+	seeds["q8_minus128"] = q8File("[2,3]", []byte{0x80, 0, 0, 0, 0, 0}, sc, f32s(1, 1))
 	return seeds
 }
 
@@ -462,13 +484,24 @@ func FuzzReadSafetensors(f *testing.F) {
 			_, _, _ = LoadModelBytes("fuzz", data, "")
 			return
 		}
-		// Never more elements than the data could hold (2 bytes each at least).
-		total := 0
-		for _, tn := range ts {
-			total += len(tn.Data)
+		// Never more elements than the data could hold: the header agrees
+		// with what was read, and its tensors fit in the file.
+		hdr, _, err := ReadSafetensorsHeader(bytes.NewReader(data), int64(len(data)))
+		if err != nil || len(hdr) != len(ts) {
+			t.Fatalf("header: %v, %d tensors, read %d", err, len(hdr), len(ts))
 		}
-		if total > len(data)/2 {
-			t.Fatalf("%d elements from %d bytes", total, len(data))
+		total := 0
+		for i, tn := range ts {
+			if hdr[i].Name != tn.Name {
+				t.Fatalf("header lists %q, read %q", hdr[i].Name, tn.Name)
+			}
+			total += len(tn.Data) * hdr[i].DType.Size()
+			if hdr[i].DType == Q8 {
+				total += 4 * tn.Shape[0] // its scales
+			}
+		}
+		if total > len(data) {
+			t.Fatalf("%d bytes of elements from %d bytes", total, len(data))
 		}
 		// What was read writes and reads back to the same bits.
 		var b bytes.Buffer
