@@ -374,7 +374,7 @@ elapsed_s (seconds since this process started training) and time.`,
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw train/validation loss curves to this PNG")
 	addTrainLogFlag(c, &o.log)
-	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
+	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32, f16 (half the size) or int8 (weight matrices as int8 with a scale per row: about a quarter)")
 	f.StringVar(&o.cell, "cell", "lstm", "recurrent cell: lstm, gru, rnn_tanh or rnn_relu")
 	f.IntVar(&o.cfg.Embedding, "embedding", 64, "embedding width (0 = one-hot input)")
 	f.IntVar(&o.cfg.Hidden, "hidden", 256, "hidden units per layer")
@@ -412,8 +412,10 @@ func parseDType(s string) (rnn.DType, error) {
 		return rnn.F32, nil
 	case "f16", "float16":
 		return rnn.F16, nil
+	case "int8", "i8":
+		return rnn.Q8, nil
 	}
-	return "", usagef("--dtype must be f32 or f16, got %q", s)
+	return "", usagef("--dtype must be f32, f16 or int8, got %q", s)
 }
 
 func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) error {

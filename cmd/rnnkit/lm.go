@@ -89,7 +89,7 @@ backward parts), best_val_loss, lr, elapsed_s and time.`,
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw the loss curves to this PNG")
 	addTrainLogFlag(c, &o.log)
-	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
+	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32, f16 (half the size) or int8 (weight matrices as int8 with a scale per row: about a quarter)")
 	f.StringVar(&o.tokKind, "tokenizer", "word", "tokenizer trained on the data: word or bpe")
 	f.IntVar(&o.vocab, "vocab", 25000, "vocabulary size, specials included")
 	f.IntVar(&o.minFreq, "min-freq", 2, "drop words seen fewer times")

@@ -92,7 +92,7 @@ Every command also takes --model FILE to use a model you trained yourself with
 	addTokenizerCommands(root, g)
 	addEmbedCommands(root, g)
 	addCorporaCommands(root, g)
-	root.AddCommand(newServeCmd(g), newInspectCmd())
+	root.AddCommand(newServeCmd(g), newInspectCmd(), newConvertCmd())
 	return root
 }
 

@@ -547,7 +547,7 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.IntVar(&o.opt.CheckpointEvery, "checkpoint-every", 0, "steps between checkpoints (default: every evaluation)")
 	f.StringVar(&o.plot, "plot", "", "draw training loss and validation BLEU curves to this PNG")
 	addTrainLogFlag(c, &o.log)
-	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32 or f16 (half the size)")
+	f.StringVar(&o.dtype, "dtype", "f32", "storage type of --out: f32, f16 (half the size) or int8 (weight matrices as int8 with a scale per row: about a quarter)")
 	f.StringVar(&o.valOut, "val-out", "", "write the held-out validation pairs (TSV) to this file")
 	f.IntVar(&o.maxPairs, "max-pairs", 0, "use only the first N pairs (0 = all)")
 	f.StringVar(&o.license, "license", "", "licence of the training data, kept in the model metadata")
