@@ -269,13 +269,16 @@ func (m *Model) render(text string, src []int32, offs [][2]int, h hyp, keepUnk b
 
 // tidyPunct drops a comma that directly precedes a sentence mark
 // ("Por favor,." -> "Por favor."): no text is written that way, but a model
-// ending a polite formula with a comma sometimes emits it.
+// ending a polite formula with a comma sometimes emits it. It also joins
+// an opening ¡ or ¿ to the word after it ("¡ Buena" -> "¡Buena"), which a
+// model splitting punctuation off words can emit as a word of its own.
 func tidyPunct(s string) string {
 	for _, mark := range []string{".", "!", "?", "…"} {
 		s = strings.ReplaceAll(s, ","+mark, mark)
 		s = strings.ReplaceAll(s, ", "+mark, mark)
 	}
-	return s
+	s = strings.ReplaceAll(s, "¡ ", "¡")
+	return strings.ReplaceAll(s, "¿ ", "¿")
 }
 
 // replacement puts word in place of the target tokens [from, to): an

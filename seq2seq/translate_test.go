@@ -14,6 +14,8 @@ func TestTidyPunct(t *testing.T) {
 		"Sí, claro.":           "Sí, claro.",
 		"1,5 kilos.":           "1,5 kilos.",
 		"Bueno, pues... vale.": "Bueno, pues... vale.",
+		"¡ Buena suerte!":      "¡Buena suerte!",
+		"Dime: ¿ qué pasa?":    "Dime: ¿qué pasa?",
 	} {
 		assert.Equal(t, want, tidyPunct(in), in)
 	}
