@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -44,7 +45,7 @@ func BenchmarkW1TrainStep(b *testing.B) {
 	tr.perEpoch = (tr.streamLen - 1) / tr.T
 	tr.alloc()
 	tr.rng = rand.New(rand.NewPCG(1, 2))
-	adam := rnn.NewAdam(rnn.AdamOptions{LR: 2e-3})
+	adam := optim.NewAdam(optim.AdamOptions{LR: 2e-3})
 	step := func(w int) {
 		tr.step(w)
 		m.Params.ClipGradNorm(opt.Clip)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // Neighbor is a word and its cosine similarity to a query.
@@ -56,12 +58,12 @@ func (v *Vectors) Analogy(a, b, c string, k int) ([]Neighbor, error) {
 		if n == 0 {
 			continue
 		}
-		axpy(q, t.sign/n, x)
+		kernel.Axpy(t.sign/n, x, q)
 	}
 	return v.Nearest(q, k, ex...), nil
 }
 
-func norm(x []float32) float32 { return float32(math.Sqrt(float64(dot(x, x)))) }
+func norm(x []float32) float32 { return float32(math.Sqrt(float64(kernel.Dot(x, x)))) }
 
 // Nearest returns the k rows most cosine-similar to query, most similar
 // first, skipping the rows in exclude and rows of zero norm.
@@ -88,7 +90,7 @@ func (v *Vectors) Nearest(query []float32, k int, exclude ...int) []Neighbor {
 		if n == 0 {
 			continue
 		}
-		s := dot(query, x) / (n * qn)
+		s := kernel.Dot(query, x) / (n * qn)
 		if len(top) == k && s <= top[k-1].s {
 			continue
 		}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // Word2VecOptions configures Train. Zero values mean the documented defaults
@@ -492,7 +494,7 @@ func (t *trainer) worker(id, s0, s1 int) {
 						}
 						l2 := int(target) * d
 						out := syn1[l2 : l2+d : l2+d]
-						f := dot(in, out)
+						f := kernel.Dot(in, out)
 						var g float32
 						switch {
 						case f > maxExp:
@@ -520,7 +522,7 @@ func (t *trainer) worker(id, s0, s1 int) {
 						samples++
 						sgns(neu1e, out, in, g)
 					}
-					axpy(in, 1, neu1e)
+					kernel.Axpy(1, neu1e, in)
 				}
 			}
 		}

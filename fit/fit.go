@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 )
 
 // Options are the settings every training run shares. Start from
@@ -160,7 +161,7 @@ type Run struct {
 	// Params are the trained parameters; Optimizer updates them (nil:
 	// Adam with Options.LR and WeightDecay).
 	Params    *rnn.Params
-	Optimizer rnn.Optimizer
+	Optimizer optim.Optimizer
 	// Steps is the length of the run, StepsPerEpoch the steps of one pass
 	// over the data, EvalEvery the evaluation cadence when
 	// Options.EvalEvery is 0.
@@ -198,7 +199,7 @@ type Run struct {
 	// Checkpoint writes st with the model and the optimizer to path
 	// (rnn.SaveRun with the model's info); before it, SaveState (if set)
 	// adds the application's tensors to st.Tensors.
-	Checkpoint func(path string, opt rnn.Optimizer, st *rnn.RunState) error
+	Checkpoint func(path string, opt optim.Optimizer, st *rnn.RunState) error
 	SaveState  func(st *rnn.RunState)
 	// Restore, if set, checks a checkpoint's run state on resume and loads
 	// the application's tensors from it; it may fill metrics that older
@@ -228,18 +229,18 @@ func Train(ctx context.Context, r *Run, ck *Checkpoint, opt Options, progress fu
 	}
 	opt.fill(r.EvalEvery)
 	ps := r.Params
-	optim := r.Optimizer
-	if optim == nil {
-		optim = rnn.NewAdam(rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
+	optimizer := r.Optimizer
+	if optimizer == nil {
+		optimizer = optim.NewAdam(optim.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay})
 	}
-	sched := rnn.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: r.Steps}
+	sched := optim.CosineWarmup{Base: opt.LR, Min: opt.MinLR, Warmup: opt.Warmup, Total: r.Steps}
 	st := &rnn.RunState{Best: slices.Clone(ps.Values), Metrics: maps.Clone(r.Metrics), RNG: r.RNG}
 	if st.Metrics == nil {
 		st.Metrics = Metrics{}
 	}
 	var val Metrics
 	if ck != nil {
-		if err := restore(r, ck, st, optim); err != nil {
+		if err := restore(r, ck, st, optimizer); err != nil {
 			return res, err
 		}
 		val = maps.Clone(st.Metrics)
@@ -254,7 +255,7 @@ func Train(ctx context.Context, r *Run, ck *Checkpoint, opt Options, progress fu
 		if r.SaveState != nil {
 			r.SaveState(st)
 		}
-		return r.Checkpoint(opt.CheckpointPath, optim, st)
+		return r.Checkpoint(opt.CheckpointPath, optimizer, st)
 	}
 	start := time.Now()
 	var evalTime time.Duration
@@ -273,9 +274,9 @@ func Train(ctx context.Context, r *Run, ck *Checkpoint, opt Options, progress fu
 			return res, ctx.Err()
 		}
 		lr := sched.LR(step)
-		optim.SetLR(lr)
+		optimizer.SetLR(lr)
 		loss, n := r.Step(step)
-		if !update(ps, optim, loss, opt.Clip) {
+		if !update(ps, optimizer, loss, opt.Clip) {
 			if !opt.SkipNonFinite {
 				return res, fmt.Errorf("%s step %d: %w (loss %v); lower the learning rate, or skip such steps", r.Name, step, rnn.ErrNonFinite, loss)
 			}
@@ -352,7 +353,7 @@ func Train(ctx context.Context, r *Run, ck *Checkpoint, opt Options, progress fu
 
 // update clips the gradient and steps the optimizer; it reports false (and
 // makes no update) when the loss or the gradient is not finite.
-func update(ps *rnn.Params, optim rnn.Optimizer, loss, clip float64) bool {
+func update(ps *rnn.Params, optimizer optim.Optimizer, loss, clip float64) bool {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return false
 	}
@@ -363,13 +364,13 @@ func update(ps *rnn.Params, optim rnn.Optimizer, loss, clip float64) bool {
 	} else if !ps.GradsFinite() {
 		return false
 	}
-	optim.Step(ps)
+	optimizer.Step(ps)
 	return true
 }
 
 // restore loads a checkpoint's run state into st, the run's random source
 // and the optimizer.
-func restore(r *Run, ck *Checkpoint, st *rnn.RunState, optim rnn.Optimizer) error {
+func restore(r *Run, ck *Checkpoint, st *rnn.RunState, optimizer optim.Optimizer) error {
 	run := ck.Run
 	if len(run.Best) != len(st.Best) || (r.RNG != nil && run.RNG == nil) {
 		return ErrOtherRun
@@ -382,7 +383,7 @@ func restore(r *Run, ck *Checkpoint, st *rnn.RunState, optim rnn.Optimizer) erro
 			return err
 		}
 	}
-	if err := optim.SetState(ck.Optim); err != nil {
+	if err := optimizer.SetState(ck.Optim); err != nil {
 		return fmt.Errorf("checkpoint: %v", err)
 	}
 	*st = *run
@@ -422,12 +423,12 @@ func Resume[M, R any](path, kind string, load func(path string, info rnn.ModelIn
 
 // SaveRun returns a Run.Checkpoint that writes ps with the model info
 // that info returns (rnn.SaveRun).
-func SaveRun(info func() (rnn.ModelInfo, error), ps *rnn.Params) func(path string, opt rnn.Optimizer, st *rnn.RunState) error {
-	return func(path string, opt rnn.Optimizer, st *rnn.RunState) error {
+func SaveRun(info func() (rnn.ModelInfo, error), ps *rnn.Params) func(path string, opt optim.Optimizer, st *rnn.RunState) error {
+	return func(path string, opt optim.Optimizer, st *rnn.RunState) error {
 		mi, err := info()
 		if err != nil {
 			return err
 		}
-		return rnn.SaveRun(path, mi, ps, opt, st)
+		return rnn.SaveRun(path, mi, ps, opt.State(), st)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 )
 
 // toy is a run that fits two weights to a target with noisy gradients
@@ -63,8 +64,8 @@ func (t *toy) run() *Run {
 			return Metrics{"val_loss": loss}, nil
 		},
 		Save: func(string, rnn.DType) error { t.saved++; return nil },
-		Checkpoint: func(path string, optim rnn.Optimizer, st *rnn.RunState) error {
-			return rnn.SaveRun(path, rnn.ModelInfo{Kind: "toy", Config: json.RawMessage(`{}`)}, t.ps, optim, st)
+		Checkpoint: func(path string, optim optim.Optimizer, st *rnn.RunState) error {
+			return rnn.SaveRun(path, rnn.ModelInfo{Kind: "toy", Config: json.RawMessage(`{}`)}, t.ps, optim.State(), st)
 		},
 		SaveState: func(st *rnn.RunState) {
 			st.Tensors = []rnn.Tensor{{Name: "carry", Shape: []int{1}, Data: t.carry}}

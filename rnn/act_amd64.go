@@ -106,6 +106,3 @@ func addTanh(dst, a, b []float32) {
 		dst[i] = tanh(a[i] + b[i])
 	}
 }
-
-//go:noescape
-func adamAVX(pp, gp, mp, vp *float32, n8 int, k *adamConsts)

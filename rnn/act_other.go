@@ -47,7 +47,3 @@ func addTanh(dst, a, b []float32) {
 		dst[i] = tanh(a[i] + b[i])
 	}
 }
-
-const useAVX2 = false
-
-func adamAVX(p, g, m, v *float32, n8 int, k *adamConsts) { panic("unreachable") }

@@ -303,9 +303,9 @@ func (m *AttentionMemory) Backward(st *AttentionStep, dq, dctx []float32) {
 		var tot float32
 		for s := 0; s < n; s++ {
 			i := (s*B + b) * K
-			ds[s] = dot32(dc, m.keys[i:i+K])
+			ds[s] = kernel.Dot(dc, m.keys[i:i+K])
 			tot += w[s] * ds[s]
-			axpy32(m.dKeys[i:i+K], w[s], dc)
+			kernel.Axpy(w[s], dc, m.dKeys[i:i+K])
 		}
 		for s := 0; s < n; s++ {
 			ds[s] = w[s] * (ds[s] - tot)
@@ -345,8 +345,8 @@ func (m *AttentionMemory) Backward(st *AttentionStep, dq, dctx []float32) {
 		for s := 0; s < m.length(b); s++ {
 			g := st.dw[b*S+s]
 			i := (s*B + b) * P
-			axpy32(dqb, g, m.proj[i:i+P])
-			axpy32(m.dProj[i:i+P], g, qb)
+			kernel.Axpy(g, m.proj[i:i+P], dqb)
+			kernel.Axpy(g, qb, m.dProj[i:i+P])
 		}
 	}
 }
@@ -369,28 +369,4 @@ func (m *AttentionMemory) Finish() []float32 {
 		m.dKeys[i] += g
 	}
 	return m.dKeys
-}
-
-func dot32(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return s0 + s1 + s2 + s3
-}
-
-// axpy32: y += alpha·x
-func axpy32(y []float32, alpha float32, x []float32) {
-	x = x[:len(y)]
-	for i, v := range x {
-		y[i] += alpha * v
-	}
 }

@@ -1,7 +1,9 @@
 // Package rnn is rnnkit's recurrent core: cells (simple tanh/ReLU RNN, LSTM,
 // GRU) with PyTorch's equations and gate order, sequence layers (stacked,
 // bidirectional, ragged batches), explicit backpropagation through time,
-// Linear, losses, optimizers, gradient clipping, LR schedules and model files.
+// Linear, attention, losses, dropout, gradient clipping, int8 inference, model
+// files and run checkpoints. The optimizers and learning-rate schedules are in
+// package rnn/optim, the matrix and vector kernels in rnn/kernel.
 //
 // Conventions, stated once:
 //

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 )
 
 // model is a recurrent layer with a Linear head: the building block of every
@@ -50,7 +51,7 @@ func ExampleLayer() {
 		}
 	}
 	m := newModel(rnn.LSTM, 1, 16, 2, false, 3)
-	opt := rnn.NewAdam(rnn.AdamOptions{LR: 0.02})
+	opt := optim.NewAdam(optim.AdamOptions{LR: 0.02})
 	logits, dlogits, dh := make([]float32, B*2), make([]float32, B*2), make([]float32, B*16)
 	lossOf := func(m *model, train bool) float64 {
 		m.seq.Forward(x, T, B, nil, nil, false, nil)
@@ -95,7 +96,7 @@ func Example_oneToOne() {
 	xs := []float32{0, 0, 0, 1, 1, 0, 1, 1} // (T=1, B=4, 2)
 	ys := []int32{0, 1, 1, 0}
 	m := newModel(rnn.Tanh, 2, 8, 2, false, 1)
-	opt := rnn.NewAdam(rnn.AdamOptions{LR: 0.05})
+	opt := optim.NewAdam(optim.AdamOptions{LR: 0.05})
 	logits, dlogits := make([]float32, 8), make([]float32, 8)
 	dh := make([]float32, 4*8)
 	for step := 0; step < 300; step++ {
@@ -126,7 +127,7 @@ func Example_oneToMany() {
 		}
 	}
 	m := newModel(rnn.GRU, V, 16, V, false, 2)
-	opt := rnn.NewAdam(rnn.AdamOptions{LR: 0.03})
+	opt := optim.NewAdam(optim.AdamOptions{LR: 0.03})
 	logits, dlogits := make([]float32, T*B*V), make([]float32, T*B*V)
 	dh := make([]float32, T*B*16)
 	for step := 0; step < 200; step++ {
@@ -172,7 +173,7 @@ func Example_manyToOne() {
 		}
 	}
 	m := newModel(rnn.LSTM, 1, 16, 1, false, 5)
-	opt := rnn.NewAdam(rnn.AdamOptions{LR: 0.01})
+	opt := optim.NewAdam(optim.AdamOptions{LR: 0.01})
 	pred, dpred, dh := make([]float32, B), make([]float32, B), make([]float32, B*16)
 	var mse float64
 	for step := 0; step < 300; step++ {
@@ -212,7 +213,7 @@ func Example_manyToMany() {
 		}
 	}
 	m := newModel(rnn.GRU, 1, H, 2, false, 7)
-	opt := rnn.NewAdam(rnn.AdamOptions{LR: 0.01})
+	opt := optim.NewAdam(optim.AdamOptions{LR: 0.01})
 	logits, dlogits, dh := make([]float32, T*B*2), make([]float32, T*B*2), make([]float32, T*B*H)
 	for step := 0; step < 400; step++ {
 		batch()

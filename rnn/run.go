@@ -91,8 +91,10 @@ func unmarshalHistory(s string) ([]RunPoint, error) {
 const runPrefix = OptimPrefix + "run."
 
 // SaveRun writes a checkpoint of ps, the optimizer's state and st to path,
-// atomically.
-func SaveRun(path string, info ModelInfo, ps *Params, opt Optimizer, st *RunState) error {
+// atomically. optState is the optimizer's State (tensors named
+// OptimPrefix+"..."; see package rnn/optim), the counterpart of what LoadRun
+// returns for SetState.
+func SaveRun(path string, info ModelInfo, ps *Params, optState []Tensor, st *RunState) error {
 	meta := map[string]string{}
 	for k, v := range info.Meta {
 		meta[k] = v
@@ -124,7 +126,7 @@ func SaveRun(path string, info ModelInfo, ps *Params, opt Optimizer, st *RunStat
 		meta[MetaHistory] = h
 	}
 	info.Meta = meta
-	extra := opt.State()
+	extra := append([]Tensor(nil), optState...)
 	if st.Best != nil {
 		extra = append(extra, Tensor{Name: runPrefix + "best", Shape: []int{len(st.Best)}, Data: st.Best})
 	}
@@ -137,7 +139,7 @@ func SaveRun(path string, info ModelInfo, ps *Params, opt Optimizer, st *RunStat
 // LoadRun reads a checkpoint written by SaveRun: the model info (its Meta
 // without the "train." keys), the parameter tensors, the run state (RNG
 // restored into a new PCG; Best sized as written) and the optimizer's
-// tensors for Optimizer.SetState. The caller checks that Best and Tensors
+// tensors for optim.Optimizer.SetState. The caller checks that Best and Tensors
 // fit its model and options.
 func LoadRun(path, kind string) (ModelInfo, []Tensor, *RunState, []Tensor, error) {
 	info, params, extra, err := LoadCheckpoint(path, kind)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -57,7 +58,7 @@ func BenchmarkW3TrainGRU(b *testing.B) { benchTrain(b, rnn.GRU) }
 func benchTrain(b *testing.B, cell rnn.Cell) {
 	m, ids := w3Cell(b, 64, cell)
 	w := m.newWork()
-	adam := rnn.NewAdam(rnn.AdamOptions{LR: 1e-3})
+	adam := optim.NewAdam(optim.AdamOptions{LR: 1e-3})
 	rng := rand.New(rand.NewPCG(2, 2))
 	tgt := make([]int32, 64)
 	for i := range tgt {

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -248,12 +249,12 @@ type paramGroup struct {
 	hi    int
 	scale float64     // the group's rate is the base rate times scale
 	view  *rnn.Params // Values[lo:hi] and Grads[lo:hi]
-	adam  *rnn.Adam
+	adam  *optim.Adam
 }
 
 // groupOptimizer is Adam with a learning rate per parameter group and
 // groups frozen by step (see the top of this file). It implements
-// rnn.Optimizer; its state tensors are each group's Adam state under
+// optim.Optimizer; its state tensors are each group's Adam state under
 // "optim.group<i>.".
 type groupOptimizer struct {
 	groups []paramGroup // top (the head) to bottom (the embedding)
@@ -264,15 +265,15 @@ type groupOptimizer struct {
 
 // newOptimizer returns the optimizer of a training run: plain Adam, or the
 // group optimizer when opt asks for discriminative rates or freezing.
-func (m *Model) newOptimizer(opt TrainOptions) rnn.Optimizer {
-	ao := rnn.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay}
+func (m *Model) newOptimizer(opt TrainOptions) optim.Optimizer {
+	ao := optim.AdamOptions{LR: opt.LR, WeightDecay: opt.WeightDecay}
 	if (opt.DiscriminativeLR == 0 || opt.DiscriminativeLR == 1) && opt.FreezeSteps == 0 {
-		return rnn.NewAdam(ao)
+		return optim.NewAdam(ao)
 	}
 	g := &groupOptimizer{lr: opt.LR, opt: opt}
 	for _, gr := range m.paramGroups() {
 		gr.view = &rnn.Params{Values: m.Params.Values[gr.lo:gr.hi], Grads: m.Params.Grads[gr.lo:gr.hi]}
-		gr.adam = rnn.NewAdam(ao)
+		gr.adam = optim.NewAdam(ao)
 		g.groups = append(g.groups, gr)
 	}
 	f := opt.DiscriminativeLR
@@ -419,7 +420,7 @@ func (g *groupOptimizer) SetState(ts []rnn.Tensor) error {
 	return nil
 }
 
-var _ rnn.Optimizer = (*groupOptimizer)(nil)
+var _ optim.Optimizer = (*groupOptimizer)(nil)
 
 // beforeUpdate runs after the backward pass of step and before clipping:
 // it freezes the groups that do not learn at step.

@@ -25,6 +25,7 @@ import (
 	"github.com/rnnkit/rnnkit/internal/modelio"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/rnn/kernel"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -737,7 +738,7 @@ func (m *LM) trainFrom(ctx context.Context, ck *fit.Checkpoint, data LMData, opt
 			return fit.Metrics{"val_loss": v.Loss, "val_fwd": v.Fwd, "val_bwd": v.Bwd, "val_tokens": float64(v.Tokens)}, nil
 		},
 		Save: m.Save,
-		Checkpoint: func(path string, optim rnn.Optimizer, st *rnn.RunState) error {
+		Checkpoint: func(path string, optim optim.Optimizer, st *rnn.RunState) error {
 			// fileParams is a copy in the model file's layout, made anew
 			// for each checkpoint.
 			return fit.SaveRun(m.info, m.fileParams())(path, optim, st)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rnnkit/rnnkit/fit"
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 )
 
 // Example is one labelled review; Label indexes Config.Labels.
@@ -166,7 +167,7 @@ type trainer struct {
 	train, val []encoded
 	w          *work
 	rng        *rand.Rand
-	adam       rnn.Optimizer // Adam, or per-group Adam when fine-tuning (newOptimizer)
+	adam       optim.Optimizer // Adam, or per-group Adam when fine-tuning (newOptimizer)
 	perEpoch   int
 	epoch      int     // epoch of batches
 	batches    [][]int // this epoch's batches of indices into train

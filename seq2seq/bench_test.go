@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkW4Train(b *testing.B) {
 	w := newWork(m)
 	var bt batch
 	bt.fill(srcs, tgts)
-	adam := rnn.NewAdam(rnn.AdamOptions{LR: 1e-3})
+	adam := optim.NewAdam(optim.AdamOptions{LR: 1e-3})
 	rng := rand.New(rand.NewPCG(3, 3))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -142,7 +143,7 @@ func BenchmarkTrainSmall(b *testing.B) {
 	w := newWork(m)
 	var bt batch
 	bt.fill(srcs, tgts)
-	adam := rnn.NewAdam(rnn.AdamOptions{LR: 1e-3})
+	adam := optim.NewAdam(optim.AdamOptions{LR: 1e-3})
 	rng := rand.New(rand.NewPCG(3, 3))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -318,7 +319,7 @@ func (w *work) backward(bt *batch) {
 	w.dq = grow(w.dq, B*Hd)
 	attnBack := func(t int) {
 		w.mem.Backward(&w.steps[t], w.dq, w.dCtx[t*B*K:(t+1)*B*K])
-		axpy(w.dH[t*B*Hd:(t+1)*B*Hd], 1, w.dq)
+		kernel.Axpy(1, w.dq, w.dH[t*B*Hd:(t+1)*B*Hd])
 	}
 	var dInit *rnn.State
 	if w.stepMode {
@@ -328,7 +329,7 @@ func (w *work) backward(bt *batch) {
 			if cfg.InputFeeding && t < T-1 {
 				dc := w.dCtx[t*B*K : (t+1)*B*K]
 				for b := 0; b < B; b++ {
-					axpy(dc[b*K:(b+1)*K], 1, w.dFeed[b*K:(b+1)*K])
+					kernel.Axpy(1, w.dFeed[b*K:(b+1)*K], dc[b*K:(b+1)*K])
 				}
 			}
 			attnBack(t)
@@ -339,7 +340,7 @@ func (w *work) backward(bt *batch) {
 			dx := w.seqs[t].Backward(w.dH[t*B*Hd:(t+1)*B*Hd], dFinal)
 			de := w.dE[t*B*E : (t+1)*B*E]
 			for b := 0; b < B; b++ {
-				axpy(de[b*E:(b+1)*E], 1, dx[b*in:b*in+E])
+				kernel.Axpy(1, dx[b*in:b*in+E], de[b*E:(b+1)*E])
 				if cfg.InputFeeding {
 					copy(w.dFeed[b*K:(b+1)*K], dx[b*in+E:(b+1)*in])
 				}
@@ -351,7 +352,7 @@ func (w *work) backward(bt *batch) {
 			attnBack(t)
 		}
 		dx := w.decSeq.Backward(w.dH, nil)
-		axpy(w.dE, 1, dx)
+		kernel.Axpy(1, dx[:len(w.dE)], w.dE)
 		dInit = w.decSeq.DInit()
 	}
 	for t := 0; t < T; t++ {
@@ -364,7 +365,7 @@ func (w *work) backward(bt *batch) {
 	w.ds0 = grow(w.ds0, B*Hd)
 	copy(w.ds0, dInit.H[:B*Hd])
 	for l := 1; l < cfg.DecLayers; l++ {
-		axpy(w.ds0, 1, dInit.H[l*B*Hd:(l+1)*B*Hd])
+		kernel.Axpy(1, dInit.H[l*B*Hd:(l+1)*B*Hd], w.ds0)
 	}
 	for i, s := range w.s0 {
 		w.ds0[i] *= 1 - s*s
@@ -396,11 +397,4 @@ func argmax(xs []float32) int32 {
 		}
 	}
 	return int32(bi)
-}
-
-func axpy(y []float32, a float32, x []float32) {
-	x = x[:len(y)]
-	for i, v := range x {
-		y[i] += a * v
-	}
 }

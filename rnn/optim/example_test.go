@@ -1,10 +1,11 @@
-package rnn_test
+package optim_test
 
 import (
 	"fmt"
 	"math/rand/v2"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/optim"
 )
 
 // Fit y = 2x + 1 with a Linear(1→1), the mean squared error and Adam under a
@@ -23,8 +24,8 @@ func ExampleNewAdam() {
 	pred := make([]float32, len(x))
 	dpred := make([]float32, len(x))
 
-	opt := rnn.NewAdam(rnn.AdamOptions{LR: 0.1})
-	sched := rnn.CosineWarmup{Base: 0.1, Min: 0.001, Warmup: 10, Total: 400}
+	opt := optim.NewAdam(optim.AdamOptions{LR: 0.1})
+	sched := optim.CosineWarmup{Base: 0.1, Min: 0.001, Warmup: 10, Total: 400}
 	var loss float64
 	for step := 0; step < 400; step++ {
 		ps.ZeroGrad()

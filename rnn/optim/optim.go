@@ -1,4 +1,4 @@
-package rnn
+package optim
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
@@ -28,11 +29,11 @@ import (
 // of a different optimizer. The learning rate is not part of the state: it
 // belongs to the caller's schedule (SetLR).
 type Optimizer interface {
-	Step(ps *Params)
+	Step(ps *rnn.Params)
 	LR() float64
 	SetLR(lr float64)
-	State() []Tensor
-	SetState(ts []Tensor) error
+	State() []rnn.Tensor
+	SetState(ts []rnn.Tensor) error
 }
 
 // optDefault resolves an option field: the zero value means the torch default
@@ -51,7 +52,7 @@ func optDefault(v, d float64) float64 {
 // optLR resolves a learning rate: 0 means the default, negative panics.
 func optLR(name string, lr, d float64) float64 {
 	if lr < 0 || math.IsNaN(lr) {
-		panic(fmt.Sprintf("rnn: %s: negative learning rate %v", name, lr))
+		panic(fmt.Sprintf("optim: %s: negative learning rate %v", name, lr))
 	}
 	if lr == 0 {
 		return d
@@ -74,7 +75,7 @@ const optimStepName = "optim.step"
 
 // size makes every buffer ps.Len() long on first use and panics if the
 // optimizer was sized for a parameter set of a different length.
-func (s *optimState) size(ps *Params) {
+func (s *optimState) size(ps *rnn.Params) {
 	n := ps.Len()
 	for i, b := range s.bufs {
 		switch {
@@ -87,14 +88,14 @@ func (s *optimState) size(ps *Params) {
 			}
 			s.bufs[i] = b
 		case len(b) != n:
-			panic(fmt.Sprintf("rnn: %s.Step: optimizer state holds %d values but the parameter set has %d; use one optimizer per Params",
+			panic(fmt.Sprintf("optim: %s.Step: optimizer state holds %d values but the parameter set has %d; use one optimizer per Params",
 				s.kind, len(b), n))
 		}
 	}
 }
 
-func (s *optimState) state() []Tensor {
-	out := []Tensor{{
+func (s *optimState) state() []rnn.Tensor {
+	out := []rnn.Tensor{{
 		Name:  optimStepName,
 		Shape: []int{2},
 		Data:  []float32{float32(s.step & (1<<24 - 1)), float32(s.step >> 24)},
@@ -103,7 +104,7 @@ func (s *optimState) state() []Tensor {
 		if b == nil {
 			continue // not sized yet: no step taken
 		}
-		out = append(out, Tensor{
+		out = append(out, rnn.Tensor{
 			Name:  "optim." + s.names[i],
 			Shape: []int{len(b)},
 			Data:  append([]float32(nil), b...),
@@ -112,9 +113,9 @@ func (s *optimState) state() []Tensor {
 	return out
 }
 
-func (s *optimState) setState(ts []Tensor) error {
-	var step *Tensor
-	found := make([]*Tensor, len(s.names))
+func (s *optimState) setState(ts []rnn.Tensor) error {
+	var step *rnn.Tensor
+	found := make([]*rnn.Tensor, len(s.names))
 	for i := range ts {
 		t := &ts[i]
 		if !strings.HasPrefix(t.Name, "optim.") {
@@ -123,26 +124,26 @@ func (s *optimState) setState(ts []Tensor) error {
 		key := strings.TrimPrefix(t.Name, "optim.")
 		if t.Name == optimStepName {
 			if step != nil {
-				return fmt.Errorf("rnn: %s state: %s given twice", s.kind, t.Name)
+				return fmt.Errorf("optim: %s state: %s given twice", s.kind, t.Name)
 			}
 			step = t
 			continue
 		}
 		j := optimIndexOfName(s.names, key)
 		if j < 0 {
-			return fmt.Errorf("rnn: %s state: unexpected tensor %q (want %s); is this another optimizer's state?",
+			return fmt.Errorf("optim: %s state: unexpected tensor %q (want %s); is this another optimizer's state?",
 				s.kind, t.Name, s.describe())
 		}
 		if found[j] != nil {
-			return fmt.Errorf("rnn: %s state: %s given twice", s.kind, t.Name)
+			return fmt.Errorf("optim: %s state: %s given twice", s.kind, t.Name)
 		}
 		found[j] = t
 	}
 	if step == nil {
-		return fmt.Errorf("rnn: %s state: missing %s", s.kind, optimStepName)
+		return fmt.Errorf("optim: %s state: missing %s", s.kind, optimStepName)
 	}
 	if len(step.Data) != 2 || !optimWholeNonNeg(step.Data[0]) || !optimWholeNonNeg(step.Data[1]) || step.Data[0] >= 1<<24 {
-		return fmt.Errorf("rnn: %s state: %s = %v is not a step count [step mod 2^24, step / 2^24]",
+		return fmt.Errorf("optim: %s state: %s = %v is not a step count [step mod 2^24, step / 2^24]",
 			s.kind, optimStepName, step.Data)
 	}
 	n := -1
@@ -151,11 +152,11 @@ func (s *optimState) setState(ts []Tensor) error {
 			continue
 		}
 		if len(t.Shape) != 1 || t.Shape[0] != len(t.Data) {
-			return fmt.Errorf("rnn: %s state: %s has shape %v and %d values, want a flat tensor",
+			return fmt.Errorf("optim: %s state: %s has shape %v and %d values, want a flat tensor",
 				s.kind, t.Name, t.Shape, len(t.Data))
 		}
 		if n >= 0 && len(t.Data) != n {
-			return fmt.Errorf("rnn: %s state: %s has %d values, optim.%s has %d",
+			return fmt.Errorf("optim: %s state: %s has %d values, optim.%s has %d",
 				s.kind, t.Name, len(t.Data), s.names[0], n)
 		}
 		n = len(t.Data)
@@ -164,7 +165,7 @@ func (s *optimState) setState(ts []Tensor) error {
 	if n < 0 && len(s.names) > 0 {
 		// No buffers: only the state of an optimizer that never stepped.
 		if stepN != 0 {
-			return fmt.Errorf("rnn: %s state: step %d but no state buffers (want %s)", s.kind, stepN, s.describe())
+			return fmt.Errorf("optim: %s state: step %d but no state buffers (want %s)", s.kind, stepN, s.describe())
 		}
 		s.step = 0
 		for i := range s.bufs {
@@ -174,7 +175,7 @@ func (s *optimState) setState(ts []Tensor) error {
 	}
 	for j, t := range found {
 		if t == nil {
-			return fmt.Errorf("rnn: %s state: missing optim.%s", s.kind, s.names[j])
+			return fmt.Errorf("optim: %s state: missing optim.%s", s.kind, s.names[j])
 		}
 	}
 	for j, t := range found {
@@ -247,7 +248,7 @@ func NewSGD(o SGDOptions) *SGD {
 		st:       optimState{kind: "SGD"},
 	}
 	if s.nesterov && s.momentum <= 0 {
-		panic("rnn: NewSGD: Nesterov momentum requires Momentum > 0")
+		panic("optim: NewSGD: Nesterov momentum requires Momentum > 0")
 	}
 	if s.momentum > 0 {
 		s.st.names = []string{"momentum_buffer"}
@@ -257,7 +258,7 @@ func NewSGD(o SGDOptions) *SGD {
 }
 
 // Step applies one update to ps.Values from ps.Grads.
-func (s *SGD) Step(ps *Params) {
+func (s *SGD) Step(ps *rnn.Params) {
 	s.st.size(ps)
 	p := ps.Values
 	g := ps.Grads[:len(p)]
@@ -294,10 +295,10 @@ func (s *SGD) LR() float64 { return s.lr }
 func (s *SGD) SetLR(lr float64) { s.lr = lr }
 
 // State returns a copy of the optimizer state (see Optimizer).
-func (s *SGD) State() []Tensor { return s.st.state() }
+func (s *SGD) State() []rnn.Tensor { return s.st.state() }
 
 // SetState restores a state returned by State (see Optimizer).
-func (s *SGD) SetState(ts []Tensor) error { return s.st.setState(ts) }
+func (s *SGD) SetState(ts []rnn.Tensor) error { return s.st.setState(ts) }
 
 // ---- Adam, AdamW ----
 
@@ -336,7 +337,7 @@ type adamUpdate struct {
 }
 
 func (u *adamUpdate) Range(lo, hi int) {
-	if n8 := (hi - lo) / 8; n8 > 0 && useAVX2 {
+	if n8 := (hi - lo) / 8; n8 > 0 && useAVX {
 		k := adamConsts{u.b1, u.b2, u.c1, u.c2, u.stepSize, u.bc2Sqrt, u.eps, u.l2, u.decay, 0}
 		if u.decoupled {
 			k.decoupled = 1
@@ -395,13 +396,13 @@ func newAdam(kind string, o AdamOptions, wd float64, decoupled bool) *Adam {
 		},
 	}
 	if a.beta1 >= 1 || a.beta2 >= 1 {
-		panic(fmt.Sprintf("rnn: New%s: betas (%v, %v) must be in [0, 1)", kind, a.beta1, a.beta2))
+		panic(fmt.Sprintf("optim: New%s: betas (%v, %v) must be in [0, 1)", kind, a.beta1, a.beta2))
 	}
 	return a
 }
 
 // Step applies one update to ps.Values from ps.Grads.
-func (a *Adam) Step(ps *Params) {
+func (a *Adam) Step(ps *rnn.Params) {
 	a.st.size(ps)
 	a.st.step++
 	t := float64(a.st.step)
@@ -434,10 +435,10 @@ func (a *Adam) LR() float64 { return a.lr }
 func (a *Adam) SetLR(lr float64) { a.lr = lr }
 
 // State returns a copy of the optimizer state (see Optimizer).
-func (a *Adam) State() []Tensor { return a.st.state() }
+func (a *Adam) State() []rnn.Tensor { return a.st.state() }
 
 // SetState restores a state returned by State (see Optimizer).
-func (a *Adam) SetState(ts []Tensor) error { return a.st.setState(ts) }
+func (a *Adam) SetState(ts []rnn.Tensor) error { return a.st.setState(ts) }
 
 // ---- RMSprop ----
 
@@ -491,7 +492,7 @@ func NewRMSprop(o RMSpropOptions) *RMSprop {
 }
 
 // Step applies one update to ps.Values from ps.Grads.
-func (r *RMSprop) Step(ps *Params) {
+func (r *RMSprop) Step(ps *rnn.Params) {
 	r.st.size(ps)
 	r.st.step++
 	p := ps.Values
@@ -537,10 +538,10 @@ func (r *RMSprop) LR() float64 { return r.lr }
 func (r *RMSprop) SetLR(lr float64) { r.lr = lr }
 
 // State returns a copy of the optimizer state (see Optimizer).
-func (r *RMSprop) State() []Tensor { return r.st.state() }
+func (r *RMSprop) State() []rnn.Tensor { return r.st.state() }
 
 // SetState restores a state returned by State (see Optimizer).
-func (r *RMSprop) SetState(ts []Tensor) error { return r.st.setState(ts) }
+func (r *RMSprop) SetState(ts []rnn.Tensor) error { return r.st.setState(ts) }
 
 // ---- Adagrad ----
 
@@ -581,7 +582,7 @@ func NewAdagrad(o AdagradOptions) *Adagrad {
 }
 
 // Step applies one update to ps.Values from ps.Grads.
-func (a *Adagrad) Step(ps *Params) {
+func (a *Adagrad) Step(ps *rnn.Params) {
 	a.st.size(ps)
 	a.st.step++
 	p := ps.Values
@@ -604,10 +605,10 @@ func (a *Adagrad) LR() float64 { return a.lr }
 func (a *Adagrad) SetLR(lr float64) { a.lr = lr }
 
 // State returns a copy of the optimizer state (see Optimizer).
-func (a *Adagrad) State() []Tensor { return a.st.state() }
+func (a *Adagrad) State() []rnn.Tensor { return a.st.state() }
 
 // SetState restores a state returned by State (see Optimizer).
-func (a *Adagrad) SetState(ts []Tensor) error { return a.st.setState(ts) }
+func (a *Adagrad) SetState(ts []rnn.Tensor) error { return a.st.setState(ts) }
 
 // Compile-time checks.
 var (

@@ -1,4 +1,4 @@
-package rnn
+package optim
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rnnkit/rnnkit/rnn"
 )
 
 // optimCases are the optimizers under test, each with settings that fit the
@@ -34,7 +36,7 @@ var optimCases = []struct {
 // oneStep runs opt for len(grads) steps on a fresh parameter vector θ0 with
 // the given gradients and returns the final values.
 func oneStep(opt Optimizer, theta0 []float32, grads ...[]float32) []float32 {
-	ps := NewParams()
+	ps := rnn.NewParams()
 	p := ps.Add("p", len(theta0))
 	copy(p.W, theta0)
 	for _, g := range grads {
@@ -125,11 +127,11 @@ func TestOptimizerDefaults(t *testing.T) {
 	assert.Panics(t, func() { NewAdam(AdamOptions{Beta1: 1}) })
 }
 
-// fitProblem is least squares with a Linear(3→2): X (32, 3) random, Y = X·Wᵀ + b
+// fitProblem is least squares with a rnn.Linear(3→2): X (32, 3) random, Y = X·Wᵀ + b
 // for a fixed W, b. Its loss function writes the gradient into ps.Grads.
 type fitProblem struct {
-	ps    *Params
-	lin   *Linear
+	ps    *rnn.Params
+	lin   *rnn.Linear
 	x, y  []float32
 	pred  []float32
 	dpred []float32
@@ -139,8 +141,8 @@ type fitProblem struct {
 func newFitProblem(seed uint64) *fitProblem {
 	const n, in, out = 32, 3, 2
 	rng := rand.New(rand.NewPCG(seed, 99))
-	f := &fitProblem{ps: NewParams(), n: n}
-	f.lin = NewLinear(f.ps, "fc.", in, out, true)
+	f := &fitProblem{ps: rnn.NewParams(), n: n}
+	f.lin = rnn.NewLinear(f.ps, "fc.", in, out, true)
 	f.lin.Init(rng)
 	f.x = make([]float32, n*in)
 	fillNormal32(rng, f.x, 1)
@@ -161,7 +163,7 @@ func newFitProblem(seed uint64) *fitProblem {
 func (f *fitProblem) lossAndGrad() float64 {
 	f.ps.ZeroGrad()
 	f.lin.Forward(f.pred, f.x, f.n)
-	loss := MSE(f.dpred, f.pred, f.y)
+	loss := rnn.MSE(f.dpred, f.pred, f.y)
 	f.lin.Backward(nil, f.dpred, f.x, f.n)
 	return loss
 }
@@ -191,7 +193,7 @@ func TestOptimizersMinimizeQuadratic(t *testing.T) {
 	target := []float32{1, -2, 3, 0.5}
 	for _, tc := range optimCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ps := NewParams()
+			ps := rnn.NewParams()
 			p := ps.Add("theta", 4)
 			opt := tc.make()
 			for step := 0; step < 500; step++ {
@@ -219,10 +221,10 @@ func TestOptimizerStateResume(t *testing.T) {
 			}
 
 			// Checkpoint A through the model-file format.
-			ts := append(optA.State(), Tensor{Name: "values", Shape: []int{a.ps.Len()}, Data: a.ps.Values})
+			ts := append(optA.State(), rnn.Tensor{Name: "values", Shape: []int{a.ps.Len()}, Data: a.ps.Values})
 			var buf bytes.Buffer
-			require.NoError(t, WriteSafetensors(&buf, ts, nil, F32))
-			back, _, err := ReadSafetensors(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+			require.NoError(t, rnn.WriteSafetensors(&buf, ts, nil, rnn.F32))
+			back, _, err := rnn.ReadSafetensors(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 			require.NoError(t, err)
 
 			b := newFitProblem(2)
@@ -248,7 +250,7 @@ func TestOptimizerStateResume(t *testing.T) {
 
 func TestOptimizerStateNames(t *testing.T) {
 	names := func(o Optimizer) []string {
-		ps := NewParams()
+		ps := rnn.NewParams()
 		ps.Add("w", 3)
 		o.Step(ps)
 		var out []string
@@ -275,7 +277,7 @@ func TestOptimizerStateNames(t *testing.T) {
 }
 
 func TestOptimizerStepCountIsExact(t *testing.T) {
-	ps := NewParams()
+	ps := rnn.NewParams()
 	ps.Add("w", 2)
 	o := NewAdam(AdamOptions{})
 	o.Step(ps)
@@ -289,7 +291,7 @@ func TestOptimizerStepCountIsExact(t *testing.T) {
 }
 
 func TestOptimizerSetStateErrors(t *testing.T) {
-	ps := NewParams()
+	ps := rnn.NewParams()
 	ps.Add("w", 3)
 	adam := NewAdam(AdamOptions{})
 	adam.Step(ps)
@@ -312,7 +314,7 @@ func TestOptimizerSetStateErrors(t *testing.T) {
 	// another parameter set is caught at the next Step.
 	restored := NewAdam(AdamOptions{})
 	require.NoError(t, restored.SetState(adam.State()))
-	big := NewParams()
+	big := rnn.NewParams()
 	big.Add("w", 4)
 	assert.Panics(t, func() { restored.Step(big) })
 }
@@ -330,7 +332,7 @@ func TestOptimizerStepNoAllocs(t *testing.T) {
 }
 
 func BenchmarkAdamStep(b *testing.B) {
-	ps := NewParams()
+	ps := rnn.NewParams()
 	ps.Add("w", 1<<20)
 	for i := range ps.Grads {
 		ps.Grads[i] = float32(i%7) - 3
@@ -372,4 +374,20 @@ func TestAdamVectorMatchesGo(t *testing.T) {
 			require.Equal(t, bufs[4+i], bufs[i], "decoupled=%v, buffer %d", decoupled, i)
 		}
 	}
+}
+
+// fillNormal32 fills xs with N(0, scale²) draws.
+func fillNormal32(rng *rand.Rand, xs []float32, scale float64) {
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64() * scale)
+	}
+}
+
+// dot64 is Σ a·b in float64.
+func dot64(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
 }
