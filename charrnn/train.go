@@ -236,20 +236,14 @@ func (tr *trainer) step(w int) (loss float64) {
 // saveState adds the recurrent state carried between windows to a
 // checkpoint, so that a resumed run is bit-identical.
 func (tr *trainer) saveState(st *rnn.RunState) {
-	st.Tensors = append(st.Tensors[:0], rnn.Tensor{Name: "carry.h", Shape: []int{len(tr.state.H)}, Data: tr.state.H})
-	if tr.state.C != nil {
-		st.Tensors = append(st.Tensors, rnn.Tensor{Name: "carry.c", Shape: []int{len(tr.state.C)}, Data: tr.state.C})
-	}
+	st.Tensors = fit.CarryTensors(st.Tensors[:0], "carry.", tr.state)
 }
 
 // restore loads the carried recurrent state of a checkpoint.
 func (tr *trainer) restore(run *rnn.RunState) error {
-	h, c := run.Tensor("carry.h"), run.Tensor("carry.c")
-	if len(h) != len(tr.state.H) || len(c) != len(tr.state.C) {
-		return fit.ErrOtherRun
+	if err := fit.RestoreCarry(run, "carry.", tr.state); err != nil {
+		return err
 	}
-	copy(tr.state.H, h)
-	copy(tr.state.C, c)
 	if _, ok := run.Metrics["val_loss"]; !ok {
 		run.Metrics["val_loss"] = math.Inf(1)
 	}

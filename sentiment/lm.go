@@ -910,10 +910,7 @@ func (tr *lmTrainer) saveState(st *rnn.RunState) {
 		if d.backward {
 			name = "carry.bwd."
 		}
-		st.Tensors = append(st.Tensors, rnn.Tensor{Name: name + "h", Shape: []int{len(d.state.H)}, Data: d.state.H})
-		if d.state.C != nil {
-			st.Tensors = append(st.Tensors, rnn.Tensor{Name: name + "c", Shape: []int{len(d.state.C)}, Data: d.state.C})
-		}
+		st.Tensors = fit.CarryTensors(st.Tensors, name, d.state)
 	}
 }
 
@@ -926,12 +923,9 @@ func (tr *lmTrainer) restore(run *rnn.RunState) error {
 		if d.backward {
 			name = "carry.bwd."
 		}
-		h, c := run.Tensor(name+"h"), run.Tensor(name+"c")
-		if len(h) != len(d.state.H) || len(c) != len(d.state.C) {
-			return fit.ErrOtherRun
+		if err := fit.RestoreCarry(run, name, d.state); err != nil {
+			return err
 		}
-		copy(d.state.H, h)
-		copy(d.state.C, c)
 	}
 	if _, ok := run.Metrics["val_loss"]; !ok {
 		run.Metrics["val_loss"] = math.Inf(1)
