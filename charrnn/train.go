@@ -197,13 +197,7 @@ func (tr *trainer) alloc() {
 // non-finite loss it returns before the backward pass.
 func (tr *trainer) step(w int) (loss float64) {
 	m, T, B := tr.m, tr.T, tr.B
-	for b := 0; b < B; b++ {
-		base := b*tr.streamLen + w*T
-		for t := 0; t < T; t++ {
-			tr.ids[t*B+b] = tr.train[base+t]
-			tr.tgt[t*B+b] = tr.train[base+t+1]
-		}
-	}
+	fit.StreamWindow(tr.ids, tr.tgt, tr.train, tr.streamLen, w*T, T, B)
 	m.embedInto(tr.x, tr.ids)
 	tr.wdrop.Drop(tr.whh, m.Config.WeightDrop, tr.rng)
 	defer tr.wdrop.Restore(tr.whh) // on the non-finite returns; a no-op after the one below

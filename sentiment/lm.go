@@ -467,12 +467,7 @@ func (m *LM) evalStream(l *rnn.Layer, ids []int32, B, T int) (float64, int, int)
 	count := 0
 	for w := 0; w < S; w += T {
 		tw := min(T, S-w)
-		for t := 0; t < tw; t++ {
-			for b := 0; b < B; b++ {
-				in[t*B+b] = ids[b*S+w+t]
-				tgt[t*B+b] = ids[b*S+w+t+1]
-			}
-		}
+		fit.StreamWindow(in, tgt, ids, S, w, tw, B)
 		n := tw * B
 		m.emb.Forward(x[:n*E], in[:n])
 		h := seq.Forward(x[:n*E], tw, B, nil, state, false, nil)

@@ -2,9 +2,10 @@ package fit
 
 import "github.com/rnnkit/rnnkit/rnn"
 
-// The recurrent state that stateful truncated BPTT (charrnn, the
-// sentiment LM) carries from one window to the next is part of a
-// checkpoint, so that a resumed run is bit-identical.
+// Stateful truncated BPTT (charrnn, the sentiment LM) walks B contiguous
+// streams of tokens in windows (StreamWindow). The recurrent state it
+// carries from one window to the next is part of a checkpoint (CarryTensors,
+// RestoreCarry), so that a resumed run is bit-identical.
 
 // CarryTensors appends the carried state s to ts as the checkpoint tensors
 // prefix+"h" and, for an LSTM, prefix+"c". The tensors share s's memory.
@@ -27,4 +28,18 @@ func RestoreCarry(run *rnn.RunState, prefix string, s *rnn.State) error {
 	copy(s.H, h)
 	copy(s.C, c)
 	return nil
+}
+
+// StreamWindow fills in and tgt, (tw, B) time-major, with a window of B
+// contiguous streams cut from ids, stream b being ids[b*streamLen:]: for
+// each time t < tw, in holds the token at start+t of every stream and tgt
+// the one after it, the token to predict. ids must hold
+// (B-1)*streamLen+start+tw+1 tokens at least.
+func StreamWindow(in, tgt, ids []int32, streamLen, start, tw, B int) {
+	for t := 0; t < tw; t++ {
+		for b := 0; b < B; b++ {
+			i := b*streamLen + start + t
+			in[t*B+b], tgt[t*B+b] = ids[i], ids[i+1]
+		}
+	}
 }

@@ -31,3 +31,12 @@ func TestCarryRoundTrip(t *testing.T) {
 	assert.ErrorIs(t, RestoreCarry(run, "carry.bwd.", &rnn.State{H: make([]float32, 3)}), ErrOtherRun, "another batch size")
 	assert.ErrorIs(t, RestoreCarry(run, "carry.bwd.", l2), ErrOtherRun, "an LSTM state from a GRU run")
 }
+
+func TestStreamWindow(t *testing.T) {
+	ids := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+	in, tgt := make([]int32, 6), make([]int32, 6)
+	// streams 0.. and 5..; the window of 2 steps from position 1
+	StreamWindow(in, tgt, ids, 5, 1, 2, 2)
+	assert.Equal(t, []int32{1, 6, 2, 7, 0, 0}, in)
+	assert.Equal(t, []int32{2, 7, 3, 8, 0, 0}, tgt)
+}
