@@ -146,13 +146,9 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 	if err := checkTrainOut(len(o.data) > 0, o.out); err != nil {
 		return err
 	}
-	dtype, err := parseDType(o.dtype)
+	dtype, cell, err := parseDTypeCell(o.dtype, o.cell)
 	if err != nil {
 		return err
-	}
-	cell, err := rnn.ParseCell(o.cell)
-	if err != nil {
-		return usageError{err}
 	}
 	if _, err := corpora.TextFormat("", corpora.TextOptions{Format: o.format}); err != nil {
 		return usagef("--format: %v", strings.TrimPrefix(err.Error(), "corpora: "))

@@ -215,13 +215,9 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			return err
 		}
 	}
-	dtype, err := parseDType(o.dtype)
+	dtype, cell, err := parseDTypeCell(o.dtype, o.cell)
 	if err != nil {
 		return err
-	}
-	cell, err := rnn.ParseCell(o.cell)
-	if err != nil {
-		return usageError{err}
 	}
 	if o.split != "block" && o.split != "random" {
 		return usagef("--split must be block or random, got %q", o.split)
