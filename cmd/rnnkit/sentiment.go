@@ -789,104 +789,16 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	counts := make([]int, len(labels))
-	failed, total, skipped := 0, 0, 0
-	var werr error
-	writeObj := func(obj map[string]any, r corpora.Review) {
-		obj["file"] = r.Path
-		if r.Line > 0 {
-			obj["line"] = r.Line
-		}
-		werr = cmpErr(werr, writeJSONLine(out, obj))
-	}
-	emit := func(r corpora.Review, res sentiment.Classified) {
-		if r.Skip {
-			skipped++
-			if !g.quiet {
-				out.Flush()
-				errLine("rnnkit: %s: skipped: %v", reviewName(r), r.Err)
-			}
-			return
-		}
-		total++
-		if bar != nil {
-			bar.Add(1)
-		}
-		if res.Err != nil {
-			failed++
-			if o.asJSON {
-				writeObj(map[string]any{"error": res.Err.Error()}, r)
-			} else if o.lines && r.Line > 0 {
-				out.WriteByte('\n') // the review keeps its place
-			}
-			out.Flush()
-			errLine("rnnkit: %s: %v", reviewName(r), res.Err)
-			return
-		}
-		pred, expl := res.Prediction, res.Explanation
-		counts[pred.Class]++
-		top := topK(pred.Probs, o.k)
-		if o.asJSON {
-			obj := map[string]any{"label": pred.Label, "probability": round4(pred.Probability)}
-			if o.probs {
-				pm := map[string]float64{}
-				for k, l := range labels {
-					pm[l] = round4(pred.Probs[k])
-				}
-				obj["probabilities"] = pm
-			}
-			if listTop {
-				var tl []map[string]any
-				for _, k := range top {
-					tl = append(tl, map[string]any{"label": labels[k], "probability": round4(pred.Probs[k])})
-				}
-				obj["top"] = tl
-			}
-			if expl != nil {
-				toks := make([]map[string]any, len(expl.Tokens))
-				for i, ts := range expl.Tokens {
-					toks[i] = map[string]any{"token": ts.Token, "score": math.Round(ts.Score*1e6) / 1e6}
-				}
-				obj["explanation"], obj["explanation_method"] = toks, expl.Method
-			}
-			writeObj(obj, r)
-			return
-		}
-		if !o.lines {
-			out.WriteString(r.Path)
-			out.WriteByte('\t')
-		}
-		for i, k := range top {
-			if i > 0 {
-				out.WriteByte('\t')
-			}
-			fmt.Fprintf(out, "%s\t%.4f", labels[k], pred.Probs[k])
-		}
-		if o.probs {
-			for k, l := range labels {
-				fmt.Fprintf(out, "\t%s=%.4f", l, pred.Probs[k])
-			}
-		}
-		if expl != nil {
-			out.WriteByte('\t')
-			writeExplanation(out, expl, colour)
-		}
-		out.WriteByte('\n')
-	}
-	flush := func(idle bool) error {
-		if werr == nil && idle {
-			werr = out.Flush() // stream: print each batch as it completes
-		}
-		return werr // stdout closed (e.g. piped into head): stop
-	}
+	pr := &classifyPrinter{o: o, labels: labels, listTop: listTop, colour: colour, quiet: g.quiet, out: out, bar: bar, errLine: errLine,
+		counts: make([]int, len(labels))}
 	err = sentiment.ClassifyStream(c.Context(), m, corpora.WalkReviews(args, walk), text,
-		sentiment.StreamOptions{Batch: o.batch, Workers: workers, Explain: explain, Sync: flush}, emit)
-	if werr != nil && err == werr {
-		return werr
+		sentiment.StreamOptions{Batch: o.batch, Workers: workers, Explain: explain, Sync: pr.flush}, pr.emit)
+	if pr.werr != nil && err == pr.werr {
+		return pr.werr
 	}
 	if c.Context().Err() != nil { // Ctrl-C or SIGTERM, even while a read blocks
 		out.Flush()
-		return fmt.Errorf("interrupted after %d %s", total, plural(total, unit))
+		return fmt.Errorf("interrupted after %d %s", pr.total, plural(pr.total, unit))
 	}
 	if err := out.Flush(); err != nil {
 		return err
@@ -895,20 +807,135 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 		bar.Finish()
 	}
 	if !o.noSummary {
-		var parts []string
-		for k, l := range labels {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], l))
-		}
-		summary := fmt.Sprintf("%d %s: %s, %d failed", total, plural(total, unit), strings.Join(parts, ", "), failed)
-		if skipped > 0 {
-			summary += fmt.Sprintf(", %d skipped", skipped)
-		}
-		status(c, g, "%s", summary)
+		status(c, g, "%s", pr.summary(unit))
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d %s could not be classified", failed, total, plural(total, unit))
+	if pr.failed > 0 {
+		return fmt.Errorf("%d of %d %s could not be classified", pr.failed, pr.total, plural(pr.total, unit))
 	}
 	return nil
+}
+
+// classifyPrinter prints classify's results as they are delivered, in
+// input order, and counts them for the summary.
+type classifyPrinter struct {
+	o               *classifyOptions
+	labels          []string
+	listTop, colour bool // JSON gets the "top" list; explanations are coloured
+	quiet           bool
+	out             *bufio.Writer
+	bar             *progressbar.ProgressBar
+	errLine         func(format string, a ...any)
+
+	counts                 []int // per label
+	failed, total, skipped int
+	werr                   error // the first error writing to stdout
+}
+
+// writeObj writes obj, naming the review, as one JSON line.
+func (p *classifyPrinter) writeObj(obj map[string]any, r corpora.Review) {
+	obj["file"] = r.Path
+	if r.Line > 0 {
+		obj["line"] = r.Line
+	}
+	p.werr = cmpErr(p.werr, writeJSONLine(p.out, obj))
+}
+
+// emit prints one review's result.
+func (p *classifyPrinter) emit(r corpora.Review, res sentiment.Classified) {
+	if r.Skip {
+		p.skipped++
+		if !p.quiet {
+			p.out.Flush()
+			p.errLine("rnnkit: %s: skipped: %v", reviewName(r), r.Err)
+		}
+		return
+	}
+	p.total++
+	if p.bar != nil {
+		p.bar.Add(1)
+	}
+	if res.Err != nil {
+		p.failed++
+		if p.o.asJSON {
+			p.writeObj(map[string]any{"error": res.Err.Error()}, r)
+		} else if p.o.lines && r.Line > 0 {
+			p.out.WriteByte('\n') // the review keeps its place
+		}
+		p.out.Flush()
+		p.errLine("rnnkit: %s: %v", reviewName(r), res.Err)
+		return
+	}
+	pred, expl := res.Prediction, res.Explanation
+	p.counts[pred.Class]++
+	top := topK(pred.Probs, p.o.k)
+	if p.o.asJSON {
+		obj := map[string]any{"label": pred.Label, "probability": round4(pred.Probability)}
+		if p.o.probs {
+			pm := map[string]float64{}
+			for k, l := range p.labels {
+				pm[l] = round4(pred.Probs[k])
+			}
+			obj["probabilities"] = pm
+		}
+		if p.listTop {
+			var tl []map[string]any
+			for _, k := range top {
+				tl = append(tl, map[string]any{"label": p.labels[k], "probability": round4(pred.Probs[k])})
+			}
+			obj["top"] = tl
+		}
+		if expl != nil {
+			toks := make([]map[string]any, len(expl.Tokens))
+			for i, ts := range expl.Tokens {
+				toks[i] = map[string]any{"token": ts.Token, "score": math.Round(ts.Score*1e6) / 1e6}
+			}
+			obj["explanation"], obj["explanation_method"] = toks, expl.Method
+		}
+		p.writeObj(obj, r)
+		return
+	}
+	if !p.o.lines {
+		p.out.WriteString(r.Path)
+		p.out.WriteByte('\t')
+	}
+	for i, k := range top {
+		if i > 0 {
+			p.out.WriteByte('\t')
+		}
+		fmt.Fprintf(p.out, "%s\t%.4f", p.labels[k], pred.Probs[k])
+	}
+	if p.o.probs {
+		for k, l := range p.labels {
+			fmt.Fprintf(p.out, "\t%s=%.4f", l, pred.Probs[k])
+		}
+	}
+	if expl != nil {
+		p.out.WriteByte('\t')
+		writeExplanation(p.out, expl, p.colour)
+	}
+	p.out.WriteByte('\n')
+}
+
+// flush prints each batch as it completes (when no other result is ready),
+// and stops the stream once stdout is closed (e.g. piped into head).
+func (p *classifyPrinter) flush(idle bool) error {
+	if p.werr == nil && idle {
+		p.werr = p.out.Flush()
+	}
+	return p.werr
+}
+
+// summary is the counts per label that end stderr.
+func (p *classifyPrinter) summary(unit string) string {
+	var parts []string
+	for k, l := range p.labels {
+		parts = append(parts, fmt.Sprintf("%d %s", p.counts[k], l))
+	}
+	summary := fmt.Sprintf("%d %s: %s, %d failed", p.total, plural(p.total, unit), strings.Join(parts, ", "), p.failed)
+	if p.skipped > 0 {
+		summary += fmt.Sprintf(", %d skipped", p.skipped)
+	}
+	return summary
 }
 
 // plural is units ("files", "reviews") for n != 1, else the singular.
