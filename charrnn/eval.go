@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/rnnkit/rnnkit/fit"
 	"github.com/rnnkit/rnnkit/rnn"
 )
 
@@ -103,12 +104,7 @@ func (m *Model) evalStreams(ids []int32, B, T int, stateless bool) (float64, int
 	count := 0
 	for w := 0; w < S; w += T {
 		tw := min(T, S-w)
-		for t := 0; t < tw; t++ {
-			for b := 0; b < B; b++ {
-				in[t*B+b] = ids[b*S+w+t]
-				tgt[t*B+b] = ids[b*S+w+t+1]
-			}
-		}
+		fit.StreamWindow(in, tgt, ids, S, w, tw, B)
 		n := tw * B
 		m.embedInto(x[:n*m.inputSize()], in[:n])
 		if stateless {

@@ -197,13 +197,7 @@ func (tr *trainer) alloc() {
 // non-finite loss it returns before the backward pass.
 func (tr *trainer) step(w int) (loss float64) {
 	m, T, B := tr.m, tr.T, tr.B
-	for b := 0; b < B; b++ {
-		base := b*tr.streamLen + w*T
-		for t := 0; t < T; t++ {
-			tr.ids[t*B+b] = tr.train[base+t]
-			tr.tgt[t*B+b] = tr.train[base+t+1]
-		}
-	}
+	fit.StreamWindow(tr.ids, tr.tgt, tr.train, tr.streamLen, w*T, T, B)
 	m.embedInto(tr.x, tr.ids)
 	tr.wdrop.Drop(tr.whh, m.Config.WeightDrop, tr.rng)
 	defer tr.wdrop.Restore(tr.whh) // on the non-finite returns; a no-op after the one below
@@ -236,20 +230,14 @@ func (tr *trainer) step(w int) (loss float64) {
 // saveState adds the recurrent state carried between windows to a
 // checkpoint, so that a resumed run is bit-identical.
 func (tr *trainer) saveState(st *rnn.RunState) {
-	st.Tensors = append(st.Tensors[:0], rnn.Tensor{Name: "carry.h", Shape: []int{len(tr.state.H)}, Data: tr.state.H})
-	if tr.state.C != nil {
-		st.Tensors = append(st.Tensors, rnn.Tensor{Name: "carry.c", Shape: []int{len(tr.state.C)}, Data: tr.state.C})
-	}
+	st.Tensors = fit.CarryTensors(st.Tensors[:0], "carry.", tr.state)
 }
 
 // restore loads the carried recurrent state of a checkpoint.
 func (tr *trainer) restore(run *rnn.RunState) error {
-	h, c := run.Tensor("carry.h"), run.Tensor("carry.c")
-	if len(h) != len(tr.state.H) || len(c) != len(tr.state.C) {
-		return fit.ErrOtherRun
+	if err := fit.RestoreCarry(run, "carry.", tr.state); err != nil {
+		return err
 	}
-	copy(tr.state.H, h)
-	copy(tr.state.C, c)
 	if _, ok := run.Metrics["val_loss"]; !ok {
 		run.Metrics["val_loss"] = math.Inf(1)
 	}

@@ -7,15 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
-	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/sentiment"
 )
 
 // What `rnnkit train lm --data unsup.txt --out lm.safetensors` does, in a
-// few lines: hold out a seeded share of the documents (one a line in the
-// file) for validation, learn the tokenizer from the training documents
-// as train sentiment does, build the LM of the default classifier's
+// few lines: read the documents (one a line in the file, ReadDocs), hold
+// out a seeded share of them for validation (LMData.Add), learn the
+// tokenizer from the training documents as train sentiment does, build the LM of the default classifier's
 // encoder (a forward and a backward LM sharing the embedding), initialise
 // it from the seed, train it (the best model by validation perplexity is
 // written to BestPath whenever it improves) and load the result, which
@@ -28,20 +28,22 @@ func ExampleTrainLM() {
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "lm.safetensors")
 	rng := rand.New(rand.NewPCG(1, 2))
-	var docs []string // unsup.txt
+	var unsup strings.Builder // unsup.txt: one document a line
 	for range 300 {
-		docs = append(docs, fmt.Sprintf("the %s was %s",
-			[]string{"film", "plot", "cast"}[rng.IntN(3)], []string{"great", "awful", "fine"}[rng.IntN(3)]))
+		fmt.Fprintf(&unsup, "the %s was %s\n",
+			[]string{"film", "plot", "cast"}[rng.IntN(3)], []string{"great", "awful", "fine"}[rng.IntN(3)])
+	}
+	unsupPath := filepath.Join(dir, "unsup.txt")
+	if err := os.WriteFile(unsupPath, []byte(unsup.String()), 0o644); err != nil {
+		panic(err)
 	}
 
+	docs, _, err := sentiment.ReadDocs(unsupPath, sentiment.DocOptions{}) // --format, --text-col, --limit
+	if err != nil {
+		panic(err)
+	}
 	var data sentiment.LMData
-	split := corpora.Split(len(docs), 0.1, 0, 1) // --val-frac, --split-seed
-	for _, i := range split.Train {
-		data.Train = append(data.Train, docs[i])
-	}
-	for _, i := range split.Validation {
-		data.Val = append(data.Val, docs[i])
-	}
+	data.Add(docs, 0.1, 1) // --val-frac, --split-seed; once per --data file
 	tok, err := sentiment.TrainTokenizer(data.Train, sentiment.DefaultTokenizerOptions())
 	if err != nil {
 		panic(err)

@@ -222,8 +222,8 @@ func (m *Model) inputGradient(ids []int32, c int) (logits, dx, x []float32) {
 // dlogits (B, C) for the last forward and returns the gradient with respect
 // to the embedding outputs, (T, B, E), owned by w.seq, instead of
 // accumulating it into the embedding table. (It still accumulates the
-// gradients of the layers after the embedding.) The last forward must have
-// run without dropout.
+// gradients of the layers after the embedding.) For an explanation the last
+// forward must have run without dropout; backward continues from it.
 func (m *Model) backwardInput(w *work, dlogits []float32) []float32 {
 	T, B := w.T, w.B
 	DH := m.rnn.OutputSize()

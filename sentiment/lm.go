@@ -468,12 +468,7 @@ func (m *LM) evalStream(l *rnn.Layer, ids []int32, B, T int) (float64, int, int)
 	count := 0
 	for w := 0; w < S; w += T {
 		tw := min(T, S-w)
-		for t := 0; t < tw; t++ {
-			for b := 0; b < B; b++ {
-				in[t*B+b] = ids[b*S+w+t]
-				tgt[t*B+b] = ids[b*S+w+t+1]
-			}
-		}
+		fit.StreamWindow(in, tgt, ids, S, w, tw, B)
 		n := tw * B
 		m.emb.Forward(x[:n*E], in[:n])
 		h := seq.Forward(x[:n*E], tw, B, nil, state, false, nil)
@@ -911,10 +906,7 @@ func (tr *lmTrainer) saveState(st *rnn.RunState) {
 		if d.backward {
 			name = "carry.bwd."
 		}
-		st.Tensors = append(st.Tensors, rnn.Tensor{Name: name + "h", Shape: []int{len(d.state.H)}, Data: d.state.H})
-		if d.state.C != nil {
-			st.Tensors = append(st.Tensors, rnn.Tensor{Name: name + "c", Shape: []int{len(d.state.C)}, Data: d.state.C})
-		}
+		st.Tensors = fit.CarryTensors(st.Tensors, name, d.state)
 	}
 }
 
@@ -927,12 +919,9 @@ func (tr *lmTrainer) restore(run *rnn.RunState) error {
 		if d.backward {
 			name = "carry.bwd."
 		}
-		h, c := run.Tensor(name+"h"), run.Tensor(name+"c")
-		if len(h) != len(d.state.H) || len(c) != len(d.state.C) {
-			return fit.ErrOtherRun
+		if err := fit.RestoreCarry(run, name, d.state); err != nil {
+			return err
 		}
-		copy(d.state.H, h)
-		copy(d.state.C, c)
 	}
 	if _, ok := run.Metrics["val_loss"]; !ok {
 		run.Metrics["val_loss"] = math.Inf(1)

@@ -273,22 +273,10 @@ func (m *Model) poolBackward(w *work, p string, off, F int) {
 }
 
 // backward takes dlogits (B, C) for the last forward (with train set) and
-// accumulates every parameter's gradient.
+// accumulates every parameter's gradient: backwardInput's, then through the
+// embedding dropout into the embedding table.
 func (m *Model) backward(w *work, dlogits []float32) {
-	T, B := w.T, w.B
-	DH := m.rnn.OutputSize()
-	F := len(m.pools) * DH
-	w.dfeat = growF(w.dfeat, B*F)
-	m.fc.Backward(w.dfeat, dlogits, w.featD, B)
-	w.featDrop.Backward(w.dfeat, w.dfeat)
-	w.dy = growF(w.dy, T*B*DH)
-	clear(w.dy)
-	off := 0
-	for _, p := range m.pools {
-		m.poolBackward(w, p, off, F)
-		off += DH
-	}
-	dx := w.seq.Backward(w.dy, nil)
+	dx := m.backwardInput(w, dlogits)
 	if m.Config.EmbDropout > 0 {
 		w.dxe = growF(w.dxe, len(dx))
 		w.embDrop.Backward(w.dxe, dx)

@@ -3,6 +3,8 @@ package sentiment
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/rnnkit/rnnkit/corpora"
@@ -135,6 +137,53 @@ func Prepare(train []Part, val *Part, opt PrepareOptions) (Prepared, error) {
 		p.ClassWeights = BalancedWeights(p.Data.Train, len(p.Labels))
 	}
 	return p, nil
+}
+
+// ClassWeightsError is ParseClassWeights' error: a weight that is not a
+// non-negative number (Bad), or as many weights (N) as there are not
+// classes (Labels).
+type ClassWeightsError struct {
+	Bad    string   // the weight as written; "" when the count is wrong
+	N      int      // the weights given
+	Labels []string // the classes
+}
+
+func (e *ClassWeightsError) Error() string {
+	if e.Bad != "" {
+		return fmt.Sprintf("sentiment: class weight %q is not a non-negative number", e.Bad)
+	}
+	return fmt.Sprintf("sentiment: %d class weights for %d classes (%s)", e.N, len(e.Labels), strings.Join(e.Labels, ", "))
+}
+
+// ParseClassWeights reads the class weights of TrainOptions.ClassWeights
+// from spec as `rnnkit train sentiment` takes them: "" or "none" for none
+// (nil), "balanced" for the weights Prepare computes with Balanced
+// (p.ClassWeights, or BalancedWeights of p's training examples), or one
+// non-negative number per class of p.Labels, comma-separated. A bad list
+// is a *ClassWeightsError.
+func (p *Prepared) ParseClassWeights(spec string) ([]float32, error) {
+	switch spec {
+	case "", "none":
+		return nil, nil
+	case "balanced":
+		if p.ClassWeights != nil {
+			return p.ClassWeights, nil
+		}
+		return BalancedWeights(p.Data.Train, len(p.Labels)), nil
+	}
+	parts := strings.Split(spec, ",")
+	if len(parts) != len(p.Labels) {
+		return nil, &ClassWeightsError{N: len(parts), Labels: p.Labels}
+	}
+	w := make([]float32, len(parts))
+	for i, s := range parts {
+		x, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
+		if err != nil || x < 0 || math.IsInf(x, 0) {
+			return nil, &ClassWeightsError{Bad: s, N: len(parts), Labels: p.Labels}
+		}
+		w[i] = float32(x)
+	}
+	return w, nil
 }
 
 // Tokenizer kinds of TokenizerOptions.

@@ -90,3 +90,37 @@ func TestTrainTokenizer(t *testing.T) {
 	_, err = TrainTokenizer(texts, opt)
 	assert.ErrorContains(t, err, `tokenizer kind "chars"`)
 }
+
+func TestParseClassWeights(t *testing.T) {
+	p, err := Prepare([]Part{rawPart("a.tsv", 40, "neg", "pos", "pos")}, nil, PrepareOptions{Split: SplitRandom, ValFrac: 0.25, Seed: 1})
+	require.NoError(t, err)
+	for _, spec := range []string{"", "none"} {
+		w, err := p.ParseClassWeights(spec)
+		require.NoError(t, err)
+		assert.Nil(t, w, spec)
+	}
+	w, err := p.ParseClassWeights("balanced")
+	require.NoError(t, err)
+	assert.Equal(t, BalancedWeights(p.Data.Train, 2), w)
+	pb, err := Prepare([]Part{rawPart("a.tsv", 40, "neg", "pos", "pos")}, nil, PrepareOptions{Split: SplitRandom, ValFrac: 0.25, Seed: 1, Balanced: true})
+	require.NoError(t, err)
+	w, err = pb.ParseClassWeights("balanced")
+	require.NoError(t, err)
+	assert.Equal(t, pb.ClassWeights, w)
+
+	w, err = p.ParseClassWeights("1, 2.5")
+	require.NoError(t, err)
+	assert.Equal(t, []float32{1, 2.5}, w)
+
+	_, err = p.ParseClassWeights("1,2,3")
+	var we *ClassWeightsError
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, ClassWeightsError{N: 3, Labels: []string{"negative", "positive"}}, *we)
+	assert.Equal(t, "sentiment: 3 class weights for 2 classes (negative, positive)", err.Error())
+	for _, bad := range []string{"x", "-1", "inf"} {
+		_, err = p.ParseClassWeights("1," + bad)
+		require.ErrorAs(t, err, &we, bad)
+		assert.Equal(t, bad, we.Bad)
+		assert.Equal(t, fmt.Sprintf("sentiment: class weight %q is not a non-negative number", bad), err.Error())
+	}
+}

@@ -418,17 +418,26 @@ func parseDType(s string) (rnn.DType, error) {
 	return "", usagef("--dtype must be f32, f16 or int8, got %q", s)
 }
 
+// parseDTypeCell parses the --dtype and --cell of a training command.
+func parseDTypeCell(dtype, cell string) (rnn.DType, rnn.Cell, error) {
+	dt, err := parseDType(dtype)
+	if err != nil {
+		return dt, 0, err
+	}
+	c, err := rnn.ParseCell(cell)
+	if err != nil {
+		return dt, c, usageError{err}
+	}
+	return dt, c, nil
+}
+
 func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) error {
 	if err := checkTrainOut(o.data != "", o.out); err != nil {
 		return err
 	}
-	dtype, err := parseDType(o.dtype)
+	dtype, cell, err := parseDTypeCell(o.dtype, o.cell)
 	if err != nil {
 		return err
-	}
-	cell, err := rnn.ParseCell(o.cell)
-	if err != nil {
-		return usageError{err}
 	}
 	text, err := readTextFile(o.data)
 	if err != nil {

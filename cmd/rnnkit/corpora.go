@@ -281,15 +281,9 @@ Prints the path of the corpus.`,
 			status(c, g, "fetching %s from %s", corpus.Name, cache.URL(corpus))
 			m, err := cache.Fetch(c.Context(), corpus.Name, progress)
 			done()
-			if err != nil {
+			p, stop, err := cachedPath(c, cache, corpus.Name, m, err, asJSON)
+			if stop {
 				return err
-			}
-			p, err := cache.Path(corpus.Name)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeCorpusJSON(c, p, m)
 			}
 			check := "sha256 verified"
 			if !m.Verified {
@@ -335,15 +329,9 @@ replaces the registration.`,
 			progress, done := byteProgress(c, g, "import "+corpus.Name)
 			m, err := cache.Import(corpus.Name, args[1], corpora.ImportOptions{Copy: copyFiles, Progress: progress})
 			done()
-			if err != nil {
+			p, stop, err := cachedPath(c, cache, corpus.Name, m, err, asJSON)
+			if stop {
 				return err
-			}
-			p, err := cache.Path(corpus.Name)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeCorpusJSON(c, p, m)
 			}
 			check := ""
 			switch {
@@ -429,6 +417,19 @@ func byteProgress(c *cobra.Command, g *globalOptions, desc string) (progress fun
 		}
 	}
 	return progress, finish
+}
+
+// cachedPath ends fetch and import once the cache gave m (or err): the
+// corpus's path, or stop with the error, or, with asJSON, stop once the
+// path and m are printed.
+func cachedPath(c *cobra.Command, cache *corpora.Cache, name string, m *corpora.Manifest, err error, asJSON bool) (path string, stop bool, _ error) {
+	if err == nil {
+		path, err = cache.Path(name)
+	}
+	if err != nil || !asJSON {
+		return path, err != nil, err
+	}
+	return path, true, writeCorpusJSON(c, path, m)
 }
 
 // writeCorpusJSON prints --json of fetch and import: the corpus's path and

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/sentiment"
-	"github.com/rnnkit/rnnkit/tokenize"
 	"github.com/spf13/cobra"
 )
 
@@ -127,60 +125,30 @@ var lmResume = resumeSpec{
 	norm: map[string]func(string) string{"cell": normCell},
 }
 
-// readDocs reads the documents of one data file.
+// readDocs reads the documents of one data file, printing skipped bad
+// records.
 func readDocs(c *cobra.Command, g *globalOptions, path string, o *trainLMOptions) ([]string, error) {
-	if err := corpora.CheckRegular(path); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+	docs, warnings, err := sentiment.ReadDocs(path, sentiment.DocOptions{Format: o.format, Text: o.textCol, Header: o.header, Limit: o.limit})
+	for _, w := range warnings[:min(len(warnings), 5)] {
+		status(c, g, "skipped: %v", w)
 	}
-	to := corpora.TextOptions{ReadOptions: corpora.ReadOptions{Name: path, MaxLineBytes: sentiment.MaxReviewBytes},
-		Format: o.format, Text: o.textCol, Header: o.header}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	var bad *sentiment.BadRecordsError
+	if errors.As(err, &bad) {
+		return nil, fmt.Errorf("%v (more than %d bad records; is --format right?)", bad.Err, bad.Max)
 	}
-	defer f.Close()
-	var docs []string
-	bad := 0
-	for ex, err := range corpora.ReadTexts(f, to) {
-		var re *corpora.RecordError
-		switch {
-		case err == nil:
-			docs = append(docs, ex.Text)
-		case errors.Is(err, corpora.ErrEmptyText):
-		case errors.As(err, &re) && re.Line > 0:
-			if bad++; bad <= 5 {
-				status(c, g, "skipped: %v", err)
-			}
-			if bad > 1000 {
-				return nil, fmt.Errorf("%v (more than 1000 bad records; is --format right?)", err)
-			}
-		default:
-			return nil, err
-		}
-		if o.limit > 0 && len(docs) >= o.limit {
-			break
-		}
+	if len(warnings) > 5 && (err == nil || errors.Is(err, sentiment.ErrNoDocuments)) {
+		status(c, g, "... %d more bad records skipped in %s", len(warnings)-5, path)
 	}
-	if bad > 5 {
-		status(c, g, "... %d more bad records skipped in %s", bad-5, path)
-	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("%s: no documents found", path)
-	}
-	return docs, nil
+	return docs, err
 }
 
 func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 	if err := checkTrainOut(len(o.data) > 0, o.out); err != nil {
 		return err
 	}
-	dtype, err := parseDType(o.dtype)
+	dtype, cell, err := parseDTypeCell(o.dtype, o.cell)
 	if err != nil {
 		return err
-	}
-	cell, err := rnn.ParseCell(o.cell)
-	if err != nil {
-		return usageError{err}
 	}
 	if _, err := corpora.TextFormat("", corpora.TextOptions{Format: o.format}); err != nil {
 		return usagef("--format: %v", strings.TrimPrefix(err.Error(), "corpora: "))
@@ -207,13 +175,7 @@ func runTrainLM(c *cobra.Command, g *globalOptions, o *trainLMOptions) error {
 		if err != nil {
 			return err
 		}
-		s := corpora.Split(len(docs), o.valFrac, 0, o.splitSeed)
-		for _, i := range s.Train {
-			data.Train = append(data.Train, docs[i])
-		}
-		for _, i := range s.Validation {
-			data.Val = append(data.Val, docs[i])
-		}
+		data.Add(docs, o.valFrac, o.splitSeed)
 	}
 	if len(data.Val) == 0 {
 		return fmt.Errorf("no validation documents; use more data or a larger --val-frac")
@@ -366,36 +328,16 @@ func newSentimentModelFor(c *cobra.Command, g *globalOptions, o *trainSentimentO
 		return nil, err
 	}
 	o.cfg.Labels = names
-	rng := initRNG(o.opt.Seed)
-	var m *sentiment.Model
-	adapted := 0
-	if o.adaptVocab {
-		texts := make([]string, len(data.Train))
-		for i, e := range data.Train {
-			texts[i] = e.Text
-		}
-		m, adapted, err = sentiment.NewFromLMAdapted(lm, o.cfg, texts, o.minFreq, rng)
-	} else {
-		m, err = sentiment.NewFromLM(lm, o.cfg, rng)
-	}
+	m, rep, err := sentiment.NewFromLMFor(lm, o.cfg, sentiment.Texts(data.Train), sentiment.FromLMOptions{AdaptVocab: o.adaptVocab, MinFreq: o.minFreq}, initRNG(o.opt.Seed))
 	if err != nil {
 		return nil, usageError{err}
 	}
-	lm.Tok = m.Tok // the <unk> count below is the classifier's
 	m.Meta["trained_on"] = strings.Join(o.data, ", ")
 	m.Meta["init_lm"] = o.initLM
-	unk := 0
-	for _, e := range data.Train {
-		for _, id := range lm.Tok.Encode(sentiment.Clean(e.Text)) {
-			if id == tokenize.Unk {
-				unk++
-			}
-		}
-	}
 	if o.adaptVocab {
-		status(c, g, "vocabulary adapted to the training reviews: %d words seen at least %d times that the LM lacks took the ids of the LM words the reviews use least", adapted, o.minFreq)
+		status(c, g, "vocabulary adapted to the training reviews: %d words seen at least %d times that the LM lacks took the ids of the LM words the reviews use least", rep.Adapted, o.minFreq)
 	}
 	status(c, g, "encoder from %s (vocab %d, %s); fine-tuning: head only for %d steps, one more group every %d steps, rates / %.1f per group (%d <unk> tokens in the training reviews)",
-		o.initLM, lm.Config.Vocab, lm.Meta["quality.val_perplexity"], o.opt.FreezeSteps, o.opt.UnfreezeEvery, o.opt.DiscriminativeLR, unk)
+		o.initLM, lm.Config.Vocab, lm.Meta["quality.val_perplexity"], o.opt.FreezeSteps, o.opt.UnfreezeEvery, o.opt.DiscriminativeLR, rep.Unknown)
 	return m, nil
 }

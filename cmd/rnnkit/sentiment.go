@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rnnkit/rnnkit/corpora"
@@ -217,13 +215,9 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			return err
 		}
 	}
-	dtype, err := parseDType(o.dtype)
+	dtype, cell, err := parseDTypeCell(o.dtype, o.cell)
 	if err != nil {
 		return err
-	}
-	cell, err := rnn.ParseCell(o.cell)
-	if err != nil {
-		return usageError{err}
 	}
 	if o.split != "block" && o.split != "random" {
 		return usagef("--split must be block or random, got %q", o.split)
@@ -273,22 +267,8 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			status(c, g, "%s: %s", o.data[i], describeBlockSplit(s.Block, names, s.Train, s.Val))
 		}
 	}
-	switch o.classWeights {
-	case "", "none":
-	case "balanced":
-		o.opt.ClassWeights = prep.ClassWeights
-	default:
-		parts := strings.Split(o.classWeights, ",")
-		if len(parts) != len(names) {
-			return usagef("--class-weights has %d numbers for %d classes (%s)", len(parts), len(names), strings.Join(names, ", "))
-		}
-		for _, p := range parts {
-			w, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
-			if err != nil || w < 0 || math.IsInf(w, 0) {
-				return usagef("--class-weights: %q is not a non-negative number", p)
-			}
-			o.opt.ClassWeights = append(o.opt.ClassWeights, float32(w))
-		}
+	if o.opt.ClassWeights, err = prep.ParseClassWeights(o.classWeights); err != nil {
+		return classWeightsError(err)
 	}
 	dataSHA := sentimentDataSHA256(names, data)
 	run, err := startTrain(c, g, sentimentResume, o.resume, dataSHA, c.Flags().Lookup("log").Value.String(), &o.opt.Options, o.out, o.checkpoint, dtype)
@@ -305,10 +285,7 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 			}, logField{"val_loss", p.ValLoss}, logField{"val_acc", p.ValAcc}, logField{"best_val_acc", p.BestValAcc})
 	}
 	if o.init != "" { // the same in a resumed run: the optimizer's groups depend on it
-		batch := max(1, o.opt.Batch)
-		steps := int(math.Round(o.opt.Epochs * float64((len(data.Train)+batch-1)/batch)))
-		ft := sentiment.FineTuneFor(steps)
-		o.opt.DiscriminativeLR, o.opt.FreezeSteps, o.opt.UnfreezeEvery = ft.DiscriminativeLR, ft.FreezeSteps, ft.UnfreezeEvery
+		o.opt.ScaleFineTune(len(data.Train))
 	}
 	topt := o.opt
 	legacyZeros(&topt.Options, 100)
@@ -358,6 +335,19 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	status(c, g, "%s after %d steps (%s): best validation accuracy %.4f (loss %.4f) at step %d; model written to %s",
 		res.Stopped, res.Steps, time.Since(start).Round(time.Second), res.BestValAcc, res.BestValLoss, res.BestStep, o.out)
 	return nil
+}
+
+// classWeightsError words sentiment.ParseClassWeights' error as one about
+// --class-weights.
+func classWeightsError(err error) error {
+	var we *sentiment.ClassWeightsError
+	switch {
+	case !errors.As(err, &we):
+		return err
+	case we.Bad != "":
+		return usagef("--class-weights: %q is not a non-negative number", we.Bad)
+	}
+	return usagef("--class-weights has %d numbers for %d classes (%s)", we.N, len(we.Labels), strings.Join(we.Labels, ", "))
 }
 
 // checkInitFlags refuses the flags that --init makes meaningless: the
@@ -458,31 +448,21 @@ func newSentimentModel(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 // maxReviewBytes is the largest file classify reads as one review.
 const maxReviewBytes = sentiment.MaxReviewBytes
 
-// classifyJob is one review to classify, or one problem to report in its
-// place (corpora.WalkReviews), numbered in input order.
-type classifyJob struct {
-	seq int
-	corpora.Review
-}
-
-type classifyResult struct {
-	classifyJob
-	pred sentiment.Prediction
-	expl *sentiment.Explanation
-}
-
-// name is how messages call the job's input: "stdin" for "-", and
+// reviewName is how messages call a review's input: "stdin" for "-", and
 // FILE:LINE for a record.
-func (j classifyJob) name() string {
-	n := j.Path
+func reviewName(r corpora.Review) string {
+	n := r.Path
 	if n == "-" {
 		n = "stdin"
 	}
-	if j.Line > 0 {
-		n = fmt.Sprintf("%s:%d", n, j.Line)
+	if r.Line > 0 {
+		n = fmt.Sprintf("%s:%d", n, r.Line)
 	}
 	return n
 }
+
+// errSkipped stands for a skipped review's reason, which corpora gives.
+var errSkipped = errors.New("skipped")
 
 // recordProblem rewords the corpora readers' advice to their callers
 // (set MaxLineBytes, set ReplaceInvalidUTF8) as advice to the user.
@@ -781,87 +761,26 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	}
 	errLine := func(format string, a ...any) { c.PrintErr(clearLine + fmt.Sprintf(format, a...) + "\n") }
 
-	ctx, cancel := context.WithCancel(c.Context())
-	defer cancel()
-	inflight := make(chan struct{}, 4*o.batch*workers) // bounds jobs not yet printed
-	jobs := make(chan classifyJob, o.batch*workers)
-	results := make(chan classifyResult, o.batch*workers)
-	go func() {
-		defer close(jobs)
-		// folders in name order within chunks of 4096 entries: a folder of
-		// millions of files streams in bounded memory
-		walk := corpora.ReviewOptions{Lines: o.lines, Text: to, Stdin: stdin, Walk: corpora.WalkOptions{Chunk: 4096}}
-		seq := 0
-		for rv := range corpora.WalkReviews(args, walk) {
-			if rv.Line > 0 && rv.Err != nil {
-				rv.Err = recordProblem(rv.Err)
-			}
-			select {
-			case inflight <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case jobs <- classifyJob{seq: seq, Review: rv}:
-				seq++
-			case <-ctx.Done():
-				return
-			}
+	// folders in name order within chunks of 4096 entries: a folder of
+	// millions of files streams in bounded memory
+	walk := corpora.ReviewOptions{Lines: o.lines, Text: to, Stdin: stdin, Walk: corpora.WalkOptions{Chunk: 4096}}
+	text := func(rv *corpora.Review) (string, error) {
+		if rv.Line > 0 && rv.Err != nil {
+			rv.Err = recordProblem(rv.Err)
 		}
-	}()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			var batch, ok []classifyJob
-			var ids [][]int32
-			for j := range jobs {
-				batch = append(batch[:0], j)
-			gather:
-				for len(batch) < o.batch {
-					select {
-					case j2, more := <-jobs:
-						if !more {
-							break gather
-						}
-						batch = append(batch, j2)
-					default:
-						break gather
-					}
-				}
-				if ctx.Err() != nil {
-					continue // interrupted: nobody reads the results
-				}
-				ids, ok = ids[:0], ok[:0]
-				for _, j := range batch {
-					text := j.Text
-					if j.Err == nil && !j.Skip && !o.lines {
-						text, j.Err = corpora.ReadReview(j.Path, stdin, maxReviewBytes)
-					}
-					switch {
-					case j.Err != nil || j.Skip:
-						results <- classifyResult{classifyJob: j}
-					case o.explain:
-						e, err := m.Explain(text, o.explainMethod)
-						j.Err, j.Text = err, ""
-						results <- classifyResult{classifyJob: j, pred: e.Prediction, expl: &e}
-					default:
-						j.Text = ""
-						ids = append(ids, m.Encode(text))
-						ok = append(ok, j)
-					}
-				}
-				for i, p := range m.PredictIDs(ids) {
-					results <- classifyResult{classifyJob: ok[i], pred: p}
-				}
-			}
-		})
+		switch {
+		case rv.Err != nil || rv.Skip:
+			return "", cmp.Or(rv.Err, errSkipped)
+		case !o.lines:
+			return corpora.ReadReview(rv.Path, stdin, maxReviewBytes)
+		}
+		t := rv.Text
+		rv.Text = "" // not kept while the review waits for its turn
+		return t, nil
 	}
-	go func() { wg.Wait(); close(results) }()
-	drain := func() {
-		go func() {
-			for range results {
-			}
-		}()
+	explain := ""
+	if o.explain {
+		explain = o.explainMethod
 	}
 
 	var stdout io.Writer = c.OutOrStdout()
@@ -870,126 +789,16 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
-	counts := make([]int, len(labels))
-	failed, total, skipped := 0, 0, 0
-	pending := map[int]classifyResult{}
-	next := 0
-	var werr error
-	writeObj := func(obj map[string]any, r classifyResult) {
-		obj["file"] = r.Path
-		if r.Line > 0 {
-			obj["line"] = r.Line
-		}
-		werr = cmpErr(werr, writeJSONLine(out, obj))
+	pr := &classifyPrinter{o: o, labels: labels, listTop: listTop, colour: colour, quiet: g.quiet, out: out, bar: bar, errLine: errLine,
+		counts: make([]int, len(labels))}
+	err = sentiment.ClassifyStream(c.Context(), m, corpora.WalkReviews(args, walk), text,
+		sentiment.StreamOptions{Batch: o.batch, Workers: workers, Explain: explain, Sync: pr.flush}, pr.emit)
+	if pr.werr != nil && err == pr.werr {
+		return pr.werr
 	}
-	emit := func(r classifyResult) {
-		if r.Skip {
-			skipped++
-			if !g.quiet {
-				out.Flush()
-				errLine("rnnkit: %s: skipped: %v", r.name(), r.Err)
-			}
-			return
-		}
-		total++
-		if bar != nil {
-			bar.Add(1)
-		}
-		if r.Err != nil {
-			failed++
-			if o.asJSON {
-				writeObj(map[string]any{"error": r.Err.Error()}, r)
-			} else if o.lines && r.Line > 0 {
-				out.WriteByte('\n') // the review keeps its place
-			}
-			out.Flush()
-			errLine("rnnkit: %s: %v", r.name(), r.Err)
-			return
-		}
-		counts[r.pred.Class]++
-		top := topK(r.pred.Probs, o.k)
-		if o.asJSON {
-			obj := map[string]any{"label": r.pred.Label, "probability": round4(r.pred.Probability)}
-			if o.probs {
-				pm := map[string]float64{}
-				for k, l := range labels {
-					pm[l] = round4(r.pred.Probs[k])
-				}
-				obj["probabilities"] = pm
-			}
-			if listTop {
-				var tl []map[string]any
-				for _, k := range top {
-					tl = append(tl, map[string]any{"label": labels[k], "probability": round4(r.pred.Probs[k])})
-				}
-				obj["top"] = tl
-			}
-			if r.expl != nil {
-				toks := make([]map[string]any, len(r.expl.Tokens))
-				for i, ts := range r.expl.Tokens {
-					toks[i] = map[string]any{"token": ts.Token, "score": math.Round(ts.Score*1e6) / 1e6}
-				}
-				obj["explanation"], obj["explanation_method"] = toks, r.expl.Method
-			}
-			writeObj(obj, r)
-			return
-		}
-		if !o.lines {
-			out.WriteString(r.Path)
-			out.WriteByte('\t')
-		}
-		for i, k := range top {
-			if i > 0 {
-				out.WriteByte('\t')
-			}
-			fmt.Fprintf(out, "%s\t%.4f", labels[k], r.pred.Probs[k])
-		}
-		if o.probs {
-			for k, l := range labels {
-				fmt.Fprintf(out, "\t%s=%.4f", l, r.pred.Probs[k])
-			}
-		}
-		if r.expl != nil {
-			out.WriteByte('\t')
-			writeExplanation(out, r.expl, colour)
-		}
-		out.WriteByte('\n')
-	}
-	for done := false; !done; {
-		select {
-		case r, more := <-results:
-			if !more {
-				done = true
-				break
-			}
-			pending[r.seq] = r
-			for {
-				p, ok := pending[next]
-				if !ok {
-					break
-				}
-				delete(pending, next)
-				next++
-				emit(p)
-				<-inflight
-			}
-			if werr == nil && len(results) == 0 {
-				werr = out.Flush() // stream: print each batch as it completes
-			}
-			if werr != nil { // stdout closed (e.g. piped into head): stop
-				cancel()
-				drain()
-				return werr
-			}
-		case <-c.Context().Done(): // Ctrl-C or SIGTERM, even while a read blocks
-			cancel()
-			drain()
-			out.Flush()
-			return fmt.Errorf("interrupted after %d %s", total, plural(total, unit))
-		}
-	}
-	if err := c.Context().Err(); err != nil {
-		return fmt.Errorf("interrupted after %d %s", total, plural(total, unit))
+	if c.Context().Err() != nil { // Ctrl-C or SIGTERM, even while a read blocks
+		out.Flush()
+		return fmt.Errorf("interrupted after %d %s", pr.total, plural(pr.total, unit))
 	}
 	if err := out.Flush(); err != nil {
 		return err
@@ -998,20 +807,135 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 		bar.Finish()
 	}
 	if !o.noSummary {
-		var parts []string
-		for k, l := range labels {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], l))
-		}
-		summary := fmt.Sprintf("%d %s: %s, %d failed", total, plural(total, unit), strings.Join(parts, ", "), failed)
-		if skipped > 0 {
-			summary += fmt.Sprintf(", %d skipped", skipped)
-		}
-		status(c, g, "%s", summary)
+		status(c, g, "%s", pr.summary(unit))
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d %s could not be classified", failed, total, plural(total, unit))
+	if pr.failed > 0 {
+		return fmt.Errorf("%d of %d %s could not be classified", pr.failed, pr.total, plural(pr.total, unit))
 	}
 	return nil
+}
+
+// classifyPrinter prints classify's results as they are delivered, in
+// input order, and counts them for the summary.
+type classifyPrinter struct {
+	o               *classifyOptions
+	labels          []string
+	listTop, colour bool // JSON gets the "top" list; explanations are coloured
+	quiet           bool
+	out             *bufio.Writer
+	bar             *progressbar.ProgressBar
+	errLine         func(format string, a ...any)
+
+	counts                 []int // per label
+	failed, total, skipped int
+	werr                   error // the first error writing to stdout
+}
+
+// writeObj writes obj, naming the review, as one JSON line.
+func (p *classifyPrinter) writeObj(obj map[string]any, r corpora.Review) {
+	obj["file"] = r.Path
+	if r.Line > 0 {
+		obj["line"] = r.Line
+	}
+	p.werr = cmpErr(p.werr, writeJSONLine(p.out, obj))
+}
+
+// emit prints one review's result.
+func (p *classifyPrinter) emit(r corpora.Review, res sentiment.Classified) {
+	if r.Skip {
+		p.skipped++
+		if !p.quiet {
+			p.out.Flush()
+			p.errLine("rnnkit: %s: skipped: %v", reviewName(r), r.Err)
+		}
+		return
+	}
+	p.total++
+	if p.bar != nil {
+		p.bar.Add(1)
+	}
+	if res.Err != nil {
+		p.failed++
+		if p.o.asJSON {
+			p.writeObj(map[string]any{"error": res.Err.Error()}, r)
+		} else if p.o.lines && r.Line > 0 {
+			p.out.WriteByte('\n') // the review keeps its place
+		}
+		p.out.Flush()
+		p.errLine("rnnkit: %s: %v", reviewName(r), res.Err)
+		return
+	}
+	pred, expl := res.Prediction, res.Explanation
+	p.counts[pred.Class]++
+	top := topK(pred.Probs, p.o.k)
+	if p.o.asJSON {
+		obj := map[string]any{"label": pred.Label, "probability": round4(pred.Probability)}
+		if p.o.probs {
+			pm := map[string]float64{}
+			for k, l := range p.labels {
+				pm[l] = round4(pred.Probs[k])
+			}
+			obj["probabilities"] = pm
+		}
+		if p.listTop {
+			var tl []map[string]any
+			for _, k := range top {
+				tl = append(tl, map[string]any{"label": p.labels[k], "probability": round4(pred.Probs[k])})
+			}
+			obj["top"] = tl
+		}
+		if expl != nil {
+			toks := make([]map[string]any, len(expl.Tokens))
+			for i, ts := range expl.Tokens {
+				toks[i] = map[string]any{"token": ts.Token, "score": math.Round(ts.Score*1e6) / 1e6}
+			}
+			obj["explanation"], obj["explanation_method"] = toks, expl.Method
+		}
+		p.writeObj(obj, r)
+		return
+	}
+	if !p.o.lines {
+		p.out.WriteString(r.Path)
+		p.out.WriteByte('\t')
+	}
+	for i, k := range top {
+		if i > 0 {
+			p.out.WriteByte('\t')
+		}
+		fmt.Fprintf(p.out, "%s\t%.4f", p.labels[k], pred.Probs[k])
+	}
+	if p.o.probs {
+		for k, l := range p.labels {
+			fmt.Fprintf(p.out, "\t%s=%.4f", l, pred.Probs[k])
+		}
+	}
+	if expl != nil {
+		p.out.WriteByte('\t')
+		writeExplanation(p.out, expl, p.colour)
+	}
+	p.out.WriteByte('\n')
+}
+
+// flush prints each batch as it completes (when no other result is ready),
+// and stops the stream once stdout is closed (e.g. piped into head).
+func (p *classifyPrinter) flush(idle bool) error {
+	if p.werr == nil && idle {
+		p.werr = p.out.Flush()
+	}
+	return p.werr
+}
+
+// summary is the counts per label that end stderr.
+func (p *classifyPrinter) summary(unit string) string {
+	var parts []string
+	for k, l := range p.labels {
+		parts = append(parts, fmt.Sprintf("%d %s", p.counts[k], l))
+	}
+	summary := fmt.Sprintf("%d %s: %s, %d failed", p.total, plural(p.total, unit), strings.Join(parts, ", "), p.failed)
+	if p.skipped > 0 {
+		summary += fmt.Sprintf(", %d skipped", p.skipped)
+	}
+	return summary
 }
 
 // plural is units ("files", "reviews") for n != 1, else the singular.

@@ -117,31 +117,32 @@ func modelDirection(meta string) (from, to string) {
 	return "en", "es"
 }
 
+// loadServeModel loads path, or the embedded default of kind; a default
+// that this build lacks is listed in ms as unavailable for task (ok false,
+// no error).
+func loadServeModel[M any](ms *serve.Models, task, path, kind string, load func(string) (M, error), loadBytes func(string, []byte) (M, error)) (m M, source string, ok bool, err error) {
+	if path == "" {
+		name, data, err := defaultModel(kind)
+		if err != nil {
+			ms.Unavailable = append(ms.Unavailable, serve.Unavailable{Task: task, Reason: err.Error()})
+			return m, "", false, nil
+		}
+		m, err = loadBytes(name, data)
+		return m, name, true, err
+	}
+	if err := checkServeModel(path); err != nil {
+		return m, "", false, err
+	}
+	m, err = load(path)
+	return m, path, true, err
+}
+
 // loadServeModels loads what serve serves. A missing embedded default is
 // listed as unavailable; a file that cannot be loaded is an error.
 func loadServeModels(o *serveOptions) (serve.Models, error) {
 	var ms serve.Models
-	// load loads path, or the embedded default of kind; a default that
-	// this build lacks is listed as unavailable (ok false, no error).
-	load := func(task, path, kind string, loadFile func(string) error, loadBytes func(string, []byte) error) (source string, ok bool, err error) {
-		if path == "" {
-			name, data, err := defaultModel(kind)
-			if err != nil {
-				ms.Unavailable = append(ms.Unavailable, serve.Unavailable{Task: task, Reason: err.Error()})
-				return "", false, nil
-			}
-			return name, true, loadBytes(name, data)
-		}
-		if err := checkServeModel(path); err != nil {
-			return "", false, err
-		}
-		return path, true, loadFile(path)
-	}
 	if o.generateModel != "none" {
-		var m *charrnn.Model
-		src, ok, err := load("generate", o.generateModel, charrnn.Kind,
-			func(p string) (err error) { m, err = charrnn.Load(p); return err },
-			func(n string, b []byte) (err error) { m, err = charrnn.LoadBytes(n, b); return err })
+		m, src, ok, err := loadServeModel(&ms, "generate", o.generateModel, charrnn.Kind, charrnn.Load, charrnn.LoadBytes)
 		if err != nil {
 			return ms, fmt.Errorf("--generate-model: %w", err)
 		}
@@ -150,10 +151,7 @@ func loadServeModels(o *serveOptions) (serve.Models, error) {
 		}
 	}
 	if o.classifyModel != "none" {
-		var m *sentiment.Model
-		src, ok, err := load("classify", o.classifyModel, sentiment.Kind,
-			func(p string) (err error) { m, err = sentiment.Load(p); return err },
-			func(n string, b []byte) (err error) { m, err = sentiment.LoadBytes(n, b); return err })
+		m, src, ok, err := loadServeModel(&ms, "classify", o.classifyModel, sentiment.Kind, sentiment.Load, sentiment.LoadBytes)
 		if err != nil {
 			return ms, fmt.Errorf("--classify-model: %w", err)
 		}
