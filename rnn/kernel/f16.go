@@ -150,32 +150,13 @@ func F32ToF16(f float32) (h uint16, ok bool) {
 }
 
 // F32ToF16Exact returns v as a half float and whether the conversion is
-// exact (v is representable in half precision without rounding).
+// exact (v is representable in half precision without rounding): ±0 and ±Inf
+// are, a NaN, a finite value beyond 65504 and one that F32ToF16 would round
+// are not, and then the half is 0.
 func F32ToF16Exact(v float32) (uint16, bool) {
-	b := math.Float32bits(v)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23&0xff) - 127 + 15
-	man := b & 0x7fffff
-	switch {
-	case v == 0:
-		return sign, true
-	case math.IsInf(float64(v), 0):
-		return sign | 0x7c00, true
-	case exp >= 0x1f || v != v:
-		return 0, false
-	case exp <= 0: // subnormal half
-		shift := uint(14 - exp)
-		if shift > 24 {
-			return 0, false
-		}
-		full := man | 0x800000
-		if full&(1<<shift-1) != 0 {
-			return 0, false
-		}
-		return sign | uint16(full>>shift), true
-	}
-	if man&0x1fff != 0 {
+	h, ok := F32ToF16(v)
+	if !ok || v != v || math.Float32bits(F16ToF32(h)) != math.Float32bits(v) {
 		return 0, false
 	}
-	return sign | uint16(exp)<<10 | uint16(man>>13), true
+	return h, true
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -108,4 +109,93 @@ func TestF32ToF16(t *testing.T) {
 	snan, ok := F32ToF16(math.Float32frombits(0xff800001))
 	assert.True(t, ok)
 	assert.Equal(t, uint16(0xfe00), snan)
+}
+
+// f32ToF16ExactRef is F32ToF16Exact as it was before it was written on top
+// of F32ToF16: the reference it must match on every input.
+func f32ToF16ExactRef(v float32) (uint16, bool) {
+	b := math.Float32bits(v)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23&0xff) - 127 + 15
+	man := b & 0x7fffff
+	switch {
+	case v == 0:
+		return sign, true
+	case math.IsInf(float64(v), 0):
+		return sign | 0x7c00, true
+	case exp >= 0x1f || v != v:
+		return 0, false
+	case exp <= 0: // subnormal half
+		shift := uint(14 - exp)
+		if shift > 24 {
+			return 0, false
+		}
+		full := man | 0x800000
+		if full&(1<<shift-1) != 0 {
+			return 0, false
+		}
+		return sign | uint16(full>>shift), true
+	}
+	if man&0x1fff != 0 {
+		return 0, false
+	}
+	return sign | uint16(exp)<<10 | uint16(man>>13), true
+}
+
+func checkExact(t *testing.T, b uint32) {
+	v := math.Float32frombits(b)
+	h, ok := F32ToF16Exact(v)
+	wh, wok := f32ToF16ExactRef(v)
+	if h != wh || ok != wok {
+		t.Fatalf("F32ToF16Exact(%#08x = %g) = %#04x, %v; reference %#04x, %v", b, v, h, ok, wh, wok)
+	}
+}
+
+// TestF32ToF16ExactMatchesReference checks F32ToF16Exact against its former
+// implementation: on every half widened to float32 and the float32s one and
+// two ulps either side, on edge cases (zeros, float32 and half subnormals,
+// the largest finite half and the values that round to it, overflow,
+// infinities, NaNs), on a million random bit patterns of each sign and on
+// a million near the half range. RNNKIT_F16_EXHAUSTIVE=1 checks all 2^32
+// float32 bit patterns instead (about a minute on one core).
+func TestF32ToF16ExactMatchesReference(t *testing.T) {
+	if os.Getenv("RNNKIT_F16_EXHAUSTIVE") == "1" {
+		for b := uint64(0); b < 1<<32; b++ {
+			checkExact(t, uint32(b))
+		}
+		return
+	}
+	for h := range 1 << 16 {
+		b := math.Float32bits(F16ToF32(uint16(h)))
+		for d := uint32(0); d <= 2; d++ {
+			checkExact(t, b+d)
+			checkExact(t, b-d)
+		}
+	}
+	edges := []float32{
+		0, float32(math.Copysign(0, -1)),
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32,
+		math.Float32frombits(0x007fffff), math.Float32frombits(0x00800000), // float32 subnormal/normal boundary
+		0x1p-24, 0x1p-25, 0x3p-26, 0x3p-25, 0x1p-14, 0x1.ff8p-15, 1023.5 * 0x1p-24,
+		65504, -65504, 65505, 65519, 65519.996, 65520, -65520, 65536, 70000, math.MaxFloat32, -math.MaxFloat32,
+		float32(math.Inf(1)), float32(math.Inf(-1)),
+		0.1, 1e-9, 1, -2,
+	}
+	for _, v := range edges {
+		checkExact(t, math.Float32bits(v))
+	}
+	for _, b := range []uint32{0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, 0x7fc02000} { // NaNs
+		checkExact(t, b)
+	}
+	rng := rand.New(rand.NewPCG(13, 16))
+	for range 1 << 20 {
+		b := rng.Uint32()
+		checkExact(t, b&0x7fffffff)
+		checkExact(t, b|0x80000000)
+		// Near the half range, with 0 to 23 low mantissa bits cleared, so
+		// that exact subnormals and normals are drawn often.
+		e := uint32(97 + rng.IntN(50))
+		m := b & 0x7fffff &^ (1<<rng.IntN(24) - 1)
+		checkExact(t, b&0x80000000|e<<23|m)
+	}
 }
