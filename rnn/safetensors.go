@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // DType is a safetensors element type.
@@ -405,7 +407,7 @@ func decode(dst []float32, b []byte, dt DType) {
 		}
 	case F16:
 		for i := range dst {
-			dst[i] = f16ToF32(binary.LittleEndian.Uint16(b[2*i:]))
+			dst[i] = kernel.F16ToF32(binary.LittleEndian.Uint16(b[2*i:]))
 		}
 	case BF16:
 		for i := range dst {
@@ -545,7 +547,7 @@ func WriteSafetensors(w io.Writer, tensors []Tensor, meta map[string]string, dty
 			case F32:
 				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
 			case F16:
-				b, ok := f32ToF16(v)
+				b, ok := kernel.F32ToF16(v)
 				if !ok {
 					return fmt.Errorf("safetensors: tensor %q element %d = %g overflows F16 (largest finite value 65504); save as F32", t.name, i, v)
 				}
@@ -586,68 +588,6 @@ func writeJSONString(b *bytes.Buffer, s string) {
 	enc.SetEscapeHTML(false)
 	enc.Encode(s) // a string always encodes
 	b.WriteString(strings.TrimSuffix(sb.String(), "\n"))
-}
-
-// f16ToF32 converts an IEEE 754 half-precision value exactly.
-func f16ToF32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h & 0x3ff)
-	switch exp {
-	case 0x1f: // Inf, NaN (payload kept)
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case 0: // zero or subnormal: mant * 2^-24
-		v := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-}
-
-// f32ToF16 rounds f to the nearest half-precision value, ties to even. ok is
-// false if a finite f overflows to infinity. NaN stays NaN, ±Inf stays ±Inf.
-func f32ToF16(f float32) (h uint16, ok bool) {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if exp == 0xff {
-		if mant == 0 {
-			return sign | 0x7c00, true
-		}
-		return sign | 0x7e00 | uint16(mant>>13), true // quiet NaN
-	}
-	e := exp - 127 + 15 // biased half exponent
-	if e <= 0 {
-		// Subnormal half (or zero): value = m * 2^-24 with
-		// m = full * 2^(exp-150) / 2^-24 = full >> (126-exp).
-		shift := uint(14 - e)
-		if shift > 24 {
-			return sign, true // below half the smallest subnormal
-		}
-		full := mant | 0x800000
-		m := full >> shift
-		rem := full & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rem > half || (rem == half && m&1 == 1) {
-			m++ // may carry into the smallest normal, which is correct
-		}
-		return sign | uint16(m), true
-	}
-	if e >= 0x1f {
-		return sign | 0x7c00, false
-	}
-	v := uint32(e)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && v&1 == 1) {
-		v++ // a carry into the exponent is correct rounding
-	}
-	if v >= 0x7c00 {
-		return sign | 0x7c00, false
-	}
-	return sign | uint16(v), true
 }
 
 // f32ToBF16 rounds f to the nearest bfloat16, ties to even; ok is false if a

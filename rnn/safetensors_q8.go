@@ -11,6 +11,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 const (
@@ -42,7 +44,7 @@ func Q8DTypeOf(t Tensor) DType {
 		return Q8
 	}
 	for _, v := range t.Data {
-		if _, ok := f32ToF16(v); !ok {
+		if _, ok := kernel.F32ToF16(v); !ok {
 			return F32
 		}
 	}

@@ -100,33 +100,63 @@ func F16ToF32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
 }
 
-// F32ToF16Exact returns v as a half float and whether the conversion is
-// exact (v is representable in half precision without rounding).
-func F32ToF16Exact(v float32) (uint16, bool) {
-	b := math.Float32bits(v)
+// F32ToF16 rounds f to the nearest IEEE 754 half float, ties to even; the
+// model-file writer stores F16 tensors with it. ok is false only when a
+// finite f overflows: |f| >= 65520 rounds beyond the largest finite half,
+// 65504, and h is then ±Inf. ±Inf stays ±Inf and a NaN becomes a quiet half
+// NaN (sign and top payload bits kept), both with ok true. Magnitudes up to
+// 2^-25, half the smallest subnormal (the tie goes to even), become a zero
+// of f's sign, so float32 subnormals become ±0.
+func F32ToF16(f float32) (h uint16, ok bool) {
+	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23&0xff) - 127 + 15
-	man := b & 0x7fffff
-	switch {
-	case v == 0:
-		return sign, true
-	case math.IsInf(float64(v), 0):
-		return sign | 0x7c00, true
-	case exp >= 0x1f || v != v:
-		return 0, false
-	case exp <= 0: // subnormal half
-		shift := uint(14 - exp)
+	exp := int(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff {
+		if mant == 0 {
+			return sign | 0x7c00, true
+		}
+		return sign | 0x7e00 | uint16(mant>>13), true // quiet NaN
+	}
+	e := exp - 127 + 15 // biased half exponent
+	if e <= 0 {
+		// Subnormal half (or zero): value = m * 2^-24 with
+		// m = full * 2^(exp-150) / 2^-24 = full >> (126-exp).
+		shift := uint(14 - e)
 		if shift > 24 {
-			return 0, false
+			return sign, true // below half the smallest subnormal
 		}
-		full := man | 0x800000
-		if full&(1<<shift-1) != 0 {
-			return 0, false
+		full := mant | 0x800000
+		m := full >> shift
+		rem := full & (1<<shift - 1)
+		half := uint32(1) << (shift - 1)
+		if rem > half || (rem == half && m&1 == 1) {
+			m++ // may carry into the smallest normal, which is correct
 		}
-		return sign | uint16(full>>shift), true
+		return sign | uint16(m), true
 	}
-	if man&0x1fff != 0 {
+	if e >= 0x1f {
+		return sign | 0x7c00, false
+	}
+	v := uint32(e)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && v&1 == 1) {
+		v++ // a carry into the exponent is correct rounding
+	}
+	if v >= 0x7c00 {
+		return sign | 0x7c00, false
+	}
+	return sign | uint16(v), true
+}
+
+// F32ToF16Exact returns v as a half float and whether the conversion is
+// exact (v is representable in half precision without rounding): ±0 and ±Inf
+// are, a NaN, a finite value beyond 65504 and one that F32ToF16 would round
+// are not, and then the half is 0.
+func F32ToF16Exact(v float32) (uint16, bool) {
+	h, ok := F32ToF16(v)
+	if !ok || v != v || math.Float32bits(F16ToF32(h)) != math.Float32bits(v) {
 		return 0, false
 	}
-	return sign | uint16(exp)<<10 | uint16(man>>13), true
+	return h, true
 }
