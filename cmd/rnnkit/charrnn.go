@@ -379,20 +379,20 @@ elapsed_s (seconds since this process started training) and time.`,
 	f.IntVar(&o.cfg.Embedding, "embedding", 64, "embedding width (0 = one-hot input)")
 	f.IntVar(&o.cfg.Hidden, "hidden", 256, "hidden units per layer")
 	f.IntVar(&o.cfg.Layers, "layers", 2, "stacked recurrent layers")
-	f.Float32Var(&o.cfg.Dropout, "dropout", 0.1, "dropout between layers and before the output layer")
+	f.Float32Var(&o.cfg.Dropout, "dropout", 0.1, "dropout between layers and before the output layer (0 = none)")
 	f.Float32Var(&o.cfg.EmbDropout, "emb-dropout", 0, "dropout on the embedding")
 	f.Float32Var(&o.cfg.WeightDrop, "weight-drop", 0, "DropConnect on the hidden-to-hidden weights (AWD-LSTM), one mask per step")
 	f.IntVar(&o.opt.SeqLen, "seq-len", 64, "BPTT window length (truncation)")
 	f.IntVar(&o.opt.Batch, "batch", 32, "parallel streams per step")
 	f.Float64Var(&o.opt.Epochs, "epochs", 10, "passes over the training text")
 	f.Float64Var(&o.opt.LR, "lr", 2e-3, "peak Adam learning rate (cosine schedule with warm-up)")
-	f.IntVar(&o.opt.Warmup, "warmup", 100, "warm-up steps")
-	f.Float64Var(&o.opt.Clip, "clip", 5, "global gradient-norm clip (negative = off)")
+	f.IntVar(&o.opt.Warmup, "warmup", 100, "warm-up steps (0 = none)")
+	f.Float64Var(&o.opt.Clip, "clip", 5, "global gradient-norm clip (0 or negative = off)")
 	f.Float64Var(&o.opt.WeightDecay, "weight-decay", 0, "L2 weight decay")
 	f.Float64Var(&o.opt.ValFrac, "val-frac", 0.1, "fraction of the text (at its end) held out for validation")
 	f.IntVar(&o.opt.EvalEvery, "eval-every", 0, "steps between validation passes (default: 4 per epoch)")
 	f.IntVar(&o.opt.Patience, "patience", 0, "stop after this many evaluations without improvement (0 = off)")
-	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (initialization and dropout)")
+	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (initialization and dropout; 0 is a seed like any other)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	return c
 }
@@ -454,9 +454,13 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 	}
 	defer run.log.close()
 	topt := o.opt
-	legacyZeros(&topt.Options, 100)
-	if !(topt.ValFrac > 0 && topt.ValFrac < 1) {
-		topt.ValFrac = 0.1
+	if legacyRun(o.resume) {
+		legacyZeros(&topt.Options, 100)
+		if !(topt.ValFrac > 0 && topt.ValFrac < 1) {
+			topt.ValFrac = 0.1
+		}
+	} else if !(topt.ValFrac > 0 && topt.ValFrac < 1) {
+		return usagef("--val-frac must be in (0, 1), got %v", topt.ValFrac)
 	}
 	report := func(p charrnn.Progress) {
 		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,

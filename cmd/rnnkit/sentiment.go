@@ -182,21 +182,21 @@ skip-gram vectors from the training text to initialise the embedding;
 	f.IntVar(&o.cfg.Layers, "layers", 1, "stacked recurrent layers")
 	f.BoolVar(&o.noBidirectional, "unidirectional", false, "one direction only (default: bidirectional)")
 	f.StringVar(&o.cfg.Pooling, "pooling", "max+mean", "pooling over time: max, mean, last, attention, or several joined with +")
-	f.Float32Var(&o.cfg.Dropout, "dropout", 0.3, "dropout between layers and on the pooled features")
+	f.Float32Var(&o.cfg.Dropout, "dropout", 0.3, "dropout between layers and on the pooled features (0 = none)")
 	f.Float32Var(&o.cfg.EmbDropout, "emb-dropout", 0.1, "dropout on the embedding")
 	f.IntVar(&o.cfg.MaxLen, "max-len", 400, "longest review in tokens; longer ones are cut by --truncate")
 	f.StringVar(&o.cfg.Truncate, "truncate", "head+tail", "how long reviews are cut: head, tail or head+tail")
 	f.IntVar(&o.opt.Batch, "batch", 32, "reviews per step (batches hold reviews of similar length)")
 	f.Float64Var(&o.opt.Epochs, "epochs", 4, "passes over the training data")
 	f.Float64Var(&o.opt.LR, "lr", 2e-3, "peak Adam learning rate (cosine schedule with warm-up)")
-	f.IntVar(&o.opt.Warmup, "warmup", 100, "warm-up steps")
-	f.Float64Var(&o.opt.Clip, "clip", 5, "global gradient-norm clip (negative = off)")
+	f.IntVar(&o.opt.Warmup, "warmup", 100, "warm-up steps (0 = none)")
+	f.Float64Var(&o.opt.Clip, "clip", 5, "global gradient-norm clip (0 or negative = off)")
 	f.Float64Var(&o.opt.WeightDecay, "weight-decay", 0, "L2 weight decay")
 	f.StringVar(&o.classWeights, "class-weights", "", `class weights in the loss: "balanced" or one number per class, comma-separated (default: none)`)
-	f.Float32Var(&o.opt.LabelSmoothing, "label-smoothing", 0, "label smoothing ε")
+	f.Float32Var(&o.opt.LabelSmoothing, "label-smoothing", 0, "label smoothing ε (0 = off)")
 	f.IntVar(&o.opt.EvalEvery, "eval-every", 0, "steps between validation passes (default: 2 per epoch)")
 	f.IntVar(&o.opt.Patience, "patience", 0, "early stopping: stop after this many evaluations without improvement (0 = off)")
-	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (initialization, batch order, dropout)")
+	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (initialization, batch order, dropout; 0 is a seed like any other)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	return c
 }
@@ -288,7 +288,9 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 		o.opt.ScaleFineTune(len(data.Train))
 	}
 	topt := o.opt
-	legacyZeros(&topt.Options, 100)
+	if legacyRun(o.resume) {
+		legacyZeros(&topt.Options, 100)
+	}
 	start := time.Now()
 	var m *sentiment.Model
 	var res sentiment.Result

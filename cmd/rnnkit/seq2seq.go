@@ -575,21 +575,21 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.IntVar(&o.cfg.AttnHidden, "attn-hidden", 0, "additive attention width (default: --dec-hidden)")
 	f.BoolVar(&o.cfg.InputFeeding, "input-feeding", false, "feed the previous attention context into the decoder")
 	f.BoolVar(&o.cfg.TieEmbeddings, "tie-embeddings", false, "tie the output layer to the target embedding (smaller, faster softmax input)")
-	f.Float32Var(&o.cfg.Dropout, "dropout", 0.2, "dropout on embeddings, between layers and before the output layer")
+	f.Float32Var(&o.cfg.Dropout, "dropout", 0.2, "dropout on embeddings, between layers and before the output layer (0 = none)")
 
 	f.IntVar(&o.opt.Batch, "batch", 64, "pairs per step (length-bucketed)")
 	f.Float64Var(&o.opt.Epochs, "epochs", 10, "passes over the training pairs")
 	f.Float64Var(&o.opt.LR, "lr", 1e-3, "peak Adam learning rate (cosine schedule with warm-up)")
-	f.IntVar(&o.opt.Warmup, "warmup", 200, "warm-up steps")
-	f.Float64Var(&o.opt.Clip, "clip", 5, "global gradient-norm clip (negative = off)")
+	f.IntVar(&o.opt.Warmup, "warmup", 200, "warm-up steps (0 = none)")
+	f.Float64Var(&o.opt.Clip, "clip", 5, "global gradient-norm clip (0 or negative = off)")
 	f.Float32Var(&o.opt.LabelSmoothing, "label-smoothing", 0.1, "label smoothing ε (0 = off)")
-	f.Float64Var(&o.opt.TeacherForcing, "teacher-forcing", 1, "probability of feeding the gold previous token (else the model's own)")
+	f.Float64Var(&o.opt.TeacherForcing, "teacher-forcing", 1, "probability of feeding the gold previous token, else the model's own (0 = always its own)")
 	f.IntVar(&o.opt.MaxLen, "max-len", 50, "skip training pairs with more tokens on either side")
 	f.Float64Var(&o.valFrac, "val-frac", 0.02, "fraction of source sentences held out for validation")
 	f.IntVar(&o.opt.ValMax, "val-max", 1000, "validation sentences translated per evaluation (0 = all)")
 	f.IntVar(&o.opt.EvalEvery, "eval-every", 0, "steps between validation BLEU measurements (default: once per epoch)")
 	f.IntVar(&o.opt.Patience, "patience", 0, "stop after this many evaluations without improvement (0 = off)")
-	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (split, initialization, batches, dropout)")
+	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (split, initialization, batches, dropout; 0 is a seed like any other)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	return c
 }
@@ -720,9 +720,13 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	defer run.log.close()
 	o.opt.Val = val
 	topt := o.opt
-	legacyZeros(&topt.Options, 200)
-	if !(topt.TeacherForcing > 0 && topt.TeacherForcing <= 1) {
-		topt.TeacherForcing = 1
+	if legacyRun(o.resume) {
+		legacyZeros(&topt.Options, 200)
+		if !(topt.TeacherForcing > 0 && topt.TeacherForcing <= 1) {
+			topt.TeacherForcing = 1
+		}
+	} else if !(topt.TeacherForcing >= 0 && topt.TeacherForcing <= 1) {
+		return usagef("--teacher-forcing must be a probability in [0, 1], got %v", topt.TeacherForcing)
 	}
 	report := func(p seq2seq.Progress) {
 		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,

@@ -69,6 +69,27 @@ func (s resumeSpec) record(c *cobra.Command, meta map[string]string, dataSHA256 
 	b, _ := json.Marshal(opts)
 	meta[metaTrainOptions] = string(b)
 	meta[metaDataSHA256] = dataSHA256
+	meta[metaZeros] = zerosLiteral
+}
+
+// metaZeros records how a run reads its flags' zeros: zerosLiteral (a
+// zero --warmup, --clip, --seed or --teacher-forcing means zero) in every
+// run since it was added; a checkpoint without it was written before, and
+// resumes with the old meanings (legacyZeros).
+const (
+	metaZeros    = "train_zeros"
+	zerosLiteral = "literal"
+)
+
+// legacyRun reports whether resume names a checkpoint of a run that read
+// zeros the old way. A file that cannot be read is not legacy: the
+// library's Resume reports what is wrong with it.
+func legacyRun(resume string) bool {
+	if resume == "" {
+		return false
+	}
+	_, meta, err := rnn.ReadHeader(resume)
+	return err == nil && meta[metaZeros] != zerosLiteral
 }
 
 // recordData is record for a run whose model came from elsewhere (--init):
@@ -328,10 +349,10 @@ func checkLabelledFormat(format string) error {
 }
 
 // legacyZeros gives the shared training flags the meaning they had before
-// the library's options began to take a zero at its word (fit.Options):
-// --warmup 0 or less is the command's default warm-up, --clip 0 is 5 and
-// --seed 0 trains like --seed 1, so that a run resumed with the flags it
-// began with continues exactly. The model's initialization still uses the
+// zero began to mean zero, for a run resumed from a checkpoint written
+// then (legacyRun), so that it continues exactly with the flags it began
+// with: --warmup 0 or less is the command's default warm-up, --clip 0 is 5
+// and --seed 0 trains like --seed 1. The model's initialization uses the
 // seed as given.
 func legacyZeros(o *fit.Options, warmup int) {
 	if o.Warmup <= 0 {
