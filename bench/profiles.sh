@@ -20,3 +20,5 @@ run w3t sentiment BenchmarkW3Train 6x
 run w3i sentiment BenchmarkW3Infer 10x
 run w4t seq2seq BenchmarkW4Train 8x
 run w4g seq2seq BenchmarkW4Greedy 10x
+# the shares by category, as the table in docs/BENCHMARKS.md
+cd - >/dev/null && python3 bench/profile_table.py "$P"
