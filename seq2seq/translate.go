@@ -1,6 +1,7 @@
 package seq2seq
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +62,11 @@ type TranslateOptions struct {
 	// ("Tokio" for Tokyo). It needs the model's target lexicon
 	// (LexiconMetaKey); names nothing attended to are left out.
 	CopyNames bool
+	// Ensemble: more translators with the same tokenizers as the model
+	// (SameTokenizers); at every step the next-token log-probabilities of
+	// all of them are averaged, and search runs on the average. The
+	// model's own attention places <unk> replacements and copied names.
+	Ensemble []*Model
 }
 
 func (o *TranslateOptions) defaults() {
@@ -127,6 +133,12 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 	sort.SliceStable(order, func(a, b int) bool { return len(srcs[order[a]]) < len(srcs[order[b]]) })
 	out := make([]Translation, len(texts))
 	inf := newInfer(m)
+	for _, e := range opt.Ensemble {
+		if err := m.SameTokenizers(e); err != nil {
+			return nil, err
+		}
+		inf.others = append(inf.others, newInfer(e))
+	}
 	// The target lexicon, parsed once for the call: for re-ranking and for
 	// copying names (nil when neither asks for it or the model has none).
 	var lex, copyLex map[string]bool
@@ -474,6 +486,26 @@ type infer struct {
 	logits []float32
 	bt     batch
 	out    *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
+	others []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
+	tmpH   []float32         // reorder's scratch
+	tmpC   []float32
+	tmpCtx []float32
+}
+
+// SameTokenizers reports, as an error, whether o cannot decode together
+// with m (TranslateOptions.Ensemble): both tokenizers must be the same.
+func (m *Model) SameTokenizers(o *Model) error {
+	for _, side := range []struct {
+		name string
+		a, b tokenize.Tokenizer
+	}{{"source", m.Src, o.Src}, {"target", m.Tgt, o.Tgt}} {
+		aj, err1 := side.a.MarshalJSON()
+		bj, err2 := side.b.MarshalJSON()
+		if err1 != nil || err2 != nil || !bytes.Equal(aj, bj) {
+			return fmt.Errorf("seq2seq: the ensemble's models need the same %s tokenizer", side.name)
+		}
+	}
+	return nil
 }
 
 func newInfer(m *Model) *infer {
@@ -524,11 +556,63 @@ func (in *infer) start(srcs [][]int32, rep int) {
 	for r := range in.ids {
 		in.ids[r] = tokenize.BOS
 	}
+	for _, o := range in.others {
+		o.start(srcs, rep)
+	}
 }
 
 // step advances every row by one token (in.ids) and leaves log-probabilities
-// in in.logits (R, V) and the attention weights in in.st.Weights() (R, S).
+// in in.logits (R, V), the mean over the ensemble's models, and the
+// attention weights of in's model in in.st.Weights() (R, S).
 func (in *infer) step(R int) {
+	in.stepOne(R)
+	if len(in.others) == 0 {
+		return
+	}
+	n := in.logits[:R*in.m.Config.TgtVocab]
+	for _, o := range in.others {
+		copy(o.ids[:R], in.ids[:R])
+		o.stepOne(R)
+		for i, v := range o.logits[:len(n)] {
+			n[i] += v
+		}
+	}
+	scale := 1 / float32(1+len(in.others))
+	for i := range n {
+		n[i] *= scale
+	}
+}
+
+// reorder moves every decoder row r to the state and context of row
+// par[r] and feeds it token tk[r] next, in every model of the ensemble.
+func (in *infer) reorder(par []int, tk []int32) {
+	K, Hd, Ld := 2*in.m.Config.EncHidden, in.m.Config.DecHidden, in.m.Config.DecLayers
+	R := len(par)
+	in.tmpH = grow(in.tmpH, len(in.state.H))
+	copy(in.tmpH, in.state.H)
+	if in.state.C != nil {
+		in.tmpC = grow(in.tmpC, len(in.state.C))
+		copy(in.tmpC, in.state.C)
+	}
+	in.tmpCtx = grow(in.tmpCtx, R*K)
+	copy(in.tmpCtx, in.ctx[:R*K])
+	for r, p := range par {
+		for l := 0; l < Ld; l++ {
+			copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpH[(l*R+p)*Hd:(l*R+p+1)*Hd])
+			if in.state.C != nil {
+				copy(in.state.C[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpC[(l*R+p)*Hd:(l*R+p+1)*Hd])
+			}
+		}
+		copy(in.ctx[r*K:(r+1)*K], in.tmpCtx[p*K:(p+1)*K])
+		in.ids[r] = tk[r]
+	}
+	for _, o := range in.others {
+		o.reorder(par, tk)
+	}
+}
+
+// stepOne is step for in's model alone.
+func (in *infer) stepOne(R int) {
 	m, cfg := in.m, in.m.Config
 	E, K, Hd, V, F := cfg.Embedding, 2*cfg.EncHidden, cfg.DecHidden, cfg.TgtVocab, m.featWidth()
 	in.e = grow(in.e, R*E)
@@ -658,14 +742,6 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 	newScore := make([]float64, R)
 	par := make([]int, R)
 	top := make([]cand, 0, 2*W)
-	K, Hd := 2*m.Config.EncHidden, m.Config.DecHidden
-	Ld := m.Config.DecLayers
-	tmpH := make([]float32, len(in.state.H))
-	var tmpC []float32
-	if in.state.C != nil {
-		tmpC = make([]float32, len(in.state.C))
-	}
-	tmpCtx := make([]float32, R*K)
 	for t := 0; left > 0; t++ {
 		in.step(R)
 		attns = append(attns, append([]float32(nil), in.st.Weights()...))
@@ -738,20 +814,7 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 		toks = append(toks, tk)
 		copy(score, newScore)
 		copy(par, pr)
-		// reorder the decoder state and context rows by parent
-		copy(tmpH, in.state.H)
-		copy(tmpC, in.state.C)
-		copy(tmpCtx, in.ctx)
-		for r, p := range par {
-			for l := 0; l < Ld; l++ {
-				copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], tmpH[(l*R+p)*Hd:(l*R+p+1)*Hd])
-				if tmpC != nil {
-					copy(in.state.C[(l*R+r)*Hd:(l*R+r+1)*Hd], tmpC[(l*R+p)*Hd:(l*R+p+1)*Hd])
-				}
-			}
-			copy(in.ctx[r*K:(r+1)*K], tmpCtx[p*K:(p+1)*K])
-			in.ids[r] = tk[r]
-		}
+		in.reorder(par, tk) // the decoder state and context rows by parent
 	}
 	out := make([][]hyp, B)
 	for b := range out {

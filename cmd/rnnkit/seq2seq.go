@@ -56,12 +56,33 @@ func loadTranslator(from, to string) (*seq2seq.Model, error) {
 	return nil, usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
 }
 
+// addEnsembleFlag adds --ensemble, the models decoded together with the
+// translator.
+func addEnsembleFlag(c *cobra.Command, paths *[]string) {
+	c.Flags().StringArrayVar(paths, "ensemble", nil, "also decode with this translator (repeatable; same tokenizers), averaging the models' next-token log-probabilities")
+}
+
+// loadEnsemble loads the --ensemble models (quantized as --quantize says).
+func loadEnsemble(paths []string, quant string) ([]*seq2seq.Model, error) {
+	var out []*seq2seq.Model
+	for _, p := range paths {
+		m, err := loadSeq2seq(p)
+		if err != nil {
+			return nil, fmt.Errorf("--ensemble %s: %w", p, err)
+		}
+		quantize(m, quant)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
 // maxTranslateLine is the longest input line translate accepts, in bytes.
 const maxTranslateLine = 64 << 10
 
 type translateOptions struct {
 	model, attention, from, to string
 	quantize                   string
+	ensemble                   []string
 	asJSON                     bool
 	opt                        seq2seq.TranslateOptions
 }
@@ -120,6 +141,7 @@ a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
 	f.BoolVar(&o.asJSON, "json", false, "one JSON object per sentence: translation, tokens, attention matrix, log_prob (and nbest)")
 	f.StringVar(&o.attention, "attention", "", "draw the attention heatmap to this PNG")
 	addQuantizeFlag(c, &o.quantize)
+	addEnsembleFlag(c, &o.ensemble)
 	return c
 }
 
@@ -287,6 +309,14 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 			return usagef("argument %d is %d bytes long (at most %d); split it into sentences", i+1, len(a), maxTranslateLine)
 		}
 	}
+	if len(o.ensemble) > 0 && o.from == "auto" && o.model == "" {
+		return usagef("--ensemble needs one direction: give --from en or --from es (or --model)")
+	}
+	ens, err := loadEnsemble(o.ensemble, o.quantize)
+	if err != nil {
+		return err
+	}
+	o.opt.Ensemble = ens
 	tr := &translator{c: c, g: g, o: o, models: map[string]*seq2seq.Model{}}
 	if o.model != "" {
 		m, err := loadSeq2seq(o.model)
@@ -814,6 +844,7 @@ func newEvalSeq2seqCmd(g *globalOptions) *cobra.Command {
 		reverse     bool
 		hypsOut     string
 		scoreFile   string
+		ensemble    []string
 		opt         seq2seq.TranslateOptions
 	)
 	c := &cobra.Command{
@@ -879,6 +910,9 @@ translation counts), so any translator is measured on the same sentences.`,
 				return err
 			}
 			quantize(m, quant)
+			if opt.Ensemble, err = loadEnsemble(ensemble, quant); err != nil {
+				return err
+			}
 			ev, trs, err := m.Evaluate(c.Context(), pairs, opt)
 			if err != nil {
 				return fmt.Errorf("%s: %v", data, err)
@@ -898,6 +932,7 @@ translation counts), so any translator is measured on the same sentences.`,
 	f := c.Flags()
 	f.StringVar(&model, "model", "", "model file (default: the embedded English->Spanish model)")
 	f.StringVar(&data, "data", "", "Source<TAB>Target pairs to score on (required)")
+	addEnsembleFlag(c, &ensemble)
 	f.BoolVar(&reverse, "reverse", false, "swap the columns (for a model trained with --reverse)")
 	f.IntVar(&opt.Beam, "beam", 5, "beam width (1 = greedy)")
 	f.Float64Var(&opt.LengthPenalty, "length-penalty", 1, "beam: rank hypotheses by log p / length^this")

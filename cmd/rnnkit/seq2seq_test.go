@@ -357,3 +357,23 @@ func TestSeq2seqInitAndSegments(t *testing.T) {
 	_, _, err = runCLI(t, "train", "seq2seq", "--data", data, "--init", filepath.Join(dir, "missing.safetensors"), "--out", ft, "-q")
 	assert.ErrorContains(t, err, "--init")
 }
+
+func TestTranslateEnsemble(t *testing.T) {
+	model, dir := trainedToy(t)
+	// a model decoded with itself translates as it does alone
+	alone, _, err := runCLI(t, "translate", "--model", model, "ka lo mi", "pe nu")
+	require.NoError(t, err)
+	both, _, err := runCLI(t, "translate", "--model", model, "--ensemble", model, "ka lo mi", "pe nu")
+	require.NoError(t, err)
+	assert.Equal(t, alone, both)
+	out, _, err := runCLI(t, "eval", "seq2seq", "--model", model, "--ensemble", model, "--data", filepath.Join(dir, "val.tsv"))
+	require.NoError(t, err)
+	assert.Contains(t, out, "BLEU|nrefs:")
+
+	_, _, err = runCLI(t, "translate", "--model", model, "--ensemble", filepath.Join(dir, "missing.safetensors"), "ka")
+	assert.ErrorContains(t, err, "--ensemble")
+	_, _, err = runCLI(t, "translate", "--ensemble", model, "ka")
+	assert.ErrorContains(t, err, "same source tokenizer", "the toy's tokenizers are not the default's")
+	_, _, err = runCLI(t, "translate", "--from", "auto", "--ensemble", model, "ka")
+	assert.ErrorContains(t, err, "--ensemble needs one direction")
+}
