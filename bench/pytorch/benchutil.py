@@ -70,3 +70,25 @@ def emit(workload, metric, work, unit, timer, threads, **extra):
     }
     rec.update(extra)
     print(json.dumps(rec), flush=True)
+
+
+def train_or_quantize(model, a, step, workload, metric, work, unit):
+    """What W3 and W4 do before their inference timing: with --quantize int8,
+    quantize the model (returning it, its engine and metric + "_int8");
+    otherwise, unless --steps is 0, time a.steps training steps after
+    a.warmup untimed ones and emit the training rate (work per step)."""
+    engine = None
+    if a.quantize == "int8":
+        model.eval()
+        model, engine = quantize_int8(model, a.qengine)
+        metric += "_int8"
+    elif a.steps > 0:  # --steps 0: inference only
+        model.train()
+        for _ in range(a.warmup):
+            step()
+        with Timer() as t:
+            for _ in range(a.steps):
+                loss = step()
+            loss.item()
+        emit(workload, "train", a.steps * work, unit, t, a.threads, steps=a.steps)
+    return model, engine, metric

@@ -114,20 +114,7 @@ def main():
         opt.step()
         return loss
 
-    metric, engine = "greedy", None
-    if a.quantize == "int8":
-        model.eval()
-        model, engine = benchutil.quantize_int8(model, a.qengine)
-        metric = "greedy_int8"
-    elif a.steps > 0:  # --steps 0: inference only
-        model.train()
-        for _ in range(a.warmup):
-            step()
-        with benchutil.Timer() as t:
-            for _ in range(a.steps):
-                loss = step()
-            loss.item()
-        benchutil.emit("W4", "train", a.steps * B, "pairs/s", t, a.threads, steps=a.steps)
+    model, engine, metric = benchutil.train_or_quantize(model, a, step, "W4", "greedy", B, "pairs/s")
 
     model.eval()
     with torch.no_grad():
