@@ -164,7 +164,9 @@ func (m *Model) occlusion(ids []int32) ([]float32, []float64) {
 	defer m.putWork(w)
 	for s := 0; s < len(variants); s += inferBatch {
 		batch := variants[s:min(s+inferBatch, len(variants))]
-		copy(all[s*C:], m.forward(w, batch, false, nil)[:len(batch)*C])
+		logits := m.forward(w, batch, false, nil)[:len(batch)*C]
+		m.mixNGram(logits, batch)
+		copy(all[s*C:], logits)
 	}
 	logits := all[:C]
 	c := argmax(logits)
@@ -203,18 +205,26 @@ func (m *Model) inputGradient(ids []int32, c int) (logits, dx, x []float32) {
 	w := g.newWork()
 	C := len(m.Config.Labels)
 	logits = append([]float32(nil), g.forward(w, [][]int32{ids}, false, nil)[:C]...)
+	m.mixNGram(logits, [][]int32{ids}) // the n-gram branch's part is constant in x
 	if c < 0 {
 		c = argmax(logits)
 	}
 	// ∂z/∂logit_c = 1; ∂z/∂logit_k = −softmax_k over the classes k ≠ c.
+	// With an n-gram branch the logits are the mixture's, (1−w)·log p_rnn
+	// + w·log p_ngram; as these derivatives sum to zero, the ones with
+	// respect to the recurrent part's logits are the same times 1−w.
+	scale := 1.0
+	if m.Config.NGram != nil {
+		scale = 1 - float64(m.Config.NGram.Weight)
+	}
 	dlogits := make([]float32, C)
 	mx, sum := restSumExp(logits, c)
 	for k, v := range logits {
 		if k != c {
-			dlogits[k] = float32(-math.Exp(float64(v)-mx) / sum)
+			dlogits[k] = float32(-scale * math.Exp(float64(v)-mx) / sum)
 		}
 	}
-	dlogits[c] = 1
+	dlogits[c] = float32(scale)
 	return logits, g.backwardInput(w, dlogits), w.x
 }
 
@@ -249,6 +259,7 @@ func (m *Model) backwardInput(w *work, dlogits []float32) []float32 {
 func (m *Model) gradModel() *Model {
 	cfg := m.Config
 	cfg.Vocab = 1 // the copy's own table is never used
+	cfg.NGram = nil
 	g := rnn.Build(func(ps *rnn.Params) *Model { return build(cfg, m.Tok, ps) })
 	for _, p := range g.Params.List() {
 		if p == g.emb.Weight {

@@ -206,6 +206,7 @@ func (m *Model) initFromLM(lm *LM, changed map[int32]bool) error {
 func NewFromModel(src *Model, labels []string, rng *rand.Rand) (*Model, error) {
 	cfg := src.Config
 	cfg.Labels = labels
+	cfg.NGram = nil // the branch fits src's recurrent part; TrainNGram fits a new one
 	m, err := New(cfg, src.Tok)
 	if err != nil {
 		return nil, err

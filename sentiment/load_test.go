@@ -71,7 +71,7 @@ func TestLoadConfigMismatch(t *testing.T) {
 		{"max_len", "-5", `config "max_len" = -5`},
 		{"truncate", `""`, `sentiment: unknown truncation ""`},
 		{"dropout", "1", `sentiment: dropout 1 and emb_dropout 0 must be in [0, 1)`},
-		{"max_length", "20", `sentiment config: unknown key "max_length"; sentiment configs have the keys cell, vocab, embedding, hidden, layers, bidirectional, pooling, dropout, emb_dropout, labels, max_len, truncate: correct or remove it`},
+		{"max_length", "20", `sentiment config: unknown key "max_length"; sentiment configs have the keys cell, vocab, embedding, hidden, layers, bidirectional, pooling, dropout, emb_dropout, labels, max_len, truncate, ngram: correct or remove it`},
 		{"hidden", "", `config "hidden" = 0 but tensor rnn.weight_hh_l0 has shape [9 3]`},
 	})
 }

@@ -45,6 +45,9 @@ type Config struct {
 	Labels        []string `json:"labels"`        // class names, in class-index order
 	MaxLen        int      `json:"max_len"`       // longest review in tokens after truncation; 0 means 400
 	Truncate      string   `json:"truncate"`      // "head", "tail" or "head+tail"; "" means head+tail
+	// NGram is the linear n-gram branch mixed into the predictions, or nil
+	// for none (TrainNGram adds one).
+	NGram *NGramConfig `json:"ngram,omitempty"`
 }
 
 // DefaultConfig is the configuration of the default IMDB model for a
@@ -108,6 +111,11 @@ func (c Config) validate() error {
 		}
 		seen[l] = true
 	}
+	if c.NGram != nil {
+		if err := c.NGram.validate(); err != nil {
+			return err
+		}
+	}
 	_, err := c.pools()
 	return err
 }
@@ -119,12 +127,15 @@ type Model struct {
 	Tok    tokenize.Tokenizer
 	Meta   map[string]string // free-form metadata kept in the model file
 
-	emb   *embed.Table
-	rnn   *rnn.Layer
-	attn  *rnn.Linear // nil without attention pooling
-	fc    *rnn.Linear
-	pools []string
-	works chan *work // idle inference workspaces (a free list that, unlike sync.Pool, survives GC)
+	emb  *embed.Table
+	rnn  *rnn.Layer
+	attn *rnn.Linear // nil without attention pooling
+	fc   *rnn.Linear
+	// ngram and ngramB are the n-gram branch's weights (R, Buckets) and
+	// bias (R); nil without one.
+	ngram, ngramB *rnn.Param
+	pools         []string
+	works         chan *work // idle inference workspaces (a free list that, unlike sync.Pool, survives GC)
 }
 
 // New builds a model with zero weights for tok; call Init (and optionally
@@ -141,6 +152,10 @@ func New(cfg Config, tok tokenize.Tokenizer) (*Model, error) {
 	}
 	cfg.fill()
 	cfg.Labels = slices.Clone(cfg.Labels)
+	if cfg.NGram != nil {
+		ng := *cfg.NGram
+		cfg.NGram = &ng
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -160,6 +175,11 @@ func build(cfg Config, tok tokenize.Tokenizer, ps *rnn.Params) *Model {
 		m.attn = rnn.NewLinear(m.Params, "attn.", dh, 1, true)
 	}
 	m.fc = rnn.NewLinear(m.Params, "fc.", len(pools)*dh, len(cfg.Labels), true)
+	if ng := cfg.NGram; ng != nil {
+		R := ngramRows(len(cfg.Labels))
+		m.ngram = m.Params.Add(ngramWeight, R, ng.Buckets)
+		m.ngramB = m.Params.Add(ngramBias, R)
+	}
 	return m
 }
 
@@ -275,6 +295,11 @@ func checkFile(name string, info rnn.ModelInfo, cfg *Config, keys modelio.Keys, 
 	pools, _ := cfg.pools()
 	s.Dim("pooling", cfg.Pooling, "fc.weight", 1, len(pools)*dirs*H)
 	s.Has("pooling", cfg.Pooling, "attn.weight", slices.Contains(pools, PoolAttention))
+	s.Has("ngram", cfg.NGram != nil, ngramWeight, cfg.NGram != nil)
+	if cfg.NGram != nil {
+		s.Dim("ngram.buckets", cfg.NGram.Buckets, ngramWeight, 1, cfg.NGram.Buckets)
+		s.Dim("labels", cfg.Labels, ngramWeight, 0, ngramRows(len(cfg.Labels)))
+	}
 	ps := rnn.NewParamCounter()
 	build(*cfg, tok, ps)
 	s.Params(ps)

@@ -71,6 +71,7 @@ func (m *Model) probs(ids [][]int32) []float32 {
 			batch = append(batch, ids[i])
 		}
 		logits := m.forward(w, batch, false, nil)
+		m.mixNGram(logits, batch)
 		rnn.Softmax(logits, logits, len(batch), C)
 		for k, i := range idx {
 			copy(res[i*C:(i+1)*C], logits[k*C:(k+1)*C])

@@ -201,6 +201,9 @@ func Resume(ctx context.Context, checkpoint string, data Data, opt TrainOptions,
 
 func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, data Data, opt TrainOptions, progress func(Progress)) (res Result, err error) {
 	opt.fill()
+	if m.Config.NGram != nil {
+		return res, errors.New("sentiment: Train trains the recurrent part of a model without an n-gram branch; use WithoutNGram first and TrainNGram after")
+	}
 	if len(data.Train) == 0 {
 		return res, errors.New("sentiment: no training examples")
 	}

@@ -103,9 +103,10 @@ type trainSentimentOptions struct {
 	opt                                 sentiment.TrainOptions
 	dataFlags                           dataFlags
 	noBidirectional                     bool
-	initLM                              string // --init-lm: the encoder and tokenizer come from this LM (lm.go)
-	adaptVocab                          bool   // --adapt-vocab: fit the LM's vocabulary to the training reviews
-	init                                string // --init: start from this classifier ("default": the embedded one)
+	initLM                              string                 // --init-lm: the encoder and tokenizer come from this LM (lm.go)
+	adaptVocab                          bool                   // --adapt-vocab: fit the LM's vocabulary to the training reviews
+	init                                string                 // --init: start from this classifier ("default": the embedded one)
+	ngram                               sentiment.NGramOptions // --ngram*: the n-gram branch, N 0 = none
 }
 
 func newTrainSentimentCmd(g *globalOptions) *cobra.Command {
@@ -143,12 +144,22 @@ Reviews are cut to --max-len tokens by --truncate: head (first tokens), tail
 (last) or head+tail (first quarter and last three quarters); the model keeps
 the policy, and classify applies it too. --word2vec-epochs N first learns
 skip-gram vectors from the training text to initialise the embedding;
---vectors loads pretrained ones (word2vec, GloVe or fastText .vec).`,
+--vectors loads pretrained ones (word2vec, GloVe or fastText .vec).
+
+--ngram N then fits a linear branch on the same training reviews, in
+seconds: a logistic regression on which 1- to N-grams of tokens a review
+holds (hashed into --ngram-buckets), its weights scaled by naive-Bayes
+log-count ratios (NBSVM-style). The model's probabilities become the
+normalised product p_rnn^(1-w) * p_ngram^w, w = --ngram-weight; the
+recurrent part reads order and context, the n-grams remember exact phrases,
+and together they beat either alone on long reviews. The validation
+accuracy is reported for both the recurrent part and the mixture.`,
 		Example: `  rnnkit train sentiment --data aclImdb/train --out imdb.safetensors
   rnnkit train sentiment --data train.tsv --out m.safetensors --epochs 3 --plot loss.png
   rnnkit train sentiment --data reviews.csv --header --text-col review --label-col stars --out stars.safetensors
   rnnkit train sentiment --data reviews.jsonl --text-field body --label-field rating --class-weights balanced --out m.safetensors
   rnnkit train sentiment --data train.tsv --out m.safetensors --word2vec-epochs 3 --pooling max+mean --cell gru
+  rnnkit train sentiment --data train.tsv --out m.safetensors --ngram 3
   rnnkit train sentiment --data train.tsv --out m.safetensors --resume m.safetensors.ckpt`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runTrainSentiment(c, g, o) },
@@ -198,6 +209,11 @@ skip-gram vectors from the training text to initialise the embedding;
 	f.IntVar(&o.opt.Patience, "patience", 0, "early stopping: stop after this many evaluations without improvement (0 = off)")
 	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (initialization, batch order, dropout; 0 is a seed like any other)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
+	o.ngram = sentiment.DefaultNGramOptions()
+	f.IntVar(&o.ngram.N, "ngram", 0, fmt.Sprintf("after training, fit a linear branch on the reviews' 1- to N-grams and mix it into the predictions (0 = none; at most %d)", sentiment.MaxNGram))
+	f.IntVar(&o.ngram.Buckets, "ngram-buckets", o.ngram.Buckets, "hash buckets of the n-gram branch, a power of two (the model grows by 4 bytes per bucket in f32, 1 in int8)")
+	f.IntVar(&o.ngram.MinCount, "ngram-min-count", o.ngram.MinCount, "n-grams seen in fewer training reviews get no weight")
+	f.Float32Var(&o.ngram.Weight, "ngram-weight", o.ngram.Weight, "the n-gram branch's share of the log-probabilities, in (0, 1)")
 	return c
 }
 
@@ -330,6 +346,11 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	}
 	m.Meta["quality.val_accuracy"] = fmt.Sprintf("%.4f", res.BestValAcc)
 	m.Meta["quality.val_loss"] = fmt.Sprintf("%.4f", res.BestValLoss)
+	if o.ngram.N > 0 {
+		if m, err = fitNGram(c, g, m, data, o.ngram); err != nil {
+			return err
+		}
+	}
 	m.Meta["training_time"] = time.Since(start).Round(time.Second).String()
 	if err := m.Save(o.out, dtype); err != nil {
 		return err
@@ -337,6 +358,26 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	status(c, g, "%s after %d steps (%s): best validation accuracy %.4f (loss %.4f) at step %d; model written to %s",
 		res.Stopped, res.Steps, time.Since(start).Round(time.Second), res.BestValAcc, res.BestValLoss, res.BestStep, o.out)
 	return nil
+}
+
+// fitNGram adds the n-gram branch to the trained model m and reports the
+// validation accuracy with it, next to the recurrent part's.
+func fitNGram(c *cobra.Command, g *globalOptions, m *sentiment.Model, data sentiment.Data, opt sentiment.NGramOptions) (*sentiment.Model, error) {
+	status(c, g, "fitting the n-gram branch: 1- to %d-grams in %d buckets, on %d reviews", opt.N, opt.Buckets, len(data.Train))
+	out, res, err := m.TrainNGram(c.Context(), data.Train, opt)
+	if err != nil {
+		return nil, fmt.Errorf("the n-gram branch (--ngram): %w", err)
+	}
+	rep, err := out.Evaluate(data.Val)
+	if err != nil {
+		return nil, err
+	}
+	out.Meta["quality.val_accuracy_rnn"] = out.Meta["quality.val_accuracy"]
+	out.Meta["quality.val_accuracy"] = fmt.Sprintf("%.4f", rep.Accuracy)
+	out.Meta["quality.val_loss"] = fmt.Sprintf("%.4f", rep.Loss)
+	status(c, g, "n-gram branch: %d n-grams in %d buckets (%s); validation accuracy %.4f with it, %s without",
+		res.Features, res.Buckets, res.Elapsed.Round(time.Millisecond), rep.Accuracy, out.Meta["quality.val_accuracy_rnn"])
+	return out, nil
 }
 
 // classWeightsError words sentiment.ParseClassWeights' error as one about
