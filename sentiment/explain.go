@@ -67,25 +67,31 @@ func (m *Model) Explain(text, method string) (Explanation, error) {
 	if len(ids) == 0 {
 		ids, offs = []int32{tokenize.Unk}, [][2]int{{0, 0}}
 	}
+	// The tokens explained are those the recurrent part sees; an n-gram
+	// branch reads the whole review (full), so the variants keep it whole.
+	full := ids
+	keep := make([]int32, len(ids))
+	for i := range keep {
+		keep[i] = int32(i)
+	}
 	if len(ids) > m.Config.MaxLen {
 		// Cut the positions as Encode cuts the ids, to keep the offsets.
-		pos := make([]int32, len(ids))
-		for i := range pos {
-			pos[i] = int32(i)
-		}
-		keep := Truncate(pos, m.Config.MaxLen, m.Config.Truncate)
+		keep = Truncate(keep, m.Config.MaxLen, m.Config.Truncate)
 		ids2, offs2 := make([]int32, len(keep)), make([][2]int, len(keep))
 		for k, i := range keep {
 			ids2[k], offs2[k] = ids[i], offs[i]
 		}
 		ids, offs = ids2, offs2
 	}
+	if m.Config.NGram == nil {
+		full, keep = ids, nil
+	}
 	var logits []float32
 	var scores []float64
 	if method == ExplainOcclusion {
-		logits, scores = m.occlusion(ids)
+		logits, scores = m.occlusion(ids, full, keep)
 	} else {
-		logits, scores = m.gradientInput(ids)
+		logits, scores = m.gradientInput(ids, full)
 	}
 	e := Explanation{Prediction: m.prediction(logits), Method: method, Text: clean, Tokens: make([]TokenScore, len(ids))}
 	for t, id := range ids {
@@ -148,24 +154,36 @@ func argmax(x []float32) int {
 // occlusion returns the logits (C) of ids and, per token, the drop of the
 // predicted class's log-odds when the token is replaced by <pad>. The
 // review and its len(ids) variants run as batches of equal-length reviews.
-func (m *Model) occlusion(ids []int32) ([]float32, []float64) {
-	n, C := len(ids), len(m.Config.Labels)
-	variants := make([][]int32, n+1)
-	variants[0] = ids
+// With an n-gram branch, full is the whole review, of which ids are the
+// tokens at the positions keep (nil when ids is the whole review), and the
+// branch reads each variant's full review.
+func (m *Model) occlusion(ids, full []int32, keep []int32) ([]float32, []float64) {
+	n, L, C := len(ids), len(full), len(m.Config.Labels)
+	variants, fulls := make([][]int32, n+1), make([][]int32, n+1)
+	variants[0], fulls[0] = ids, full
 	flat := make([]int32, n*n)
 	for t := range n {
 		v := flat[t*n : (t+1)*n]
 		copy(v, ids)
 		v[t] = tokenize.Pad
-		variants[t+1] = v
+		variants[t+1], fulls[t+1] = v, v
+	}
+	if keep != nil {
+		flatFull := make([]int32, n*L)
+		for t := range n {
+			f := flatFull[t*L : (t+1)*L]
+			copy(f, full)
+			f[keep[t]] = tokenize.Pad
+			fulls[t+1] = f
+		}
 	}
 	all := make([]float32, (n+1)*C) // logits, (n+1, C)
 	w := m.getWork()
 	defer m.putWork(w)
 	for s := 0; s < len(variants); s += inferBatch {
-		batch := variants[s:min(s+inferBatch, len(variants))]
-		logits := m.forward(w, batch, false, nil)[:len(batch)*C]
-		m.mixNGram(logits, batch)
+		e := min(s+inferBatch, len(variants))
+		logits := m.forward(w, variants[s:e], false, nil)[:(e-s)*C]
+		m.mixNGram(logits, fulls[s:e])
 		copy(all[s*C:], logits)
 	}
 	logits := all[:C]
@@ -181,8 +199,8 @@ func (m *Model) occlusion(ids []int32) ([]float32, []float64) {
 // gradientInput returns the logits (C) of ids and, per token, gradient ×
 // input: ∂z/∂x_t · x_t for the embedding x_t of token t and the predicted
 // class's log-odds z.
-func (m *Model) gradientInput(ids []int32) ([]float32, []float64) {
-	logits, dx, x := m.inputGradient(ids, -1)
+func (m *Model) gradientInput(ids, full []int32) ([]float32, []float64) {
+	logits, dx, x := m.inputGradientMix(ids, full, -1)
 	E := m.Config.Embedding
 	scores := make([]float64, len(ids))
 	for t := range scores {
@@ -201,11 +219,17 @@ func (m *Model) gradientInput(ids []int32) ([]float32, []float64) {
 // (T, E). It runs on a private copy of the layers after the embedding (see
 // gradModel), so the backward pass writes no buffer of m.
 func (m *Model) inputGradient(ids []int32, c int) (logits, dx, x []float32) {
+	return m.inputGradientMix(ids, ids, c)
+}
+
+// inputGradientMix is inputGradient for a model whose n-gram branch reads
+// full, the whole review of which ids are the recurrent part's tokens.
+func (m *Model) inputGradientMix(ids, full []int32, c int) (logits, dx, x []float32) {
 	g := m.gradModel()
 	w := g.newWork()
 	C := len(m.Config.Labels)
 	logits = append([]float32(nil), g.forward(w, [][]int32{ids}, false, nil)[:C]...)
-	m.mixNGram(logits, [][]int32{ids}) // the n-gram branch's part is constant in x
+	m.mixNGram(logits, [][]int32{full}) // the n-gram branch's part is constant in x
 	if c < 0 {
 		c = argmax(logits)
 	}

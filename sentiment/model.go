@@ -319,13 +319,24 @@ func Clean(text string) string {
 }
 
 // Encode turns a review into the token ids the model sees: Clean, the
-// tokenizer, and the truncation policy. An empty result is [<unk>].
+// tokenizer, and the truncation policy. An empty result is [<unk>]. A
+// model with an n-gram branch sees the whole review: Encode leaves it
+// uncut, and the recurrent part reads it cut by the policy.
 func (m *Model) Encode(text string) []int32 {
+	ids := m.encodeAll(text)
+	if m.Config.NGram != nil {
+		return ids
+	}
+	return Truncate(ids, m.Config.MaxLen, m.Config.Truncate)
+}
+
+// encodeAll is Encode without the truncation.
+func (m *Model) encodeAll(text string) []int32 {
 	ids := m.Tok.Encode(Clean(text))
 	if len(ids) == 0 {
 		return []int32{tokenize.Unk}
 	}
-	return Truncate(ids, m.Config.MaxLen, m.Config.Truncate)
+	return ids
 }
 
 // Truncate cuts ids to at most maxLen tokens by policy ("head", "tail" or

@@ -19,7 +19,8 @@ import (
 // (Config.NGram): a logistic regression on the binary presence of the
 // review's token n-grams, hashed into Buckets, whose weights were scaled by
 // naive-Bayes log-count ratios when it was trained (NB-LR, after Wang and
-// Manning's NBSVM, 2012). It sees the token ids the recurrent encoder sees.
+// Manning's NBSVM, 2012). It reads the tokens of the whole review, where
+// the recurrent part reads them cut to MaxLen.
 // The model's class probabilities are the normalised product
 //
 //	p(c) ∝ p_rnn(c)^(1−Weight) · p_ngram(c)^Weight
@@ -446,7 +447,7 @@ func nbRatios(ex []Example, feats [][]uint32, R, B int) []float64 {
 	return ratio
 }
 
-// encodeKeys encodes each review as Encode does and returns its distinct
+// encodeKeys encodes each whole review (the branch reads it uncut) and returns its distinct
 // n-gram keys, on every core.
 func (m *Model) encodeKeys(ctx context.Context, ex []Example, n int) ([][]uint64, error) {
 	keys := make([][]uint64, len(ex))
@@ -459,7 +460,7 @@ func (m *Model) encodeKeys(ctx context.Context, ex []Example, n int) ([][]uint64
 					return
 				}
 				var ks []uint64
-				ngramEach(m.Encode(ex[i].Text), n, func(k uint64) { ks = append(ks, k) })
+				ngramEach(m.encodeAll(ex[i].Text), n, func(k uint64) { ks = append(ks, k) })
 				slices.Sort(ks)
 				keys[i] = slices.Compact(ks)
 			}

@@ -201,3 +201,39 @@ func TestExplainWithNGram(t *testing.T) {
 		}
 	}
 }
+
+// The branch reads the whole of a review longer than MaxLen, the recurrent
+// part the cut that it was trained on; Predict, PredictBatch and both
+// explanations agree on it.
+func TestNGramReadsWholeReview(t *testing.T) {
+	tr := orderSynth(300, 7)
+	m := tinyModel(t, synthTok(t, tr), rnn.GRU, "max+mean") // MaxLen 40, head+tail
+	hm, _, err := m.TrainNGram(context.Background(), tr, smallNGram())
+	require.NoError(t, err)
+	words := make([]string, 100)
+	for i := range words {
+		words[i] = noise[i%len(noise)]
+	}
+	words[30], words[31] = "good", "not" // positive, inside the cut-away middle (tokens 10-69)
+	long := strings.Join(words, " ")
+	require.Len(t, m.Encode(long), 40)
+	ids := hm.Encode(long)
+	require.Len(t, ids, 100)
+
+	rnnP := m.Predict(long).Probs // the recurrent part alone, on the cut
+	z := make([]float64, 2)
+	hm.ngramScores(z, ngramFeatures(nil, ids, hm.Config.NGram.N, hm.Config.NGram.Buckets))
+	w := float64(hm.Config.NGram.Weight)
+	a := math.Exp((1-w)*math.Log(float64(rnnP[0])) + w*z[0])
+	b := math.Exp((1-w)*math.Log(float64(rnnP[1])) + w*z[1])
+	got := hm.Predict(long)
+	assert.InDelta(t, b/(a+b), got.Probs[1], 1e-5)
+	assert.Equal(t, "positive", got.Label)
+	assert.InDeltaSlice(t, got.Probs, hm.PredictBatch([]string{"good not", long, "not good"})[1].Probs, 1e-5)
+	for _, method := range []string{ExplainOcclusion, ExplainGradient} {
+		e, err := hm.Explain(long, method)
+		require.NoError(t, err)
+		assert.InDeltaSlice(t, got.Probs, e.Probs, 1e-5, method)
+		assert.Len(t, e.Tokens, 40, "the tokens the recurrent part reads")
+	}
+}

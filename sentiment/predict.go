@@ -64,14 +64,18 @@ func (m *Model) probs(ids [][]int32) []float32 {
 	w := m.getWork()
 	defer m.putWork(w)
 	batch := make([][]int32, 0, inferBatch)
+	full := make([][]int32, 0, inferBatch)
 	for s := 0; s < len(order); s += inferBatch {
 		idx := order[s:min(s+inferBatch, len(order))]
-		batch = batch[:0]
+		batch, full = batch[:0], full[:0]
 		for _, i := range idx {
-			batch = append(batch, ids[i])
+			// Encode leaves the whole review to an n-gram branch; the
+			// recurrent part reads it cut as it was trained.
+			batch = append(batch, Truncate(ids[i], m.Config.MaxLen, m.Config.Truncate))
+			full = append(full, ids[i])
 		}
 		logits := m.forward(w, batch, false, nil)
-		m.mixNGram(logits, batch)
+		m.mixNGram(logits, full)
 		rnn.Softmax(logits, logits, len(batch), C)
 		for k, i := range idx {
 			copy(res[i*C:(i+1)*C], logits[k*C:(k+1)*C])
