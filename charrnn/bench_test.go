@@ -2,6 +2,7 @@ package charrnn
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"strings"
 	"syscall"
@@ -88,6 +89,42 @@ func benchSample(b *testing.B, quantize bool) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chars/s")
 	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "chars/cpu-s")
+}
+
+// BenchmarkW2Generate is W2 through Model.GenerateScored, the path of
+// rnnkit generate: the prime, a seed, then sampling with the emitted text
+// scored. Reports chars/s; allocations are per call of b.N characters.
+func BenchmarkW2Generate(b *testing.B) {
+	m, _ := w1Model(b)
+	roundToHalf(b, m.Params)
+	opt := SampleOptions{N: b.N, Temperature: 0.8, Seed: 3}
+	emit := func(string) error { return nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	if _, err := m.GenerateScored(context.Background(), "ab", opt, emit); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chars/s")
+	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "chars/cpu-s")
+}
+
+// BenchmarkW1Evaluate is Model.Evaluate (16 streams, windows of 256, the
+// validation pass of training and rnnkit eval charrnn) of the W1 model on
+// 20,000 characters per iteration. Reports chars/s.
+func BenchmarkW1Evaluate(b *testing.B) {
+	m, text := w1Model(b)
+	text = text[:20_000]
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Evaluate(text); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(text))/b.Elapsed().Seconds(), "chars/s")
+	b.ReportMetric(float64(b.N*len(text))/(cpuTime()-cpu0).Seconds(), "chars/cpu-s")
 }
 
 // roundToHalf rounds every parameter to half precision through an F16
