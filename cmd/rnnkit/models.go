@@ -7,20 +7,54 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/rnnkit/rnnkit/charrnn"
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/spf13/cobra"
 )
 
 // defaultModel returns the embedded default model file for an application
-// ("charrnn", "sentiment", "seq2seq").
+// ("charrnn", "sentiment", "seq2seq"); a missing one is a noDefaultError.
 func defaultModel(kind string) (name string, data []byte, err error) {
 	name = "models/" + kind + ".safetensors"
 	data, err = models.FS.ReadFile(kind + ".safetensors")
 	if err != nil {
-		return "", nil, fmt.Errorf("this rnnkit build has no default %s model; pass --model FILE (train one with `rnnkit train %s`)", kind, kind)
+		return "", nil, noDefaultError{kind}
 	}
 	return "embedded:" + name, data, nil
+}
+
+// noDefaultError is the error for a default model this build lacks.
+type noDefaultError struct{ kind string }
+
+func (e noDefaultError) Error() string {
+	return fmt.Sprintf("this rnnkit build has no default %s model; pass --model FILE (train one with `rnnkit train %s`)", e.kind, e.kind)
+}
+
+// defaultCharRNN loads the embedded default character model: each file
+// models.CharRNN lists (one model, or the members of an ensemble), with
+// its name. The error is a noDefaultError when this build lacks a file.
+func defaultCharRNN() ([]*charrnn.Model, []string, error) {
+	if len(models.CharRNN) == 0 {
+		return nil, nil, noDefaultError{charrnn.Kind}
+	}
+	var ms []*charrnn.Model
+	var names []string
+	for _, file := range models.CharRNN {
+		name, data, err := defaultModel(file)
+		if err != nil {
+			if file != charrnn.Kind {
+				err = fmt.Errorf("%w (%s.safetensors, a file of the default charrnn model, is missing from cmd/rnnkit/models)", err, file)
+			}
+			return nil, nil, err
+		}
+		m, err := charrnn.LoadBytes(name, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms, names = append(ms, m), append(names, name)
+	}
+	return ms, names, nil
 }
 
 // loadModel loads the model file at path, or the embedded default model of
