@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rnnkit/rnnkit/charrnn"
+	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
@@ -112,4 +114,77 @@ func TestEvalCharRNNEnsemble(t *testing.T) {
 	_, _, err = runCLI(t, "eval", "charrnn", "--data", data, "--model", a, "--ensemble", missing)
 	require.ErrorContains(t, err, "--ensemble "+missing+": ")
 	require.Equal(t, 1, run([]string{"eval", "charrnn", "--data", data, "--model", a, "--ensemble", missing}))
+}
+
+// TestDefaultCharRNNEnsemble: a default charrnn of several embedded files
+// (here the default with itself) is what generate, eval, serve, models and
+// models export all take as the default, from the one list models.CharRNN.
+func TestDefaultCharRNNEnsemble(t *testing.T) {
+	args := []string{"--seed", "ROMEO:", "-n", "30", "--rng-seed", "1"}
+	single, _, err := runCLI(t, append([]string{"generate"}, args...)...)
+	require.NoError(t, err)
+
+	saved := models.CharRNN
+	models.CharRNN = []string{"charrnn", "charrnn"}
+	t.Cleanup(func() { models.CharRNN = saved })
+
+	both, _, err := runCLI(t, append([]string{"generate"}, args...)...)
+	require.NoError(t, err)
+	require.Equal(t, single, both, "the default with itself generates as the default")
+	r := generateJSONOf(t, args...)
+	const embedded = "embedded:models/charrnn.safetensors"
+	require.Equal(t, []string{embedded, embedded}, r.Models)
+
+	// serve serves the ensemble.
+	ms, err := loadServeModels(&serveOptions{classifyModel: "none", translateModels: []string{"none"}})
+	require.NoError(t, err)
+	require.NotNil(t, ms.Generator)
+	require.Len(t, ms.Generator.Ensemble, 1)
+	require.Equal(t, "generate ("+embedded+" + "+embedded+")", describeModels(ms))
+
+	// rnnkit models names the ensemble on each of its files.
+	out, _, err := runCLI(t, "models", "--json")
+	require.NoError(t, err)
+	var listed bool
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var l modelListing
+		require.NoError(t, json.Unmarshal([]byte(line), &l))
+		if l.Name == "charrnn" {
+			listed = true
+			require.Equal(t, []string{"charrnn", "charrnn"}, l.Ensemble)
+		} else {
+			require.Nil(t, l.Ensemble, l.Name)
+		}
+	}
+	require.True(t, listed)
+	out, _, err = runCLI(t, "models")
+	require.NoError(t, err)
+	assert.Contains(t, out, "    ensemble: charrnn + charrnn (the default charrnn model, their next-character probabilities averaged)\n")
+
+	// models export charrnn writes each file, and how to use them together.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.safetensors")
+	out, _, err = runCLI(t, "models", "export", "charrnn", path)
+	require.NoError(t, err)
+	second := filepath.Join(dir, "s-2.safetensors")
+	assert.Contains(t, out, "the default charrnn model is their ensemble: rnnkit generate --model "+path+" --ensemble "+second+"\n")
+	want, err := models.FS.ReadFile("charrnn.safetensors")
+	require.NoError(t, err)
+	for _, p := range []string{path, second} {
+		got, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.Equal(t, want, got, p)
+	}
+	exported, _, err := runCLI(t, append([]string{"generate", "--model", path, "--ensemble", second}, args...)...)
+	require.NoError(t, err)
+	require.Equal(t, both, exported)
+
+	// A file of the list that this build lacks is an error naming it.
+	models.CharRNN = []string{"charrnn", "charrnn-missing"}
+	_, _, err = runCLI(t, append([]string{"generate"}, args...)...)
+	require.ErrorContains(t, err, "charrnn-missing.safetensors, a file of the default charrnn model, is missing")
+	ms, err = loadServeModels(&serveOptions{classifyModel: "none"})
+	require.NoError(t, err, "the translators are still served")
+	require.Nil(t, ms.Generator)
+	require.Equal(t, "generate", ms.Unavailable[0].Task)
 }
