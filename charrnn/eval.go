@@ -60,6 +60,20 @@ func (m *Model) Evaluate(text string) (EvalResult, error) {
 // EvaluateWith measures the model on text, walking it as opt says. Characters
 // outside the vocabulary are scored as <unk>.
 func (m *Model) EvaluateWith(text string, opt EvalOptions) (EvalResult, error) {
+	return m.alone().EvaluateWith(text, opt)
+}
+
+// Evaluate is Model.Evaluate for the ensemble: the loss is the mixture's
+// (the mean of the models' next-character probabilities), at most the mean
+// of the models' own losses.
+func (e *Ensemble) Evaluate(text string) (EvalResult, error) {
+	return e.EvaluateWith(text, EvalOptions{})
+}
+
+// EvaluateWith is Model.EvaluateWith for the ensemble: every model walks the
+// text as opt says, side by side, and each character is scored under their
+// mixture.
+func (e *Ensemble) EvaluateWith(text string, opt EvalOptions) (EvalResult, error) {
 	if opt.Streams == 0 {
 		opt.Streams = DefaultEvalStreams
 	}
@@ -69,11 +83,11 @@ func (m *Model) EvaluateWith(text string, opt EvalOptions) (EvalResult, error) {
 	if opt.Streams < 0 || opt.Window < 0 {
 		return EvalResult{}, fmt.Errorf("charrnn: %d streams and windows of %d characters must be positive", opt.Streams, opt.Window)
 	}
-	ids := m.Tok.Encode(text)
+	ids := e.Tokenizer().Encode(text)
 	if len(ids) < 2 {
 		return EvalResult{}, errors.New("charrnn: need at least 2 characters to evaluate")
 	}
-	loss, n, B := m.evalStreams(ids, opt.Streams, opt.Window, opt.Stateless)
+	loss, n, B := e.evalStreams(ids, opt.Streams, opt.Window, opt.Stateless)
 	return EvalResult{Loss: loss, BitsPerChar: loss / math.Ln2, Perplexity: math.Exp(loss), Chars: n,
 		Streams: B, Window: opt.Window, Stateless: opt.Stateless}, nil
 }
@@ -81,23 +95,41 @@ func (m *Model) EvaluateWith(text string, opt EvalOptions) (EvalResult, error) {
 // evaluate returns the mean loss over ids, run as B contiguous streams in
 // windows of T with the state carried.
 func (m *Model) evaluate(ids []int32, B, T int) (float64, int) {
-	loss, n, _ := m.evalStreams(ids, B, T, false)
+	loss, n, _ := m.alone().evalStreams(ids, B, T, false)
 	return loss, n
 }
 
 // evalStreams returns the mean loss over ids run as up to B contiguous
 // streams in windows of T, the number of predictions and the streams used.
-func (m *Model) evalStreams(ids []int32, B, T int, stateless bool) (float64, int, int) {
+// Each model runs the windows with its own state; the loss is that of
+// their mixed logits (mixLogits), or of the one model's own.
+func (e *Ensemble) evalStreams(ids []int32, B, T int, stateless bool) (float64, int, int) {
 	B = max(1, min(B, (len(ids)-1)/T))
 	S := (len(ids) - 1) / B // predictions per stream
 	if S == 0 {
 		B, S = 1, len(ids)-1
 	}
-	seq := m.rnn.NewSeq()
-	state := m.rnn.NewState(B)
-	V := m.Config.Vocab
-	x := make([]float32, T*B*m.inputSize())
-	logits := make([]float32, T*B*V)
+	V := e.vocab()
+	type part struct {
+		m      *Model
+		seq    *rnn.Seq
+		state  *rnn.State
+		x      []float32
+		logits []float32
+	}
+	parts := make([]part, len(e.models))
+	srcs := make([][]float32, len(e.models))
+	for i, m := range e.models {
+		parts[i] = part{m: m, seq: m.rnn.NewSeq(), state: m.rnn.NewState(B),
+			x: make([]float32, T*B*m.inputSize()), logits: make([]float32, T*B*V)}
+		srcs[i] = parts[i].logits
+	}
+	logits := parts[0].logits
+	var lse, d []float64
+	if len(parts) > 1 {
+		logits = make([]float32, T*B*V)
+		lse, d = make([]float64, len(parts)), make([]float64, len(parts))
+	}
 	in := make([]int32, T*B)
 	tgt := make([]int32, T*B)
 	var total float64
@@ -106,13 +138,20 @@ func (m *Model) evalStreams(ids []int32, B, T int, stateless bool) (float64, int
 		tw := min(T, S-w)
 		fit.StreamWindow(in, tgt, ids, S, w, tw, B)
 		n := tw * B
-		m.embedInto(x[:n*m.inputSize()], in[:n])
-		if stateless {
-			state.Zero()
+		for i := range parts {
+			p := &parts[i]
+			x := p.x[:n*p.m.inputSize()]
+			p.m.embedInto(x, in[:n])
+			if stateless {
+				p.state.Zero()
+			}
+			h := p.seq.Forward(x, tw, B, nil, p.state, false, nil)
+			p.state.CopyFrom(p.seq.Final())
+			p.m.dec.Forward(p.logits[:n*V], h, n)
 		}
-		h := seq.Forward(x[:n*m.inputSize()], tw, B, nil, state, false, nil)
-		state.CopyFrom(seq.Final())
-		m.dec.Forward(logits[:n*V], h, n)
+		if len(parts) > 1 {
+			mixLogits(logits, srcs, n, V, lse, d)
+		}
 		l, c := rnn.SoftmaxCrossEntropy(nil, logits[:n*V], tgt[:n], n, V, rnn.CrossEntropyOptions{})
 		total += l * float64(c)
 		count += c

@@ -51,49 +51,85 @@ const DefaultPrime = "\n\n"
 // ErrUnknownChar reports a seed character that is not in the model's vocabulary.
 var ErrUnknownChar = errors.New("character not in the model's vocabulary")
 
-// Generator samples text from a Model one character at a time. It owns the
-// recurrent state and buffers, so each goroutine needs its own; the Model
-// itself is shared read-only.
+// Generator samples text from a Model, or from an Ensemble's mixture, one
+// character at a time. It owns the recurrent states and buffers, so each
+// goroutine needs its own; the models themselves are shared read-only.
 type Generator struct {
+	members []member           // one per model: a Model's generator has one
+	tok     tokenize.Tokenizer // the models' tokenizer
+	logits  []float32          // the next-token logits: the model's own (members[0].logits), or the mixture's
+	srcs    [][]float32        // the members' logits, for mixLogits (ensembles only)
+	lse, d  []float64          // mixLogits' scratch
+	probs   []float32
+	order   []int32
+	id      [1]int32
+	fed     bool // Feed has been called at least once
+}
+
+// member is one model of a Generator, with its state and buffers.
+type member struct {
 	m      *Model
 	seq    *rnn.Seq
 	state  *rnn.State
 	x      []float32
 	logits []float32
-	probs  []float32
-	order  []int32
-	id     [1]int32
-	fed    bool // Feed has been called at least once
 }
 
 // NewGenerator returns a generator with a zero state.
-func (m *Model) NewGenerator() *Generator {
-	return &Generator{
-		m: m, seq: m.rnn.NewInferenceSeq(), state: m.rnn.NewState(1),
-		x:      make([]float32, m.inputSize()),
-		logits: make([]float32, m.Config.Vocab),
-		probs:  make([]float32, m.Config.Vocab),
-		order:  make([]int32, m.Config.Vocab),
+func (m *Model) NewGenerator() *Generator { return m.alone().NewGenerator() }
+
+// NewGenerator returns a generator over the ensemble's mixture with every
+// model in its zero state.
+func (e *Ensemble) NewGenerator() *Generator {
+	V := e.vocab()
+	g := &Generator{
+		tok:     e.Tokenizer(),
+		members: make([]member, len(e.models)),
+		probs:   make([]float32, V),
+		order:   make([]int32, V),
 	}
+	for i, m := range e.models {
+		g.members[i] = member{m: m, seq: m.rnn.NewInferenceSeq(), state: m.rnn.NewState(1),
+			x: make([]float32, m.inputSize()), logits: make([]float32, V)}
+	}
+	g.logits = g.members[0].logits
+	if len(e.models) > 1 {
+		g.logits = make([]float32, V)
+		g.srcs = make([][]float32, len(e.models))
+		for i := range g.members {
+			g.srcs[i] = g.members[i].logits
+		}
+		g.lse, g.d = make([]float64, len(e.models)), make([]float64, len(e.models))
+	}
+	return g
 }
 
 // Feed advances the state by one token and leaves the next-token logits in
 // the generator.
 func (g *Generator) Feed(id int32) {
 	g.id[0] = id
-	g.m.embedInto(g.x, g.id[:])
-	h := g.seq.Forward(g.x, 1, 1, nil, g.state, false, nil)
-	g.state.CopyFrom(g.seq.Final())
-	g.m.dec.Forward(g.logits, h, 1)
+	for i := range g.members {
+		mb := &g.members[i]
+		mb.m.embedInto(mb.x, g.id[:])
+		h := mb.seq.Forward(mb.x, 1, 1, nil, mb.state, false, nil)
+		mb.state.CopyFrom(mb.seq.Final())
+		mb.m.dec.Forward(mb.logits, h, 1)
+	}
+	if g.srcs != nil {
+		mixLogits(g.logits, g.srcs, 1, len(g.logits), g.lse, g.d)
+	}
 	g.fed = true
 }
 
-// Logits are the next-token logits after the last Feed: (Vocab).
+// Logits are the next-token logits after the last Feed: (Vocab). For an
+// ensemble they are logits of the mixture: their softmax is the mean of the
+// models' softmaxes (see Ensemble).
 func (g *Generator) Logits() []float32 { return g.logits }
 
 // LogProb is the log-probability (nats) of token id after the last Feed
-// under the model itself: log softmax(logits)[id] at temperature 1 over the
-// whole vocabulary, whatever the sampling options. It is what Evaluate
+// under the model itself (an ensemble's: under its mixture): log
+// softmax(logits)[id] at temperature 1 over the whole vocabulary, whatever
+// the sampling options. It is what Evaluate
 // scores, so a text's LogProbs sum to minus its loss times its length.
 func (g *Generator) LogProb(id int32) float64 {
 	mx := float32(math.Inf(-1))
@@ -107,7 +143,9 @@ func (g *Generator) LogProb(id int32) float64 {
 	return float64(g.logits[id]-mx) - math.Log(sum)
 }
 
-// Sample draws the next token from the current logits.
+// Sample draws the next token from the current logits. For an ensemble the
+// temperature, top-k and top-p apply to the mixture: at temperature T it
+// samples in proportion to p(c)^(1/T), p the mixture.
 func (g *Generator) Sample(rng *rand.Rand, opt SampleOptions) int32 {
 	V := len(g.logits)
 	if opt.Greedy {
@@ -211,13 +249,34 @@ func (r Generation) MeanLogProb() float64 {
 // has one. Cancelling ctx stops generation early (the text sampled so far is
 // emitted first) and returns ctx.Err().
 func (m *Model) Generate(ctx context.Context, seed string, opt SampleOptions, emit func(string) error) error {
-	_, err := m.GenerateScored(ctx, seed, opt, emit)
-	return err
+	return m.alone().Generate(ctx, seed, opt, emit)
 }
 
 // GenerateScored is Generate that also reports what it emitted, with the
 // log-likelihood of that text under the model at temperature 1.
 func (m *Model) GenerateScored(ctx context.Context, seed string, opt SampleOptions, emit func(string) error) (Generation, error) {
+	return m.alone().GenerateScored(ctx, seed, opt, emit)
+}
+
+// Start returns a generator whose state is warmed on opt's prime (see
+// SampleOptions.Prime) and then on seed, ready to Sample the character that
+// follows the seed. Generate starts from it; it is exported for callers
+// that drive Sample and Feed themselves.
+func (m *Model) Start(seed string, opt SampleOptions) (*Generator, error) {
+	return m.alone().Start(seed, opt)
+}
+
+// Generate is Model.Generate sampling from the ensemble's mixture: every
+// model is warmed on the prime and seed, and each character is drawn from
+// the mean of their next-character distributions.
+func (e *Ensemble) Generate(ctx context.Context, seed string, opt SampleOptions, emit func(string) error) error {
+	_, err := e.GenerateScored(ctx, seed, opt, emit)
+	return err
+}
+
+// GenerateScored is Model.GenerateScored for the ensemble: the
+// log-likelihood is the mixture's at temperature 1.
+func (e *Ensemble) GenerateScored(ctx context.Context, seed string, opt SampleOptions, emit func(string) error) (Generation, error) {
 	if opt.N == 0 {
 		opt.N = 500
 	}
@@ -230,7 +289,7 @@ func (m *Model) GenerateScored(ctx context.Context, seed string, opt SampleOptio
 	if slices.Contains(opt.Stop, "") {
 		return Generation{}, errors.New("charrnn: empty stop sequence")
 	}
-	g, err := m.Start(seed, opt)
+	g, err := e.Start(seed, opt)
 	if err != nil {
 		return Generation{}, err
 	}
@@ -244,7 +303,7 @@ func (m *Model) GenerateScored(ctx context.Context, seed string, opt SampleOptio
 			return out.res, ctx.Err()
 		}
 		id := g.Sample(rng, opt)
-		stopped, err := out.add(m.Tok.Token(id), g.LogProb(id))
+		stopped, err := out.add(g.tok.Token(id), g.LogProb(id))
 		if err != nil || stopped {
 			return out.res, err
 		}
@@ -255,11 +314,9 @@ func (m *Model) GenerateScored(ctx context.Context, seed string, opt SampleOptio
 	return out.res, out.flush()
 }
 
-// Start returns a generator whose state is warmed on opt's prime (see
-// SampleOptions.Prime) and then on seed, ready to Sample the character that
-// follows the seed. Generate starts from it; it is exported for callers
-// that drive Sample and Feed themselves.
-func (m *Model) Start(seed string, opt SampleOptions) (*Generator, error) {
+// Start is Model.Start for the ensemble: every model's state is warmed on
+// the prime and the seed.
+func (e *Ensemble) Start(seed string, opt SampleOptions) (*Generator, error) {
 	if !utf8.ValidString(seed) {
 		return nil, errors.New("charrnn: seed is not valid UTF-8")
 	}
@@ -274,27 +331,27 @@ func (m *Model) Start(seed string, opt SampleOptions) (*Generator, error) {
 	case opt.NoPrime:
 	case opt.Prime == "":
 		// The default prime is used only when the model knows it.
-		if ids, err := m.encodeText("prime", DefaultPrime, false); err == nil {
+		if ids, err := e.encodeText("prime", DefaultPrime, false); err == nil {
 			prime = ids
 		}
 	default:
-		ids, err := m.encodeText("prime", opt.Prime, opt.SkipUnknown)
+		ids, err := e.encodeText("prime", opt.Prime, opt.SkipUnknown)
 		if err != nil {
 			return nil, err
 		}
 		prime = ids
 	}
-	ids, err := m.encodeText("seed", seed, opt.SkipUnknown)
+	ids, err := e.encodeText("seed", seed, opt.SkipUnknown)
 	if err != nil {
 		return nil, err
 	}
-	g := m.NewGenerator()
+	g := e.NewGenerator()
 	for _, id := range prime {
 		g.Feed(id)
 	}
 	if len(ids) == 0 && !g.fed {
 		// Nothing to start from: begin after a newline, as a line does.
-		if id, ok := m.Tok.ID("\n"); ok {
+		if id, ok := e.Tokenizer().ID("\n"); ok {
 			ids = []int32{id}
 		}
 	}
@@ -308,8 +365,8 @@ func (m *Model) Start(seed string, opt SampleOptions) (*Generator, error) {
 }
 
 // encodeText encodes a seed or prime (what names it in errors).
-func (m *Model) encodeText(what, text string, skipUnknown bool) ([]int32, error) {
-	ids, offs := m.Tok.EncodeOffsets(text)
+func (e *Ensemble) encodeText(what, text string, skipUnknown bool) ([]int32, error) {
+	ids, offs := e.Tokenizer().EncodeOffsets(text)
 	out := ids[:0]
 	for i, id := range ids {
 		if id == tokenize.Unk {

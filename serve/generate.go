@@ -106,7 +106,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 			return sse.event("chunk", GenerateChunk{chunk})
 		}
 	}
-	res, err := g.Model.GenerateScored(ctx, req.Seed, opt, emit)
+	res, err := s.genModel.GenerateScored(ctx, req.Seed, opt, emit)
 	s.metrics.genChars.Add(float64(res.Chars))
 	out := GenerateResponse{Text: text.String(), RNGSeed: opt.Seed, Chars: res.Chars, FinishReason: "length"}
 	if mlp := res.MeanLogProb(); !math.IsNaN(mlp) {

@@ -45,7 +45,7 @@ func (s *Server) modelsResponse() ModelsResponse {
 	if g := s.models.Generator; g != nil {
 		q, meta := splitMeta(g.Model.Meta)
 		res.Models = append(res.Models, ModelInfo{Task: "generate", Kind: "charrnn", Source: g.Source,
-			Parameters: g.Model.Params.Len(), Config: g.Model.Config, Quality: q, Metadata: meta})
+			Parameters: g.Model.Params.Len(), Config: g.Model.Config, Quality: q, Metadata: meta, Ensemble: g.EnsembleSources})
 	}
 	if c := s.models.Classifier; c != nil {
 		q, meta := splitMeta(c.Model.Meta)

@@ -60,10 +60,17 @@ func (o Options) validate() error {
 	return nil
 }
 
-// Generator is a text generation model and where it was loaded from.
+// Generator is a text generation model and where it was loaded from: one
+// model, or with Ensemble the ensemble of several (charrnn.Ensemble).
 type Generator struct {
 	Model  *charrnn.Model
 	Source string // a path, or "embedded:..." for a model built into the binary
+	// Ensemble are more models that generate with Model, their
+	// next-character probabilities averaged; they need Model's tokenizer.
+	// EnsembleSources says where each was loaded from. Both are empty for
+	// a single model.
+	Ensemble        []*charrnn.Model
+	EnsembleSources []string
 }
 
 // Classifier is a review classifier and where it was loaded from.
@@ -99,6 +106,7 @@ type Server struct {
 	metrics  *metrics
 	routes   []route
 	gen      *limiter
+	genModel *charrnn.Ensemble // Models.Generator's model, with its Ensemble
 	classify *batcher[classifyIn, []ClassifyResult]
 	trans    map[string]*batcher[translateIn, []TranslateResult] // by "from-to"
 	draining atomic.Bool
@@ -126,9 +134,18 @@ func New(models Models, opt Options) (*Server, error) {
 	}
 	s := &Server{opt: opt, models: models, metrics: newMetrics(), trans: map[string]*batcher[translateIn, []TranslateResult]{}}
 	if models.Generator != nil {
-		if models.Generator.Model == nil {
+		g := models.Generator
+		if g.Model == nil {
 			return nil, errors.New("serve: Models.Generator has no Model")
 		}
+		if len(g.EnsembleSources) != len(g.Ensemble) {
+			return nil, fmt.Errorf("serve: Models.Generator has %d Ensemble models but %d EnsembleSources", len(g.Ensemble), len(g.EnsembleSources))
+		}
+		e, err := charrnn.NewEnsemble(append([]*charrnn.Model{g.Model}, g.Ensemble...)...)
+		if err != nil {
+			return nil, fmt.Errorf("serve: Models.Generator: %w", err)
+		}
+		s.genModel = e
 		s.gen = newLimiter(opt.Workers, opt.Queue)
 		s.metrics.queueDepth("generate", s.gen.depth)
 	}

@@ -25,9 +25,60 @@ func addCharRNNCommands(root, train, eval *cobra.Command, g *globalOptions) {
 	eval.AddCommand(newEvalCharRNNCmd(g))
 }
 
-// loadCharRNN loads --model, or the embedded default when path is empty.
-func loadCharRNN(path string) (*charrnn.Model, error) {
-	return loadModel(path, charrnn.Kind, charrnn.Load, charrnn.LoadBytes)
+// charEnsembleHelp is the help of --ensemble on generate and eval charrnn
+// (seq2seq's is addEnsembleFlag's).
+const charEnsembleHelp = "also %s with this model (repeatable; same tokenizer), averaging the models' next-character probabilities"
+
+// loadCharRNN loads the models generate and eval charrnn run, quantized as
+// --quantize says: --model, or the embedded default when path is empty
+// (one file or several: defaultCharRNN), then each --ensemble file. It
+// returns them as one ensemble (a single model is an ensemble of one) and
+// where each came from, in order.
+func loadCharRNN(path string, ensemble []string, quant string) (*charrnn.Ensemble, []string, error) {
+	var ms []*charrnn.Model
+	var names []string
+	if path == "" {
+		var err error
+		if ms, names, err = defaultCharRNN(); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		m, err := charrnn.Load(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms, names = []*charrnn.Model{m}, []string{path}
+	}
+	own := len(ms) // the main model's files; the rest are --ensemble's
+	for _, p := range ensemble {
+		m, err := charrnn.Load(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--ensemble %s: %w", p, err)
+		}
+		ms, names = append(ms, m), append(names, p)
+	}
+	for _, m := range ms {
+		quantize(m, quant)
+	}
+	e, err := charrnn.NewEnsemble(ms...)
+	var te *charrnn.TokenizerError
+	if errors.As(err, &te) {
+		msg := te.Describe(names[te.Model], names[0])
+		if te.Model >= own {
+			msg = "--ensemble: " + msg
+		}
+		return nil, nil, errors.New(msg)
+	}
+	return e, names, err
+}
+
+// ensembleNames is what --json reports as "models": where each model came
+// from when several generate or score together, nothing for one model.
+func ensembleNames(names []string) []string {
+	if len(names) < 2 {
+		return nil
+	}
+	return names
 }
 
 // readTextFile reads a whole UTF-8 text file for training or evaluation,
@@ -63,6 +114,7 @@ const maxRNGSeed = 1<<53 - 1
 type generateOptions struct {
 	model, seed, prime string
 	quantize           string
+	ensemble           []string
 	stops              []string
 	opt                charrnn.SampleOptions
 	rngSeed            uint64
@@ -87,6 +139,12 @@ the default prime is skipped when the model lacks its characters.
 Without --model the embedded default model is used: a 2-layer LSTM trained on
 tiny Shakespeare. A seed or prime character the model never saw is an error;
 --skip-unknown drops such characters instead.
+
+--ensemble FILE (repeatable) generates with several models at once: each is
+warmed on the prime and seed, and every character is sampled from the mean
+of the models' next-character probabilities (temperature, --top-k and
+--top-p apply to that mean). The models must have the same tokenizer, as
+models trained on the same text do.
 
 Sampling:
   --temperature T   softmax temperature; 0 means greedy (as --greedy)
@@ -114,7 +172,8 @@ characters, mean_log_prob the mean log-likelihood of text under the model at
 temperature 1 after the prime and seed (nats/char, whatever the sampling
 flags; null when chars is 0), finish_reason "stop" or "length", and stop the
 stop sequence that ended it (absent otherwise). rng_seed replays the sample
-with --rng-seed.
+with --rng-seed. With several models (--ensemble), "models" lists them, the
+main one first, and mean_log_prob is under their mixture.
 
 Ctrl-C stops generation with exit status 130 (SIGTERM: 143) after printing
 what was generated.`,
@@ -124,7 +183,8 @@ what was generated.`,
   rnnkit generate --temperature 0 -n 200                  # greedy
   rnnkit generate --seed "ROMEO:" --stop '\n\n'           # one speech
   rnnkit generate --seed "KING:" --samples 3 -n 100 --rng-seed 10 --json
-  rnnkit generate --seed "ROMEO:" --prime ''              # from the zero state`,
+  rnnkit generate --seed "ROMEO:" --prime ''              # from the zero state
+  rnnkit generate --seed "ROMEO:" --ensemble other.safetensors   # two models' mean`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.check(c); err != nil {
@@ -133,11 +193,13 @@ what was generated.`,
 			if err := checkQuantize(o.quantize); err != nil {
 				return err
 			}
-			m, err := loadCharRNN(o.model)
+			m, names, err := loadCharRNN(o.model, o.ensemble, o.quantize)
 			if err != nil {
 				return err
 			}
-			quantize(m, o.quantize)
+			if len(names) > 1 {
+				status(c, g, "generating with %d models: %s", len(names), strings.Join(names, ", "))
+			}
 			base := o.rngSeed
 			if !c.Flags().Changed("rng-seed") {
 				base = rand.Uint64N(maxRNGSeed + 1 - uint64(o.samples-1))
@@ -145,7 +207,7 @@ what was generated.`,
 			// Ctrl-C or SIGTERM cancels the context: runGenerate prints what
 			// was generated and returns context.Canceled, which run turns
 			// into exit status 130 or 143.
-			err = runGenerate(c.Context(), c, g, m, o, base)
+			err = runGenerate(c.Context(), c, g, m, ensembleNames(names), o, base)
 			if errors.Is(err, charrnn.ErrUnknownChar) {
 				return fmt.Errorf("%v; pass --skip-unknown to drop such characters", err)
 			}
@@ -154,6 +216,7 @@ what was generated.`,
 	}
 	f := c.Flags()
 	f.StringVar(&o.model, "model", "", "model file (default: the embedded tiny Shakespeare model)")
+	f.StringArrayVar(&o.ensemble, "ensemble", nil, fmt.Sprintf(charEnsembleHelp, "generate"))
 	f.StringVar(&o.seed, "seed", "", "text that starts the sample and warms the state")
 	f.StringVar(&o.prime, "prime", charrnn.DefaultPrime, `text fed before the seed and not printed; '' starts from the zero state`)
 	f.IntVarP(&o.opt.N, "n", "n", 500, "characters to generate (0 = print only the seed)")
@@ -255,10 +318,12 @@ type generateJSON struct {
 	MeanLogProb  *float64 `json:"mean_log_prob"` // null when Chars is 0
 	FinishReason string   `json:"finish_reason"` // "stop" or "length"
 	Stop         string   `json:"stop,omitempty"`
+	Models       []string `json:"models,omitempty"` // the models, when several generate together
 }
 
 // runGenerate draws o.samples samples, sample i with rng seed base+i.
-func runGenerate(ctx context.Context, c *cobra.Command, g *globalOptions, m *charrnn.Model, o *generateOptions, base uint64) error {
+// models is what --json reports as "models".
+func runGenerate(ctx context.Context, c *cobra.Command, g *globalOptions, m *charrnn.Ensemble, models []string, o *generateOptions, base uint64) error {
 	generate := func(opt charrnn.SampleOptions, emit func(string) error) (charrnn.Generation, error) {
 		if opt.N == 0 { // the library reads N 0 as its default; -n 0 only checks the seed and prime
 			_, err := m.Start(o.seed, opt)
@@ -275,7 +340,7 @@ func runGenerate(ctx context.Context, c *cobra.Command, g *globalOptions, m *cha
 			if err != nil {
 				return err
 			}
-			r := generateJSON{Seed: o.seed, Text: b.String(), RNGSeed: opt.Seed, Chars: res.Chars, FinishReason: "length", Stop: res.Stop}
+			r := generateJSON{Seed: o.seed, Text: b.String(), RNGSeed: opt.Seed, Chars: res.Chars, FinishReason: "length", Stop: res.Stop, Models: models}
 			if res.Chars > 0 {
 				mlp := res.MeanLogProb()
 				r.MeanLogProb = &mlp
@@ -515,6 +580,7 @@ func runTrainCharRNN(c *cobra.Command, g *globalOptions, o *trainCharOptions) er
 
 func newEvalCharRNNCmd(g *globalOptions) *cobra.Command {
 	var model, data, quant string
+	var ensemble []string
 	var opt charrnn.EvalOptions
 	var asJSON bool
 	c := &cobra.Command{
@@ -541,11 +607,17 @@ The default (--streams 16 --window 256) is how training measures validation
 loss. --streams 1 is a plain single-stream full pass, what a PyTorch loop
 over the whole text with the hidden state carried gives: one stream, state
 carried throughout, every character after the first scored once. --json
-reports the mode used (streams, window, stateless) with the result.`,
+reports the mode used (streams, window, stateless) with the result.
+
+--ensemble FILE (repeatable) scores the mean of several models'
+next-character probabilities, each model walking the text as above; the
+models must have the same tokenizer. The mixture's loss is at most the mean
+of the models' own losses; --json lists the models used as "models".`,
 		Example: `  rnnkit eval charrnn --data heldout.txt
   rnnkit eval charrnn --model my.safetensors --data heldout.txt --json
   rnnkit eval charrnn --data heldout.txt --streams 1                 # one pass over the whole text
-  rnnkit eval charrnn --data heldout.txt --window 128 --stateless    # independent 128-char chunks`,
+  rnnkit eval charrnn --data heldout.txt --window 128 --stateless    # independent 128-char chunks
+  rnnkit eval charrnn --model a.safetensors --ensemble b.safetensors --data heldout.txt   # the two models' mean`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if data == "" {
@@ -561,17 +633,19 @@ reports the mode used (streams, window, stateless) with the result.`,
 			if err != nil {
 				return err
 			}
-			m, err := loadCharRNN(model)
+			m, names, err := loadCharRNN(model, ensemble, quant)
 			if err != nil {
 				return err
 			}
-			quantize(m, quant)
 			r, err := m.EvaluateWith(text, opt)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return writeJSON(c, r)
+				return writeJSON(c, struct {
+					charrnn.EvalResult
+					Models []string `json:"models,omitempty"`
+				}{r, ensembleNames(names)})
 			}
 			streams, carried := fmt.Sprintf("%d streams", r.Streams), "state carried across"
 			if r.Streams == 1 {
@@ -582,16 +656,20 @@ reports the mode used (streams, window, stateless) with the result.`,
 			}
 			fmt.Fprintf(c.OutOrStdout(), "loss %.4f nats/char, %.4f bits/char, perplexity %.3f over %d chars (%s, %s the %d-char windows)\n",
 				r.Loss, r.BitsPerChar, r.Perplexity, r.Chars, streams, carried, r.Window)
+			if len(names) > 1 {
+				fmt.Fprintf(c.OutOrStdout(), "the mean of %d models' probabilities: %s\n", len(names), strings.Join(names, ", "))
+			}
 			return nil
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&model, "model", "", "model file (default: the embedded tiny Shakespeare model)")
 	f.StringVar(&data, "data", "", "UTF-8 text to evaluate on (required)")
+	f.StringArrayVar(&ensemble, "ensemble", nil, fmt.Sprintf(charEnsembleHelp, "score"))
 	f.IntVar(&opt.Streams, "streams", charrnn.DefaultEvalStreams, "contiguous streams scored side by side (at most one per --window characters); 1 = one pass over the whole text")
 	f.IntVar(&opt.Window, "window", charrnn.DefaultEvalWindow, "characters per forward window")
 	f.BoolVar(&opt.Stateless, "stateless", false, "start every window from the zero state instead of carrying the state over")
-	f.BoolVar(&asJSON, "json", false, "print one JSON object: loss, bits_per_char, perplexity, chars, streams, window, stateless")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object: loss, bits_per_char, perplexity, chars, streams, window, stateless (and models, with --ensemble)")
 	addQuantizeFlag(c, &quant)
 	return c
 }

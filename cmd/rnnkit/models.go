@@ -4,23 +4,60 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/rnnkit/rnnkit/charrnn"
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/spf13/cobra"
 )
 
 // defaultModel returns the embedded default model file for an application
-// ("charrnn", "sentiment", "seq2seq").
+// ("charrnn", "sentiment", "seq2seq"); a missing one is a noDefaultError.
 func defaultModel(kind string) (name string, data []byte, err error) {
 	name = "models/" + kind + ".safetensors"
 	data, err = models.FS.ReadFile(kind + ".safetensors")
 	if err != nil {
-		return "", nil, fmt.Errorf("this rnnkit build has no default %s model; pass --model FILE (train one with `rnnkit train %s`)", kind, kind)
+		return "", nil, noDefaultError{kind}
 	}
 	return "embedded:" + name, data, nil
+}
+
+// noDefaultError is the error for a default model this build lacks.
+type noDefaultError struct{ kind string }
+
+func (e noDefaultError) Error() string {
+	return fmt.Sprintf("this rnnkit build has no default %s model; pass --model FILE (train one with `rnnkit train %s`)", e.kind, e.kind)
+}
+
+// defaultCharRNN loads the embedded default character model: each file
+// models.CharRNN lists (one model, or the members of an ensemble), with
+// its name. The error is a noDefaultError when this build lacks a file.
+func defaultCharRNN() ([]*charrnn.Model, []string, error) {
+	if len(models.CharRNN) == 0 {
+		return nil, nil, noDefaultError{charrnn.Kind}
+	}
+	var ms []*charrnn.Model
+	var names []string
+	for _, file := range models.CharRNN {
+		name, data, err := defaultModel(file)
+		if err != nil {
+			if file != charrnn.Kind {
+				err = fmt.Errorf("%w (%s.safetensors, a file of the default charrnn model, is missing from cmd/rnnkit/models)", err, file)
+			}
+			return nil, nil, err
+		}
+		m, err := charrnn.LoadBytes(name, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms, names = append(ms, m), append(names, name)
+	}
+	return ms, names, nil
 }
 
 // loadModel loads the model file at path, or the embedded default model of
@@ -47,6 +84,18 @@ type modelListing struct {
 	License      string            `json:"license,omitempty"`
 	Attribution  string            `json:"attribution,omitempty"`
 	TrainCommand string            `json:"train_command,omitempty"`
+	// Ensemble lists the files of the default charrnn model when it is an
+	// ensemble of several (models.CharRNN) and this file is one of them.
+	Ensemble []string `json:"ensemble,omitempty"`
+}
+
+// charEnsemble is the files of the default charrnn model when there are
+// several, for the listing of each.
+func charEnsemble(name string) []string {
+	if len(models.CharRNN) > 1 && slices.Contains(models.CharRNN, name) {
+		return models.CharRNN
+	}
+	return nil
 }
 
 var commandOf = map[string]string{"charrnn": "generate", "sentiment": "classify", "seq2seq": "translate"}
@@ -84,7 +133,8 @@ corpus; the quality figures were measured on held-out data when the model was
 trained (see docs/MODELS.md for the exact commands).
 
 "rnnkit models export NAME FILE" writes one out as a model file, to inspect,
-fine-tune or load in PyTorch.`,
+fine-tune or load in PyTorch. When the default character model is an
+ensemble of several files, each is listed with "ensemble:" naming them all.`,
 		Example: `  rnnkit models
   rnnkit models --json
   rnnkit models export sentiment sentiment.safetensors`,
@@ -103,7 +153,7 @@ fine-tune or load in PyTorch.`,
 				kind := meta[rnn.MetaKind]
 				l := modelListing{Name: name, Kind: kind, Command: commandOf[kind], Size: len(data), Trained: meta["trained_on"],
 					License: rnn.MetaValue(meta, rnn.MetaLicense), Attribution: meta["attribution"],
-					TrainCommand: rnn.MetaValue(meta, rnn.MetaTrainCommand), Quality: map[string]string{}}
+					TrainCommand: rnn.MetaValue(meta, rnn.MetaTrainCommand), Quality: map[string]string{}, Ensemble: charEnsemble(name)}
 				for k, v := range meta {
 					if strings.HasPrefix(k, "quality.") {
 						l.Quality[strings.TrimPrefix(k, "quality.")] = v
@@ -121,6 +171,9 @@ fine-tune or load in PyTorch.`,
 					if kv[1] != "" {
 						fmt.Fprintf(w, "    %s: %s\n", kv[0], kv[1])
 					}
+				}
+				if l.Ensemble != nil {
+					fmt.Fprintf(w, "    ensemble: %s (the default %s model, their next-character probabilities averaged)\n", strings.Join(l.Ensemble, " + "), charrnn.Kind)
 				}
 				keys := make([]string, 0, len(l.Quality))
 				for k := range l.Quality {
@@ -148,7 +201,12 @@ func newModelsExportCmd() *cobra.Command {
 		Short: "Write an embedded default model to a file",
 		Long: `Write the embedded default model NAME (as "rnnkit models" lists them) to FILE,
 byte for byte, atomically: FILE is either left as it was or holds the whole
-model. The file works with --model, "rnnkit inspect" and PyTorch.`,
+model. The file works with --model, "rnnkit inspect" and PyTorch.
+
+When the default charrnn model is an ensemble of several files, "export
+charrnn FILE" writes each of them: the first to FILE, the others to FILE
+with -2, -3, ... before its extension, and prints the generate command that
+runs them together as the default does.`,
 		Example: `  rnnkit models export charrnn shakespeare.safetensors
   rnnkit generate --model shakespeare.safetensors --seed "ROMEO:"`,
 		Args: cobra.ExactArgs(2),
@@ -157,18 +215,46 @@ model. The file works with --model, "rnnkit inspect" and PyTorch.`,
 			if err != nil {
 				return err
 			}
-			data, ok := files[args[0]]
-			if !ok {
-				return usagef("no embedded model %q; the embedded models are %s", args[0], strings.Join(names, ", "))
+			members := []string{args[0]}
+			if args[0] == charrnn.Kind && len(models.CharRNN) > 1 {
+				members = models.CharRNN
 			}
-			if st, err := os.Stat(args[1]); err == nil && st.IsDir() {
-				return usagef("%s is a directory; give the file to write", args[1])
+			paths := make([]string, len(members))
+			for i, name := range members {
+				if _, ok := files[name]; !ok {
+					return usagef("no embedded model %q; the embedded models are %s", name, strings.Join(names, ", "))
+				}
+				paths[i] = memberPath(args[1], i)
+				if st, err := os.Stat(paths[i]); err == nil && st.IsDir() {
+					return usagef("%s is a directory; give the file to write", paths[i])
+				}
 			}
-			if err := rnn.WriteModelBytes(args[1], data); err != nil {
-				return err
+			for i, name := range members {
+				data := files[name]
+				if err := rnn.WriteModelBytes(paths[i], data); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "wrote %s (%s, %.1f MB)\n", paths[i], name, float64(len(data))/1e6)
 			}
-			fmt.Fprintf(c.OutOrStdout(), "wrote %s (%s, %.1f MB)\n", args[1], args[0], float64(len(data))/1e6)
+			if len(paths) > 1 {
+				cmd := "rnnkit generate --model " + paths[0]
+				for _, p := range paths[1:] {
+					cmd += " --ensemble " + p
+				}
+				fmt.Fprintf(c.OutOrStdout(), "the default %s model is their ensemble: %s\n", charrnn.Kind, cmd)
+			}
 			return nil
 		},
 	}
+}
+
+// memberPath is where models export writes member i of an ensemble given
+// FILE: FILE itself for the first, FILE with -2, -3, ... before its
+// extension for the others.
+func memberPath(file string, i int) string {
+	if i == 0 {
+		return file
+	}
+	ext := filepath.Ext(file)
+	return strings.TrimSuffix(file, ext) + "-" + strconv.Itoa(i+1) + ext
 }

@@ -141,14 +141,26 @@ func loadServeModel[M any](ms *serve.Models, task, path, kind string, load func(
 // listed as unavailable; a file that cannot be loaded is an error.
 func loadServeModels(o *serveOptions) (serve.Models, error) {
 	var ms serve.Models
-	if o.generateModel != "none" {
-		m, src, ok, err := loadServeModel(&ms, "generate", o.generateModel, charrnn.Kind, charrnn.Load, charrnn.LoadBytes)
+	switch o.generateModel {
+	case "none":
+	case "":
+		// The embedded default: one model or an ensemble (models.CharRNN).
+		cms, names, err := defaultCharRNN()
+		var missing noDefaultError
+		switch {
+		case errors.As(err, &missing):
+			ms.Unavailable = append(ms.Unavailable, serve.Unavailable{Task: "generate", Reason: err.Error()})
+		case err != nil:
+			return ms, err
+		default:
+			ms.Generator = &serve.Generator{Model: cms[0], Source: names[0], Ensemble: cms[1:], EnsembleSources: names[1:]}
+		}
+	default:
+		m, src, _, err := loadServeModel(&ms, "generate", o.generateModel, charrnn.Kind, charrnn.Load, charrnn.LoadBytes)
 		if err != nil {
 			return ms, fmt.Errorf("--generate-model: %w", err)
 		}
-		if ok {
-			ms.Generator = &serve.Generator{Model: m, Source: src}
-		}
+		ms.Generator = &serve.Generator{Model: m, Source: src}
 	}
 	if o.classifyModel != "none" {
 		m, src, ok, err := loadServeModel(&ms, "classify", o.classifyModel, sentiment.Kind, sentiment.Load, sentiment.LoadBytes)
@@ -212,8 +224,8 @@ func checkServeModel(path string) error {
 // describeModels is the startup line listing what is served.
 func describeModels(ms serve.Models) string {
 	var parts []string
-	if ms.Generator != nil {
-		parts = append(parts, fmt.Sprintf("generate (%s)", ms.Generator.Source))
+	if g := ms.Generator; g != nil {
+		parts = append(parts, fmt.Sprintf("generate (%s)", strings.Join(append([]string{g.Source}, g.EnsembleSources...), " + ")))
 	}
 	if ms.Classifier != nil {
 		parts = append(parts, fmt.Sprintf("classify (%s)", ms.Classifier.Source))

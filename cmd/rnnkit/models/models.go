@@ -11,3 +11,12 @@ import "embed"
 //
 //go:embed *.safetensors
 var FS embed.FS
+
+// CharRNN lists the files (names without .safetensors) of the default
+// character model, the one that rnnkit generate, eval charrnn and serve run
+// without --model. One file is a single model. Several are an ensemble
+// that averages the models' next-character probabilities, the first being
+// the main model: they must have the same tokenizer (trained on the same
+// text), and adding a file here with the file itself is all it takes.
+// rnnkit models lists each file and export charrnn writes each.
+var CharRNN = []string{"charrnn"}

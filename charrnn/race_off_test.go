@@ -1,0 +1,5 @@
+//go:build !race
+
+package charrnn
+
+const raceEnabled = false
