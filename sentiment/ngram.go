@@ -198,7 +198,24 @@ func logSoftmax64(l []float32) []float64 {
 	return out
 }
 
-// NGramOptions control TrainNGram.
+// MaxAutoBuckets is the most buckets AutoBuckets chooses: 2^21, which on
+// IMDB's 600,000 n-grams of 3+ reviews scored as well as exact keys.
+const MaxAutoBuckets = 1 << 21
+
+// AutoBuckets is the bucket count for an n-gram branch with the given
+// number of distinct n-grams: the power of two of at least four per
+// n-gram (so that few of them share a bucket), from 1,024 to
+// MaxAutoBuckets.
+func AutoBuckets(features int) int {
+	b := 1024
+	for b < 4*features && b < MaxAutoBuckets {
+		b *= 2
+	}
+	return b
+}
+
+// NGramOptions control TrainNGram. A zero Buckets is sized to the data
+// (AutoBuckets).
 type NGramOptions struct {
 	NGramConfig
 	// MinCount is how many training reviews an n-gram must occur in to get
@@ -212,11 +229,27 @@ type NGramOptions struct {
 }
 
 // DefaultNGramOptions are the options the default model's branch was
-// trained with: uni-, bi- and trigrams in 2^21 buckets, n-grams of at least
-// 3 reviews, one pass of Adagrad at 0.05, weight 0.5.
+// trained with: uni-, bi- and trigrams of at least 3 reviews, in buckets
+// sized to them (2^21 on IMDB), one pass of Adagrad at 0.05, weight 0.5.
 func DefaultNGramOptions() NGramOptions {
-	return NGramOptions{NGramConfig: NGramConfig{N: 3, Buckets: 1 << 21, Weight: 0.5},
+	return NGramOptions{NGramConfig: NGramConfig{N: 3, Weight: 0.5},
 		MinCount: 3, Epochs: 1, LR: 0.05, L2: 1e-6, Seed: 1}
+}
+
+// Check reports the first option TrainNGram would refuse.
+func (opt NGramOptions) Check() error {
+	cfg := opt.NGramConfig
+	if cfg.Buckets == 0 {
+		cfg.Buckets = MaxAutoBuckets // sized to the data, never beyond this
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if opt.MinCount < 1 || opt.Epochs < 1 || !(opt.LR > 0) || math.IsInf(opt.LR, 0) || !(opt.L2 >= 0) || math.IsInf(opt.L2, 0) {
+		return fmt.Errorf("sentiment: n-gram min count %d and epochs %d must be positive, learning rate %v positive and L2 %v not negative, both finite",
+			opt.MinCount, opt.Epochs, opt.LR, opt.L2)
+	}
+	return nil
 }
 
 // NGramResult reports a TrainNGram run.
@@ -239,13 +272,10 @@ const maxNGramKeys = 1 << 24
 // are shared with the copy (training neither reads nor writes them).
 func (m *Model) TrainNGram(ctx context.Context, ex []Example, opt NGramOptions) (*Model, NGramResult, error) {
 	start := time.Now()
-	if err := opt.NGramConfig.validate(); err != nil {
+	if err := opt.Check(); err != nil {
 		return nil, NGramResult{}, err
 	}
-	if opt.MinCount < 1 || opt.Epochs < 1 || !(opt.LR > 0) || math.IsInf(opt.LR, 0) || !(opt.L2 >= 0) || math.IsInf(opt.L2, 0) {
-		return nil, NGramResult{}, fmt.Errorf("sentiment: n-gram min count %d and epochs %d must be positive, learning rate %v positive and L2 %v not negative, both finite",
-			opt.MinCount, opt.Epochs, opt.LR, opt.L2)
-	}
+	sized := opt.Buckets == 0
 	if len(ex) == 0 {
 		return nil, NGramResult{}, errors.New("sentiment: no training reviews for the n-gram branch")
 	}
@@ -277,13 +307,20 @@ func (m *Model) TrainNGram(ctx context.Context, ex []Example, opt NGramOptions) 
 			}
 		}
 	}
+	var res NGramResult
+	for _, c := range df {
+		if int(c) >= opt.MinCount {
+			res.Features++
+		}
+	}
+	if sized {
+		opt.Buckets = AutoBuckets(res.Features)
+	}
 	shift := bucketShift(opt.Buckets)
 	feats := make([][]uint32, len(ex))
 	used := make([]bool, opt.Buckets)
-	var res NGramResult
 	for k, c := range df {
 		if int(c) >= opt.MinCount {
-			res.Features++
 			used[bucketOfKey(k, shift)] = true
 		}
 	}
@@ -357,7 +394,7 @@ func (m *Model) TrainNGram(ctx context.Context, ex []Example, opt NGramOptions) 
 		res.Loss = loss / float64(len(ex))
 	}
 	cfg := m.Config
-	ng := opt.NGramConfig
+	ng := opt.NGramConfig // Buckets as chosen
 	cfg.NGram = &ng
 	out, err := m.withConfig(cfg)
 	if err != nil {

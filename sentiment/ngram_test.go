@@ -237,3 +237,19 @@ func TestNGramReadsWholeReview(t *testing.T) {
 		assert.Len(t, e.Tokens, 40, "the tokens the recurrent part reads")
 	}
 }
+
+func TestAutoBuckets(t *testing.T) {
+	assert.Equal(t, 1024, AutoBuckets(0))
+	assert.Equal(t, 1024, AutoBuckets(256))
+	assert.Equal(t, 2048, AutoBuckets(257))
+	assert.Equal(t, 1<<21, AutoBuckets(600_000))
+	assert.Equal(t, MaxAutoBuckets, AutoBuckets(1<<30))
+	tr := orderSynth(300, 8)
+	m := tinyModel(t, synthTok(t, tr), rnn.GRU, "max")
+	o := smallNGram()
+	o.Buckets = 0
+	hm, res, err := m.TrainNGram(context.Background(), tr, o)
+	require.NoError(t, err)
+	assert.Equal(t, AutoBuckets(res.Features), hm.Config.NGram.Buckets)
+	assert.Equal(t, []int{1, hm.Config.NGram.Buckets}, hm.ngram.Shape)
+}

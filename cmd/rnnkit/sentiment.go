@@ -146,7 +146,7 @@ the policy, and classify applies it too. --word2vec-epochs N first learns
 skip-gram vectors from the training text to initialise the embedding;
 --vectors loads pretrained ones (word2vec, GloVe or fastText .vec).
 
---ngram N then fits a linear branch on the same training reviews, in
+--ngram N (3 unless 0 is given) then fits a linear branch on the same training reviews, in
 seconds: a logistic regression on which 1- to N-grams of tokens a review
 holds (hashed into --ngram-buckets), its weights scaled by naive-Bayes
 log-count ratios (NBSVM-style). The model's probabilities become the
@@ -210,8 +210,8 @@ accuracy is reported for both the recurrent part and the mixture.`,
 	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (initialization, batch order, dropout; 0 is a seed like any other)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	o.ngram = sentiment.DefaultNGramOptions()
-	f.IntVar(&o.ngram.N, "ngram", 0, fmt.Sprintf("after training, fit a linear branch on the reviews' 1- to N-grams and mix it into the predictions (0 = none; at most %d)", sentiment.MaxNGram))
-	f.IntVar(&o.ngram.Buckets, "ngram-buckets", o.ngram.Buckets, "hash buckets of the n-gram branch, a power of two (the model grows by 4 bytes per bucket in f32, 1 in int8)")
+	f.IntVar(&o.ngram.N, "ngram", o.ngram.N, fmt.Sprintf("after training, fit a linear branch on the reviews' 1- to N-grams and mix it into the predictions (0 = none; at most %d)", sentiment.MaxNGram))
+	f.IntVar(&o.ngram.Buckets, "ngram-buckets", 0, "hash buckets of the n-gram branch, a power of two; 0 = four per n-gram kept, at most 2^21 (the model grows by 4 bytes a bucket in f32, 2 in f16, 1 in int8)")
 	f.IntVar(&o.ngram.MinCount, "ngram-min-count", o.ngram.MinCount, "n-grams seen in fewer training reviews get no weight")
 	f.Float32Var(&o.ngram.Weight, "ngram-weight", o.ngram.Weight, "the n-gram branch's share of the log-probabilities, in (0, 1)")
 	return c
@@ -240,6 +240,11 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	}
 	if o.valData == "" && (o.valFrac <= 0 || o.valFrac >= 1) {
 		return usagef("--val-frac must be in (0, 1), got %v", o.valFrac)
+	}
+	if o.ngram.N != 0 {
+		if err := o.ngram.Check(); err != nil {
+			return usagef("--ngram options: %v", strings.TrimPrefix(err.Error(), "sentiment: "))
+		}
 	}
 	if o.tokKind != "word" && o.tokKind != "bpe" {
 		return usagef("--tokenizer must be word or bpe, got %q", o.tokKind)
@@ -355,15 +360,19 @@ func runTrainSentiment(c *cobra.Command, g *globalOptions, o *trainSentimentOpti
 	if err := m.Save(o.out, dtype); err != nil {
 		return err
 	}
-	status(c, g, "%s after %d steps (%s): best validation accuracy %.4f (loss %.4f) at step %d; model written to %s",
-		res.Stopped, res.Steps, time.Since(start).Round(time.Second), res.BestValAcc, res.BestValLoss, res.BestStep, o.out)
+	withNGram := ""
+	if m.Config.NGram != nil {
+		withNGram = ", " + m.Meta["quality.val_accuracy"] + " with the n-gram branch"
+	}
+	status(c, g, "%s after %d steps (%s): best validation accuracy %.4f (loss %.4f) at step %d%s; model written to %s",
+		res.Stopped, res.Steps, time.Since(start).Round(time.Second), res.BestValAcc, res.BestValLoss, res.BestStep, withNGram, o.out)
 	return nil
 }
 
 // fitNGram adds the n-gram branch to the trained model m and reports the
 // validation accuracy with it, next to the recurrent part's.
 func fitNGram(c *cobra.Command, g *globalOptions, m *sentiment.Model, data sentiment.Data, opt sentiment.NGramOptions) (*sentiment.Model, error) {
-	status(c, g, "fitting the n-gram branch: 1- to %d-grams in %d buckets, on %d reviews", opt.N, opt.Buckets, len(data.Train))
+	status(c, g, "fitting the n-gram branch: 1- to %d-grams of %d+ reviews, on %d reviews", opt.N, opt.MinCount, len(data.Train))
 	out, res, err := m.TrainNGram(c.Context(), data.Train, opt)
 	if err != nil {
 		return nil, fmt.Errorf("the n-gram branch (--ngram): %w", err)
@@ -375,8 +384,8 @@ func fitNGram(c *cobra.Command, g *globalOptions, m *sentiment.Model, data senti
 	out.Meta["quality.val_accuracy_rnn"] = out.Meta["quality.val_accuracy"]
 	out.Meta["quality.val_accuracy"] = fmt.Sprintf("%.4f", rep.Accuracy)
 	out.Meta["quality.val_loss"] = fmt.Sprintf("%.4f", rep.Loss)
-	status(c, g, "n-gram branch: %d n-grams in %d buckets (%s); validation accuracy %.4f with it, %s without",
-		res.Features, res.Buckets, res.Elapsed.Round(time.Millisecond), rep.Accuracy, out.Meta["quality.val_accuracy_rnn"])
+	status(c, g, "n-gram branch: %d n-grams in %d of %d buckets (%s); validation accuracy %.4f with it, %s without",
+		res.Features, res.Buckets, out.Config.NGram.Buckets, res.Elapsed.Round(time.Millisecond), rep.Accuracy, out.Meta["quality.val_accuracy_rnn"])
 	return out, nil
 }
 
