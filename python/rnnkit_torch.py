@@ -56,7 +56,7 @@ __all__ = [
     "FORMAT_VERSION", "PAD", "UNK", "BOS", "EOS", "SPECIALS",
     "load_file", "save_file", "quantize_q8", "read_model", "metadata",
     "load_tokenizer", "RuneTokenizer", "WordTokenizer", "BPETokenizer", "GenericTokenizer",
-    "CharRNN", "Sentiment", "Seq2Seq", "load", "KINDS",
+    "CharRNN", "Sentiment", "Seq2Seq", "load", "KINDS", "ngram_buckets", "MAX_NGRAM",
     "read_checkpoint", "write_checkpoint", "unflatten", "flatten", "GoPCG",
 ]
 
@@ -1051,11 +1051,11 @@ GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 
 CHARRNN_FIELDS = {"cell": "rnn_tanh", "vocab": 0, "embedding": 0, "hidden": 0, "layers": 0, "dropout": 0.0,
                   "emb_dropout": 0.0, "weight_drop": 0.0}
-# Keys that Go writes with omitempty: left out when zero.
-_OMITEMPTY = {"weight_drop"}
+# Keys that Go writes with omitempty: left out when zero (or None).
+_OMITEMPTY = {"weight_drop", "ngram"}
 SENTIMENT_FIELDS = {"cell": "rnn_tanh", "vocab": 0, "embedding": 0, "hidden": 0, "layers": 1, "bidirectional": False,
                     "pooling": "max", "dropout": 0.0, "emb_dropout": 0.0, "labels": None, "max_len": 400,
-                    "truncate": "head+tail"}
+                    "truncate": "head+tail", "ngram": None}
 SEQ2SEQ_FIELDS = {"cell": "rnn_tanh", "src_vocab": 0, "tgt_vocab": 0, "embedding": 0, "enc_hidden": 0,
                   "enc_layers": 1, "dec_hidden": 0, "dec_layers": 1, "attention": "additive", "attn_hidden": 0,
                   "input_feeding": False, "tie_embeddings": False, "dropout": 0.0}
@@ -1435,6 +1435,85 @@ def truncate(ids, max_len, policy):
     return ids[:h] + ids[len(ids) - (max_len - h):]
 
 
+# The optional linear n-gram branch (Go: sentiment.NGramConfig, ngram.go;
+# docs/FORMAT.md "The n-gram branch (sentiment)").
+
+MAX_NGRAM = 5
+_FNV_OFFSET = 14695981039346656037
+_FNV_PRIME = 1099511628211
+_FIB = 0x9E3779B97F4A7C15  # 2^64 / golden ratio
+
+
+def _ngram_config(v):
+    """The config's "ngram" value, checked as Go's NGramConfig.validate
+    does, as {"n", "buckets", "weight"} (weight rounded to float32, as Go
+    holds it), or None."""
+    if v is None:
+        return None
+    if not isinstance(v, dict):
+        raise ValueError(f"sentiment config: \"ngram\" = {v!r}: an object {{\"n\", \"buckets\", \"weight\"}} is needed")
+    extra = sorted(set(v) - {"n", "buckets", "weight"})
+    if extra:
+        raise ValueError(f"sentiment config: \"ngram\" has the unknown key {extra[0]!r}; it has the keys n, buckets, weight")
+    for k in ("n", "buckets"):
+        if isinstance(v.get(k, 0), bool) or not isinstance(v.get(k, 0), int):
+            raise ValueError(f"sentiment config: \"ngram\" {k!r} = {v[k]!r} must be an integer")
+    w = v.get("weight", 0.0)
+    if isinstance(w, bool) or not isinstance(w, (int, float)):
+        raise ValueError(f"sentiment config: \"ngram\" 'weight' = {w!r} must be a number")
+    import numpy as np
+    with np.errstate(over="ignore"):
+        w = float(np.float32(w))  # Go's float32 field
+    n, b = v.get("n", 0), v.get("buckets", 0)
+    if not 1 <= n <= MAX_NGRAM:
+        raise ValueError(f"sentiment: n-gram length {n} must be 1 to {MAX_NGRAM}")
+    if not (2 <= b <= 1 << 26 and b & (b - 1) == 0):
+        raise ValueError(f"sentiment: n-gram buckets {b} must be a power of two from 2 to 2^26")
+    if not 0 < w < 1:
+        raise ValueError(f"sentiment: n-gram weight {w} must be in (0, 1)")
+    return {"n": n, "buckets": b, "weight": w}
+
+
+def ngram_buckets(ids, n, buckets):
+    """The distinct buckets (sorted int64 numpy array) of the 1- to n-grams
+    of the token ids, as rnnkit's ngramFeatures: an n-gram's key is FNV-1a
+    64 over its ids' 4 little-endian bytes each, XOR its length k << 56;
+    n-grams holding <pad> (id 0) are skipped; the bucket is the top log2
+    (buckets) bits of key * 0x9E3779B97F4A7C15 (mod 2^64)."""
+    import numpy as np
+    a = np.asarray(ids, dtype=np.int64).astype(np.uint32).astype(np.uint64)
+    shift = np.uint64(64 - (buckets.bit_length() - 1))
+    h = np.full(len(a), _FNV_OFFSET, dtype=np.uint64)
+    alive = np.ones(len(a), dtype=bool)  # no <pad> in ids[i..i+k]
+    prime, fib, ff, eight = np.uint64(_FNV_PRIME), np.uint64(_FIB), np.uint64(0xFF), np.uint64(8)
+    out = []
+    with np.errstate(over="ignore"):
+        for k in range(min(n, len(a))):
+            m = len(a) - k  # the n-grams of k+1 tokens start at 0..m-1
+            h, alive = h[:m], alive[:m]
+            u = a[k:k + m]
+            alive = alive & (u != 0)
+            for _ in range(4):
+                h = (h ^ (u & ff)) * prime
+                u = u >> eight
+            key = h[alive] ^ np.uint64((k + 1) << 56)
+            out.append((key * fib) >> shift)
+    if not out:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(out)).astype(np.int64)
+
+
+class _NGram(nn.Module):
+    """The n-gram branch's tensors: weight (R, buckets), bias (R); R = 1 for
+    two classes (the log-odds of the second), else the number of classes.
+    Zero at creation, as rnnkit's New leaves them."""
+
+    def __init__(self, rows, buckets):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(rows, buckets))
+        self.bias = nn.Parameter(torch.zeros(rows))
+
+
 class Sentiment(_RnnkitModule):
     """rnnkit's review classifier:
 
@@ -1442,9 +1521,13 @@ class Sentiment(_RnnkitModule):
         rnn       = nn.LSTM(embedding, hidden, layers, bidirectional=..., dropout=dropout)  # or GRU / RNN
         attn      = nn.Linear(D*hidden, 1)                  # only with "attention" pooling
         fc        = nn.Linear(len(pools)*D*hidden, len(labels))
+        ngram     = weight (R, buckets), bias (R)          # only with config["ngram"]
 
     The features are the poolings of the top layer's outputs over each
-    review's real steps, in the order of config["pooling"]."""
+    review's real steps, in the order of config["pooling"]. With an n-gram
+    branch, config["ngram"] = {"n", "buckets", "weight": w}, the logits are
+    (1-w)*log_softmax(fc(...)) + w*log p_ngram (see mix_ngram), where the
+    branch reads the whole review and the recurrent part its cut."""
     kind = "sentiment"
 
     def __init__(self, config, tokenizer):
@@ -1469,6 +1552,7 @@ class Sentiment(_RnnkitModule):
             raise ValueError(f"sentiment: bad config {cfg}")
         _check_range(self.kind, "dropout", cfg["dropout"])
         _check_range(self.kind, "emb_dropout", cfg["emb_dropout"])
+        cfg["ngram"] = _ngram_config(cfg["ngram"])
         self.config, self.tokenizer, self.meta = cfg, tokenizer, {}
         self.D = 2 if cfg["bidirectional"] else 1
         H = cfg["hidden"]
@@ -1477,6 +1561,9 @@ class Sentiment(_RnnkitModule):
         if "attention" in self.pools:
             self.attn = nn.Linear(self.D * H, 1)
         self.fc = nn.Linear(len(self.pools) * self.D * H, len(labels))
+        self.ngram = None
+        if cfg["ngram"] is not None:
+            self.ngram = _NGram(1 if len(labels) == 2 else len(labels), cfg["ngram"]["buckets"])
         self.emb_drop = nn.Dropout(cfg["emb_dropout"])
         self.drop = nn.Dropout(cfg["dropout"])
 
@@ -1491,21 +1578,64 @@ class Sentiment(_RnnkitModule):
     def _order(self):
         c = self.config
         return (["embedding.weight"] + _rnn_names("rnn.", c["layers"], self.D) +
-                (["attn.weight", "attn.bias"] if "attention" in self.pools else []) + ["fc.weight", "fc.bias"])
+                (["attn.weight", "attn.bias"] if "attention" in self.pools else []) + ["fc.weight", "fc.bias"] +
+                (["ngram.weight", "ngram.bias"] if self.ngram is not None else []))
 
     @property
     def labels(self):
         return list(self.config["labels"])
 
     def encode(self, text):
-        """rnnkit's Model.Encode: Clean, tokenize, [<unk>] when empty, truncate."""
+        """rnnkit's Model.Encode: Clean, tokenize, [<unk>] when empty, truncate;
+        with an n-gram branch the review stays whole (forward cuts it for
+        the recurrent part)."""
         ids = self.tokenizer.encode(clean_review(text))
         if not ids:
             return [UNK]
+        if self.ngram is not None:
+            return ids
         return truncate(ids, self.config["max_len"], self.config["truncate"])
 
     def forward(self, batch):
-        """batch: a list of token id lists (each non-empty). Returns logits (B, C)."""
+        """batch: a list of token id lists (each non-empty), as encode gives them.
+        Returns logits (B, C): the recurrent part's on each review cut to
+        max_len by the truncate policy, mixed with the n-gram branch's on the
+        whole review when there is one."""
+        c = self.config
+        logits = self.rnn_logits([truncate(list(ids), c["max_len"], c["truncate"]) for ids in batch])
+        return logits if self.ngram is None else self.mix_ngram(logits, batch)
+
+    def ngram_features(self, ids):
+        """The n-gram branch's features of one review's ids: its distinct buckets, sorted."""
+        ng = self.config["ngram"]
+        return ngram_buckets(ids, ng["n"], ng["buckets"])
+
+    def ngram_log_probs(self, batch):
+        """The n-gram branch's log-probabilities (B, C), float64, of whole
+        reviews' ids: with
+        s = bias + the sum of weight[:, f] over the review's buckets f,
+        [log σ(-s), log σ(s)] for two classes, else log_softmax(s)."""
+        w = self.ngram.weight
+        s = []
+        for ids in batch:
+            f = torch.from_numpy(self.ngram_features(ids)).to(w.device)
+            s.append(self.ngram.bias.double() + w.index_select(1, f).double().sum(1))
+        s = torch.stack(s)
+        if w.shape[0] == 1:
+            return torch.cat([F.logsigmoid(-s), F.logsigmoid(s)], 1)
+        return torch.log_softmax(s, 1)
+
+    def mix_ngram(self, logits, batch):
+        """rnnkit's mixNGram: (1-w)*log_softmax(logits) + w*log p_ngram,
+        computed in float64 and rounded to float32; softmax gives the
+        normalised product p_rnn^(1-w) * p_ngram^w."""
+        w = self.config["ngram"]["weight"]
+        lr = torch.log_softmax(logits.double(), -1)
+        return ((1 - w) * lr + w * self.ngram_log_probs(batch)).float()
+
+    def rnn_logits(self, batch):
+        """The recurrent part's logits (B, C), fc of the poolings (no n-gram
+        branch), of reviews already cut to max_len."""
         lens = torch.tensor([len(s) for s in batch])
         T, H = int(lens.max()), self.config["hidden"]
         ids = torch.full((T, len(batch)), PAD, dtype=torch.long)
