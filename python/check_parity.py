@@ -13,13 +13,16 @@ For each model kind, on files written by each side:
 Compared: the greedy text of `rnnkit generate --temperature 0` (and sampled
 text for an --rng-seed, --prime and --stop handling), the probabilities of
 `rnnkit classify --json --probs` (printed to 4 decimals) and the loss of
-`rnnkit eval sentiment --json` (6 decimals), the translations, tokens,
-log-probabilities and attention of `rnnkit translate --beam 1 --json` (and
---beam 5), the token ids and offsets of `rnnkit tokenizer encode --json`,
-the bytes of model files and checkpoints rewritten by Python, and the
-checkpoint layout (optim.* buffers in parameter order). int8 files written
-by torch (dtype "I8") are run by rnnkit too; `go test -run Q8PythonParity
-./rnn/` checks int8 files byte for byte in both directions.
+`rnnkit eval sentiment --json` (6 decimals), also of classifiers with the
+n-gram branch (written by torch, and trained by `rnnkit train sentiment
+--ngram` when the binary has that flag; n-gram configs that both must
+refuse), the translations, tokens, log-probabilities and attention of
+`rnnkit translate --beam 1 --json` (and --beam 5), the token ids and offsets
+of `rnnkit tokenizer encode --json`, the bytes of model files and
+checkpoints rewritten by Python, and the checkpoint layout (optim.* buffers
+in parameter order). int8 files written by torch (dtype "I8") are run by
+rnnkit too; `go test -run Q8PythonParity ./rnn/` checks int8 files byte for
+byte in both directions.
 
     /usr/bin/python3 python/check_parity.py                 # builds rnnkit with go
     /usr/bin/python3 python/check_parity.py --rnnkit /tmp/rnnkit
@@ -408,6 +411,127 @@ def check_sentiment(c):
         path = c.path(f"sentiment-random-{i}.safetensors")
         r.save(path)
         compare_sentiment(c, f"torch->rnnkit sentiment {cfg['cell']} {cfg['pooling']} {tok.kind}", r, path, REVIEWS)
+    check_sentiment_ngram(c)
+
+
+POLAR = {1: ["wonderful", "superb", "moving", "brilliant", "loved", "great", "funny"],
+         0: ["boring", "awful", "wooden", "terrible", "dull", "hated", "mess"]}
+FILLER = ["the", "film", "plot", "was", "and", "a", "cast", "ending", "it", "not", "very", "really", "."]
+
+
+def labelled_reviews(n=400, seed=4):
+    """Synthetic reviews (text, class 0 or 1) whose class follows their polar words."""
+    r = random.Random(seed)
+    out = []
+    for i in range(n):
+        y = i % 2
+        words = [r.choice(FILLER) for _ in range(r.randrange(4, 40))]
+        for _ in range(r.randrange(1, 4)):
+            words.insert(r.randrange(len(words) + 1), r.choice(POLAR[y]))
+        out.append((" ".join(words), y))
+    return out
+
+
+def ngram_reviews():
+    """Reviews for the n-gram models: the usual ones, synthetic ones whose
+    n-grams the branches weigh, a literal <pad> (id 0, whose n-grams are
+    skipped) and a review longer than the models' max_len."""
+    syn = [t for t, _ in labelled_reviews(12, seed=9)]
+    return REVIEWS + syn + ["<pad> wonderful <pad> <pad> boring film <pad>",
+                            " ".join(FILLER * 12) + " wonderful ending"]
+
+
+def check_sentiment_ngram(c):
+    """Models with the linear n-gram branch (config "ngram", tensors
+    ngram.weight and ngram.bias; docs/FORMAT.md): written by torch with
+    weights that dominate the mixture, so that a wrong bucket shows; trained
+    by rnnkit (when its train sentiment has --ngram); and configs both
+    sides must refuse."""
+    rows = labelled_reviews()
+    word = rk.WordTokenizer.train([t for t, _ in rows] + REVIEWS, lowercase=True, nfc=True, split_punct=True, min_freq=1)
+    reviews = ngram_reviews()
+    cfgs = [
+        ({"cell": "gru", "embedding": 8, "hidden": 10, "layers": 1, "bidirectional": True, "pooling": "max+mean",
+          "labels": ["negative", "positive"], "max_len": 30, "truncate": "head+tail",
+          "ngram": {"n": 3, "buckets": 4096, "weight": 0.5}}, "F32"),
+        ({"cell": "lstm", "embedding": 8, "hidden": 8, "layers": 2, "bidirectional": False, "pooling": "last+attention",
+          "labels": ["a", "b", "c", "d"], "max_len": 20, "truncate": "tail",
+          "ngram": {"n": 5, "buckets": 64, "weight": 0.8}}, "F16"),
+        ({"cell": "gru", "embedding": 8, "hidden": 8, "layers": 1, "bidirectional": True, "pooling": "mean",
+          "labels": ["bad", "good"], "max_len": 400, "truncate": "head",
+          "ngram": {"n": 2, "buckets": 1 << 14, "weight": 0.3}}, "I8"),   # ngram.weight (1, 16384): I8, one scale
+        ({"cell": "rnn_tanh", "embedding": 8, "hidden": 8, "layers": 1, "bidirectional": False, "pooling": "max",
+          "labels": ["x", "y", "z"], "max_len": 40, "truncate": "head+tail",
+          "ngram": {"n": 1, "buckets": 512, "weight": 0.65}}, "I8"),      # (3, 512): I8 with three scales
+        ({"cell": "lstm", "embedding": 8, "hidden": 8, "layers": 1, "bidirectional": True, "pooling": "max",
+          "labels": ["no", "yes"], "max_len": 400, "truncate": "head+tail",
+          "ngram": {"n": 4, "buckets": 2, "weight": 0.05}}, "I8"),        # (1, 2): F16
+    ]
+    for i, (cfg, dtype) in enumerate(cfgs):
+        torch.manual_seed(50 + i)
+        r = rk.Sentiment(cfg, word).eval()
+        with torch.no_grad():
+            for p in r.parameters():
+                p.mul_(3.0)
+            r.ngram.weight.normal_(0, 0.8)
+            r.ngram.bias.normal_(0, 0.5)
+        path = c.path(f"sentiment-ngram-{i}.safetensors")
+        r.save(path, dtype)
+        ng = cfg["ngram"]
+        compare_sentiment(c, f"torch->rnnkit sentiment ngram n={ng['n']} buckets={ng['buckets']} w={ng['weight']} "
+                             f"{len(cfg['labels'])} classes {dtype}", rk.load(path), path, reviews)
+
+    # rnnkit -> torch: a branch that rnnkit's TrainNGram fitted
+    if "--ngram " in c.run("train", "sentiment", "--help"):
+        tsv = c.path("ngram-train.tsv")
+        with open(tsv, "w", encoding="utf-8") as f:
+            f.writelines(f"{t}\t{['negative', 'positive'][y]}\n" for t, y in rows)
+        out = c.path("ngram-trained.safetensors")
+        c.run("train", "sentiment", "--data", tsv, "--format", "tsv", "--out", out, "--cell", "gru", "--embedding", "8",
+              "--hidden", "8", "--epochs", "1", "--batch", "16", "--warmup", "2", "--min-freq", "1", "--max-len", "24",
+              "--ngram", "3", "--ngram-buckets", "4096", "--ngram-min-count", "1", "--ngram-weight", "0.6")
+        m = rk.load(out)
+        want = {"n": 3, "buckets": 4096, "weight": float(torch.tensor(0.6).item())}  # the float32 0.6
+        c.check("rnnkit train sentiment --ngram: the file has the n-gram branch",
+                m.config.get("ngram") == want and bool(m.ngram.weight.abs().sum() > 0), str(m.config.get("ngram")))
+        compare_sentiment(c, "rnnkit->torch sentiment trained with --ngram 3", m, out, reviews)
+        again = c.path("ngram-trained-rewrite.safetensors")
+        m.save(again)
+        c.check("file ngram-trained.safetensors: loaded and saved by Python (F32) is byte-identical",
+                open(again, "rb").read() == open(out, "rb").read())
+    else:
+        c.note("rnnkit train sentiment has no --ngram: the rnnkit->torch n-gram check is skipped")
+
+    # configs that rnnkit refuses, Python too (after one both accept: the same file unchanged)
+    base = c.path("sentiment-ngram-0.safetensors")
+    tensors, meta = rk.load_file(base)
+    cfg0 = json.loads(meta["config"])
+    bad = {"n 0": {"n": 0}, "n 6": {"n": 6}, "buckets 3": {"buckets": 3}, "buckets 1": {"buckets": 1},
+           "buckets 2^27": {"buckets": 1 << 27}, "weight 0": {"weight": 0}, "weight 1": {"weight": 1},
+           "weight 0.99999999 (1 as float32)": {"weight": 0.99999999}, "weight -0.5": {"weight": -0.5},
+           "n a string": {"n": "3"}}
+    cases = [("unchanged", cfg0, tensors, True)]
+    cases += [(k, dict(cfg0, ngram=dict(cfg0["ngram"], **v)), tensors, False) for k, v in bad.items()]
+    cases.append(("ngram null", dict(cfg0, ngram=None), tensors, False))
+    cases.append(("no ngram tensors", cfg0, {k: v for k, v in tensors.items() if not k.startswith("ngram.")}, False))
+    cases.append(("ngram tensors without ngram", {k: v for k, v in cfg0.items() if k != "ngram"}, tensors, False))
+    cases.append(("ngram.weight of other buckets", dict(cfg0, ngram=dict(cfg0["ngram"], buckets=2048)), tensors, False))
+    for name, cfg, ts, ok in cases:
+        path = c.path("sentiment-ngram-edited.safetensors")
+        rk.save_file(path, ts, dict(meta, config=json.dumps(cfg, separators=(",", ":"))))
+        try:
+            rk.load(path)
+            py = True
+        except ValueError:
+            py = False
+        try:
+            c.run("classify", "--model", path, stdin="A wonderful film.\n")
+            go = True
+        except RuntimeError:
+            go = False
+        word = "read" if ok else "refused"
+        c.check(f"sentiment ngram config {name}: {word} by rnnkit and by Python", py == ok and go == ok,
+                f"Python {'read it' if py else 'refused'}, rnnkit {'read it' if go else 'refused'}")
 
 
 def _punct_variant(json_text, lower=False):
