@@ -2,6 +2,7 @@ package sentiment
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -45,6 +46,31 @@ const (
 	ngramWeight = "ngram.weight"
 	ngramBias   = "ngram.bias"
 )
+
+// UnmarshalJSON reads an NGramConfig strictly, as the rest of a model's
+// config is read: exactly the keys n, buckets and weight, spelled so.
+func (c *NGramConfig) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return fmt.Errorf("sentiment: ngram: %v", err)
+	}
+	fields := map[string]any{"n": &c.N, "buckets": &c.Buckets, "weight": &c.Weight}
+	for k, v := range raw {
+		dst, ok := fields[k]
+		if !ok {
+			return fmt.Errorf("sentiment: ngram: unknown key %q (want n, buckets and weight)", k)
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			return fmt.Errorf("sentiment: ngram %q: %v", k, err)
+		}
+	}
+	for _, k := range []string{"n", "buckets", "weight"} {
+		if _, ok := raw[k]; !ok {
+			return fmt.Errorf("sentiment: ngram: key %q missing", k)
+		}
+	}
+	return nil
+}
 
 func (c NGramConfig) validate() error {
 	switch {

@@ -253,3 +253,19 @@ func TestAutoBuckets(t *testing.T) {
 	assert.Equal(t, AutoBuckets(res.Features), hm.Config.NGram.Buckets)
 	assert.Equal(t, []int{1, hm.Config.NGram.Buckets}, hm.ngram.Shape)
 }
+
+// The ngram object of a config is read as strictly as the rest.
+func TestNGramConfigStrict(t *testing.T) {
+	tr := orderSynth(100, 9)
+	m := tinyModel(t, synthTok(t, tr), rnn.GRU, "max")
+	hm, _, err := m.TrainNGram(context.Background(), tr, smallNGram())
+	require.NoError(t, err)
+	data := modeliotest.File(t, hm.Save)
+	modeliotest.ConfigMismatch(t, LoadBytes, data, []modeliotest.ConfigCase{
+		{"ngram", `{"n":3,"buckets":4096,"weight":0.5,"bogus":1}`, `ngram: unknown key "bogus"`},
+		{"ngram", `{"N":3,"Buckets":4096,"WEIGHT":0.5}`, `ngram: unknown key`},
+		{"ngram", `{"n":3,"buckets":4096}`, `ngram: key "weight" missing`},
+		{"ngram", `{"n":"3","buckets":4096,"weight":0.5}`, `ngram "n"`},
+		{"ngram", `[3]`, `sentiment: ngram:`},
+	})
+}

@@ -34,7 +34,9 @@ func (m *Model) PredictBatch(texts []string) []Prediction {
 	return m.PredictIDs(ids)
 }
 
-// PredictIDs classifies reviews already prepared by Encode.
+// PredictIDs classifies reviews already prepared by Encode. The recurrent
+// part reads each cut to Config.MaxLen by Config.Truncate, as in training;
+// an n-gram branch reads it whole.
 func (m *Model) PredictIDs(ids [][]int32) []Prediction {
 	out := make([]Prediction, len(ids))
 	probs := m.probs(ids)

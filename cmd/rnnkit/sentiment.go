@@ -211,7 +211,7 @@ accuracy is reported for both the recurrent part and the mixture.`,
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	o.ngram = sentiment.DefaultNGramOptions()
 	f.IntVar(&o.ngram.N, "ngram", o.ngram.N, fmt.Sprintf("after training, fit a linear branch on the reviews' 1- to N-grams and mix it into the predictions (0 = none; at most %d)", sentiment.MaxNGram))
-	f.IntVar(&o.ngram.Buckets, "ngram-buckets", 0, "hash buckets of the n-gram branch, a power of two; 0 = four per n-gram kept, at most 2^21 (the model grows by 4 bytes a bucket in f32, 2 in f16, 1 in int8)")
+	f.IntVar(&o.ngram.Buckets, "ngram-buckets", 0, "hash buckets of the n-gram branch, a power of two; 0 = four per n-gram kept, at most 2^21 (per bucket the model grows by 4 bytes in f32, 2 in f16, 1 in int8; times the classes beyond two)")
 	f.IntVar(&o.ngram.MinCount, "ngram-min-count", o.ngram.MinCount, "n-grams seen in fewer training reviews get no weight")
 	f.Float32Var(&o.ngram.Weight, "ngram-weight", o.ngram.Weight, "the n-gram branch's share of the log-probabilities, in (0, 1)")
 	return c
