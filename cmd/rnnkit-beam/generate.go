@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/rnnkit/rnnkit/charrnn"
+	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/spf13/cobra"
 )
 
@@ -175,7 +176,14 @@ type generateFn struct {
 	Samples     int
 	RNGSeed     uint64
 
-	m *charrnn.Model
+	m scoredGenerator
+}
+
+// scoredGenerator is a charrnn.Model or, for the default when it is several
+// files (models.CharRNN), a charrnn.Ensemble.
+type scoredGenerator interface {
+	GenerateScored(ctx context.Context, seed string, opt charrnn.SampleOptions, emit func(string) error) (charrnn.Generation, error)
+	Start(seed string, opt charrnn.SampleOptions) (*charrnn.Generator, error)
 }
 
 // generation is the object of `rnnkit generate --json` (cmd/rnnkit/charrnn.go)
@@ -193,8 +201,22 @@ type generation struct {
 }
 
 func (f *generateFn) Setup(ctx context.Context) error {
-	var err error
-	f.m, err = loadCached(ctx, charrnn.Kind, f.Model, charrnn.Load, charrnn.LoadBytes)
+	if f.Model != "" {
+		m, err := loadCached(ctx, charrnn.Kind, f.Model, charrnn.Load, charrnn.LoadBytes)
+		f.m = m
+		return err
+	}
+	// The default: every file of models.CharRNN, as rnnkit generate runs it.
+	var members []*charrnn.Model
+	for _, name := range models.CharRNN {
+		m, err := loadCached(ctx, name, "", charrnn.Load, charrnn.LoadBytes)
+		if err != nil {
+			return err
+		}
+		members = append(members, m)
+	}
+	e, err := charrnn.NewEnsemble(members...)
+	f.m = e
 	return err
 }
 
