@@ -67,6 +67,14 @@ type TranslateOptions struct {
 	// all of them are averaged, and search runs on the average. The
 	// model's own attention places <unk> replacements and copied names.
 	Ensemble []*Model
+	// Back, with BackWeight > 0 and a beam: a translator for the opposite
+	// direction that re-ranks the finished hypotheses, each gaining
+	// BackWeight times the mean log-probability per token of the source
+	// given the hypothesis under Back (noisy-channel re-ranking):
+	// candidates that lose or invent meaning translate back badly. It
+	// costs one teacher-forced pass of Back per hypothesis.
+	Back       *Model
+	BackWeight float64
 }
 
 func (o *TranslateOptions) defaults() {
@@ -152,6 +160,10 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 		}
 	}
 	rerank := opt.Beam > 1 && (lex != nil || opt.NamePenalty > 0)
+	var back *backScorer
+	if opt.Beam > 1 && opt.Back != nil && opt.BackWeight > 0 {
+		back = newBackScorer(opt.Back)
+	}
 	per := opt.Batch
 	if opt.Beam > 1 {
 		per = max(1, opt.Batch/opt.Beam)
@@ -182,6 +194,9 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 		for _, i := range idx {
 			if len(srcs[i]) == 0 {
 				continue
+			}
+			if back != nil && len(hyps[k]) > 1 {
+				m.rerankBack(back, hyps[k], texts[i], srcs[i], offs[i], opt, copyLex)
 			}
 			if rerank && len(hyps[k]) > 1 {
 				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)

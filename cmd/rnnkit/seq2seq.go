@@ -62,6 +62,36 @@ func addEnsembleFlag(c *cobra.Command, paths *[]string) {
 	c.Flags().StringArrayVar(paths, "ensemble", nil, "also decode with this translator (repeatable; same tokenizers), averaging the models' next-token log-probabilities")
 }
 
+// addBackFlags adds --back-weight and --back-model (noisy-channel
+// re-ranking of the beam by the opposite direction's model).
+func addBackFlags(c *cobra.Command, model *string, weight *float64) {
+	c.Flags().Float64Var(weight, "back-weight", 1, "beam: add this times how well the opposite direction's model translates each candidate back into the source (its mean log-probability per token; 0 = off)")
+	c.Flags().StringVar(model, "back-model", "", "the opposite direction's translator for --back-weight (default: the embedded one, when the model is an embedded default)")
+}
+
+// loadBackModel loads the --back-model, or, for the embedded en->es model
+// (model ""), the embedded es->en one.
+func loadBackModel(path, model, quant string) (*seq2seq.Model, error) {
+	if path == "" {
+		if model != "" {
+			return nil, usagef("--back-weight with --model needs --back-model: the translator for the opposite direction")
+		}
+		path = "embedded:es-en"
+	}
+	var m *seq2seq.Model
+	var err error
+	if path == "embedded:es-en" {
+		m, err = loadTranslator("es", "en")
+	} else {
+		m, err = loadSeq2seq(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--back-model %s: %w", path, err)
+	}
+	quantize(m, quant)
+	return m, nil
+}
+
 // loadEnsemble loads the --ensemble models (quantized as --quantize says).
 func loadEnsemble(paths []string, quant string) ([]*seq2seq.Model, error) {
 	var out []*seq2seq.Model
@@ -83,6 +113,7 @@ type translateOptions struct {
 	model, attention, from, to string
 	quantize                   string
 	ensemble                   []string
+	backModel                  string
 	asJSON                     bool
 	opt                        seq2seq.TranslateOptions
 }
@@ -110,7 +141,12 @@ on stderr. --model FILE uses a model you trained instead.
 Decoding is a beam search of width 5 by default (--beam 1 is greedy and about
 4 times faster); --nbest K lists the K best hypotheses with their scores
 (Moses format "N ||| translation ||| log_prob score" in text mode, an "nbest"
-list with --json). An unknown source word the model cannot spell is copied
+list with --json). --back-weight W re-ranks the beam's hypotheses by how well
+the model of the opposite direction translates each back into the source
+(noisy-channel re-ranking): W (default 1; 0 = off) times its mean
+log-probability per token is added to each score. The embedded models
+re-rank each other; with --model, give the opposite one as --back-model.
+An unknown source word the model cannot spell is copied
 through from the source (the word it attended to most). --json prints one
 object per sentence with the tokens and the attention matrix (one row per
 target token, one column per source token); --attention draws the matrix as
@@ -142,6 +178,7 @@ a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
 	f.StringVar(&o.attention, "attention", "", "draw the attention heatmap to this PNG")
 	addQuantizeFlag(c, &o.quantize)
 	addEnsembleFlag(c, &o.ensemble)
+	addBackFlags(c, &o.backModel, &o.opt.BackWeight)
 	return c
 }
 
@@ -172,6 +209,43 @@ func (tr *translator) model(lang string) (*seq2seq.Model, error) {
 	}
 	quantize(m, tr.o.quantize)
 	tr.models[lang] = m
+	return m, nil
+}
+
+// back returns the translator that re-ranks translations from lang by
+// translating them back (--back-weight): --back-model, or the embedded
+// model of the opposite direction; nil for a --model without --back-model.
+func (tr *translator) back(lang string) (*seq2seq.Model, error) {
+	key := "back:" + lang
+	if tr.o.backModel != "" {
+		key = "back"
+	}
+	if m, ok := tr.models[key]; ok {
+		return m, nil
+	}
+	var m *seq2seq.Model
+	var err error
+	switch {
+	case tr.o.backModel != "":
+		if m, err = loadSeq2seq(tr.o.backModel); err != nil {
+			return nil, fmt.Errorf("--back-model %s: %w", tr.o.backModel, err)
+		}
+	case tr.o.model != "":
+		if tr.c.Flags().Changed("back-weight") {
+			return nil, usagef("--back-weight with --model needs --back-model: the translator for the opposite direction")
+		}
+		return nil, nil // the default applies where the opposite model is known
+	default:
+		to := tr.o.to
+		if to == "" {
+			to = map[string]string{"en": "es", "es": "en"}[lang]
+		}
+		if m, err = loadTranslator(to, lang); err != nil {
+			return nil, err
+		}
+	}
+	quantize(m, tr.o.quantize)
+	tr.models[key] = m
 	return m, nil
 }
 
@@ -248,7 +322,13 @@ func (tr *translator) translateOnce(jobs []translateJob) ([]seq2seq.Translation,
 		for k, i := range idx {
 			texts[k] = jobs[i].text
 		}
-		trs, err := m.Translate(tr.c.Context(), texts, tr.o.opt)
+		opt := tr.o.opt
+		if opt.BackWeight > 0 && opt.Beam > 1 {
+			if opt.Back, err = tr.back(l); err != nil {
+				return nil, err
+			}
+		}
+		trs, err := m.Translate(tr.c.Context(), texts, opt)
 		var ie *seq2seq.InputError
 		if errors.As(err, &ie) {
 			return nil, &seq2seq.InputError{Index: idx[ie.Index], Err: ie.Err} // the job's index
@@ -845,6 +925,7 @@ func newEvalSeq2seqCmd(g *globalOptions) *cobra.Command {
 		hypsOut     string
 		scoreFile   string
 		ensemble    []string
+		backModel   string
 		opt         seq2seq.TranslateOptions
 	)
 	c := &cobra.Command{
@@ -913,6 +994,13 @@ translation counts), so any translator is measured on the same sentences.`,
 			if opt.Ensemble, err = loadEnsemble(ensemble, quant); err != nil {
 				return err
 			}
+			if opt.BackWeight > 0 && opt.Beam > 1 {
+				if backModel == "" && model != "" && !c.Flags().Changed("back-weight") {
+					opt.BackWeight = 0 // the default applies where the opposite model is known
+				} else if opt.Back, err = loadBackModel(backModel, model, quant); err != nil {
+					return err
+				}
+			}
 			ev, trs, err := m.Evaluate(c.Context(), pairs, opt)
 			if err != nil {
 				return fmt.Errorf("%s: %v", data, err)
@@ -933,6 +1021,7 @@ translation counts), so any translator is measured on the same sentences.`,
 	f.StringVar(&model, "model", "", "model file (default: the embedded English->Spanish model)")
 	f.StringVar(&data, "data", "", "Source<TAB>Target pairs to score on (required)")
 	addEnsembleFlag(c, &ensemble)
+	addBackFlags(c, &backModel, &opt.BackWeight)
 	f.BoolVar(&reverse, "reverse", false, "swap the columns (for a model trained with --reverse)")
 	f.IntVar(&opt.Beam, "beam", 5, "beam width (1 = greedy)")
 	f.Float64Var(&opt.LengthPenalty, "length-penalty", 1, "beam: rank hypotheses by log p / length^this")
