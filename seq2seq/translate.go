@@ -77,6 +77,15 @@ type TranslateOptions struct {
 	BackWeight float64
 }
 
+// DefaultTranslateOptions are the options rnnkit translate and rnnkit serve
+// decode with when asked for nothing else: beam 5, the lexicon and name
+// penalties at 1, names copied through, and, when Back is set, re-ranking
+// by the opposite direction with weight 1.
+func DefaultTranslateOptions() TranslateOptions {
+	return TranslateOptions{Beam: 5, LengthPenalty: 1, MaxLenRatio: 2, Batch: 64, NBest: 1,
+		LexiconPenalty: 1, NamePenalty: 1, CopyNames: true, BackWeight: 1}
+}
+
 func (o *TranslateOptions) defaults() {
 	if o.Beam < 1 {
 		o.Beam = 1

@@ -387,7 +387,9 @@ func TestTranslate(t *testing.T) {
 	texts := []string{"I have two brothers .", "", "Where is the station ?", "Good morning"}
 	var res TranslateResponse
 	postOK(t, ts, "/v1/translate", `{"texts": ["I have two brothers .", "", "Where is the station ?", "Good morning"], "from": "en", "to": "es", "beam": 3, "attention": false}`, &res)
-	want, err := enes.Translate(context.Background(), texts, seq2seq.TranslateOptions{Beam: 3})
+	opt := seq2seq.DefaultTranslateOptions() // rnnkit translate's defaults, re-ranked by es->en
+	opt.Beam, opt.Back = 3, esen
+	want, err := enes.Translate(context.Background(), texts, opt)
 	require.NoError(t, err)
 	require.Len(t, res.Results, len(texts))
 	for i, r := range res.Results {
@@ -401,7 +403,9 @@ func TestTranslate(t *testing.T) {
 
 	// The defaults: from the first translator's language, beam 5.
 	postOK(t, ts, "/v1/translate", `{"texts": ["Good morning"]}`, &res)
-	w5, err := enes.Translate(context.Background(), []string{"Good morning"}, seq2seq.TranslateOptions{Beam: 5})
+	opt = seq2seq.DefaultTranslateOptions()
+	opt.Back = esen
+	w5, err := enes.Translate(context.Background(), []string{"Good morning"}, opt)
 	require.NoError(t, err)
 	require.Equal(t, w5[0].Text, res.Results[0].Translation)
 
@@ -420,7 +424,9 @@ func TestTranslate(t *testing.T) {
 		froms = append(froms, r.From+"->"+r.To)
 	}
 	require.Equal(t, []string{"es->en", "en->es", "es->en"}, froms)
-	wes, err := esen.Translate(context.Background(), []string{"Buenos días"}, seq2seq.TranslateOptions{Beam: 1})
+	opt = seq2seq.DefaultTranslateOptions()
+	opt.Beam = 1
+	wes, err := esen.Translate(context.Background(), []string{"Buenos días"}, opt)
 	require.NoError(t, err)
 	require.Equal(t, wes[0].Text, res.Results[2].Translation)
 	// from alone picks the target, and to alone the source.
@@ -649,7 +655,9 @@ func TestBatching(t *testing.T) {
 				errs <- fmt.Errorf("translate %d: %v %+v", i, err, res)
 				return
 			}
-			want, _ := ms.Translators[0].Model.Translate(context.Background(), []string{text}, seq2seq.TranslateOptions{Beam: 1})
+			opt := seq2seq.DefaultTranslateOptions()
+			opt.Beam = 1
+			want, _ := ms.Translators[0].Model.Translate(context.Background(), []string{text}, opt)
 			if res.Results[0].Translation != want[0].Text {
 				errs <- fmt.Errorf("translate %d: got %q, want %q", i, res.Results[0].Translation, want[0].Text)
 			}

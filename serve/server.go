@@ -167,9 +167,15 @@ func New(models Models, opt Options) (*Server, error) {
 			return nil, fmt.Errorf("serve: two translators for %s->%s", t.From, t.To)
 		}
 		m, name := t.Model, "translate:"+key
+		var back *seq2seq.Model // the opposite direction, which re-ranks m's beam
+		for _, u := range models.Translators {
+			if u.From == t.To && u.To == t.From {
+				back = u.Model
+			}
+		}
 		s.trans[key] = newBatcher(opt.Workers, opt.Queue, opt.MaxBatch, opt.BatchWait,
 			func(ctx context.Context, jobs []*job[translateIn, []TranslateResult]) {
-				s.runTranslate(ctx, name, m, jobs)
+				s.runTranslate(ctx, name, m, back, jobs)
 			})
 		s.metrics.queueDepth(name, s.trans[key].depth)
 	}

@@ -179,8 +179,9 @@ func (s *Server) translate(ctx context.Context, req *TranslateRequest) ([]Transl
 }
 
 // runTranslate translates a batch of jobs for model m, one model call per
-// distinct beam and n-best setting.
-func (s *Server) runTranslate(ctx context.Context, name string, m *seq2seq.Model, jobs []*job[translateIn, []TranslateResult]) {
+// distinct beam and n-best setting, with rnnkit translate's defaults: back
+// is the translator of the opposite direction (nil if none is served).
+func (s *Server) runTranslate(ctx context.Context, name string, m, back *seq2seq.Model, jobs []*job[translateIn, []TranslateResult]) {
 	type opts struct{ beam, nbest int }
 	var keys []opts
 	groups := map[opts][]*job[translateIn, []TranslateResult]{}
@@ -192,7 +193,9 @@ func (s *Server) runTranslate(ctx context.Context, name string, m *seq2seq.Model
 		groups[k] = append(groups[k], j)
 	}
 	for _, k := range keys {
-		s.translateGroup(ctx, name, m, seq2seq.TranslateOptions{Beam: k.beam, NBest: k.nbest}, groups[k])
+		opt := seq2seq.DefaultTranslateOptions() // as rnnkit translate decodes
+		opt.Beam, opt.NBest, opt.Back = k.beam, k.nbest, back
+		s.translateGroup(ctx, name, m, opt, groups[k])
 	}
 }
 

@@ -377,3 +377,19 @@ func TestTranslateEnsemble(t *testing.T) {
 	_, _, err = runCLI(t, "translate", "--from", "auto", "--ensemble", model, "ka")
 	assert.ErrorContains(t, err, "--ensemble needs one direction")
 }
+
+// rnnkit translate's flag defaults are seq2seq.DefaultTranslateOptions,
+// which rnnkit serve decodes with: the two give the same translations.
+func TestTranslateDefaultsAreTheLibrarys(t *testing.T) {
+	c := newTranslateCmd(&globalOptions{})
+	d := seq2seq.DefaultTranslateOptions()
+	for flag, want := range map[string]string{
+		"beam": fmt.Sprint(d.Beam), "length-penalty": fmt.Sprint(d.LengthPenalty), "max-len-ratio": fmt.Sprint(d.MaxLenRatio),
+		"batch": fmt.Sprint(d.Batch), "nbest": fmt.Sprint(d.NBest), "lexicon-penalty": fmt.Sprint(d.LexiconPenalty),
+		"name-penalty": fmt.Sprint(d.NamePenalty), "copy-names": fmt.Sprint(d.CopyNames), "back-weight": fmt.Sprint(d.BackWeight),
+	} {
+		f := c.Flags().Lookup(flag)
+		require.NotNil(t, f, flag)
+		assert.Equal(t, want, f.DefValue, flag)
+	}
+}
