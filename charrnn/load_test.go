@@ -105,19 +105,28 @@ func TestLoadTokenizerIDs(t *testing.T) {
 	})
 }
 
-// TestLoadDefaultModel: the embedded default still loads with the stricter
-// checks, and generates as before.
+// TestLoadDefaultModel: the embedded default's two members still load with
+// the stricter checks, form an ensemble and generate.
 func TestLoadDefaultModel(t *testing.T) {
-	data, err := os.ReadFile("../cmd/rnnkit/models/charrnn.safetensors")
-	if os.IsNotExist(err) {
-		t.Skip("no embedded default model in this tree")
+	var members []*Model
+	for _, c := range []struct {
+		file    string
+		dropout float32
+	}{{"charrnn", 0.25}, {"charrnn-2", 0.35}} {
+		data, err := os.ReadFile("../cmd/rnnkit/models/" + c.file + ".safetensors")
+		if os.IsNotExist(err) {
+			t.Skip("no embedded default model in this tree")
+		}
+		require.NoError(t, err)
+		m, err := LoadBytes(c.file+".safetensors", data)
+		require.NoError(t, err)
+		assert.Equal(t, Config{Cell: rnn.LSTM, Vocab: 69, Embedding: 64, Hidden: 512, Layers: 2, Dropout: c.dropout, EmbDropout: 0.05}, m.Config)
+		members = append(members, m)
 	}
+	e, err := NewEnsemble(members...)
 	require.NoError(t, err)
-	m, err := LoadBytes("charrnn.safetensors", data)
-	require.NoError(t, err)
-	assert.Equal(t, Config{Cell: rnn.LSTM, Vocab: 69, Embedding: 64, Hidden: 512, Layers: 2, Dropout: 0.35, EmbDropout: 0.05}, m.Config)
 	var b strings.Builder
-	require.NoError(t, m.Generate(context.Background(), "ROMEO:", SampleOptions{N: 40, Seed: 1}, func(s string) error { b.WriteString(s); return nil }))
+	require.NoError(t, e.Generate(context.Background(), "ROMEO:", SampleOptions{N: 40, Seed: 1}, func(s string) error { b.WriteString(s); return nil }))
 	assert.Equal(t, 40, len([]rune(b.String())))
 }
 

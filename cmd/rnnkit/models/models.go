@@ -19,4 +19,4 @@ var FS embed.FS
 // the main model: they must have the same tokenizer (trained on the same
 // text), and adding a file here with the file itself is all it takes.
 // rnnkit models lists each file and export charrnn writes each.
-var CharRNN = []string{"charrnn"}
+var CharRNN = []string{"charrnn", "charrnn-2"}
