@@ -57,8 +57,8 @@ func loadCharRNN(path string, ensemble []string, quant string) (*charrnn.Ensembl
 		}
 		ms, names = append(ms, m), append(names, p)
 	}
-	for _, m := range ms {
-		quantize(m, quant)
+	for i, m := range ms {
+		quantize(m, quant, names[i], charrnn.Kind)
 	}
 	e, err := charrnn.NewEnsemble(ms...)
 	var te *charrnn.TokenizerError

@@ -121,12 +121,13 @@ func TestEvalCharRNNEnsemble(t *testing.T) {
 // models export all take as the default, from the one list models.CharRNN.
 func TestDefaultCharRNNEnsemble(t *testing.T) {
 	args := []string{"--seed", "ROMEO:", "-n", "30", "--rng-seed", "1"}
+	saved := models.CharRNN
+	t.Cleanup(func() { models.CharRNN = saved })
+	models.CharRNN = []string{"charrnn"}
 	single, _, err := runCLI(t, append([]string{"generate"}, args...)...)
 	require.NoError(t, err)
 
-	saved := models.CharRNN
 	models.CharRNN = []string{"charrnn", "charrnn"}
-	t.Cleanup(func() { models.CharRNN = saved })
 
 	both, _, err := runCLI(t, append([]string{"generate"}, args...)...)
 	require.NoError(t, err)

@@ -106,11 +106,14 @@ func embeddedModels() ([]string, map[string][]byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sort.Strings(entries)
+	for i := range entries {
+		entries[i] = strings.TrimSuffix(entries[i], ".safetensors")
+	}
+	sort.Strings(entries) // by name: charrnn before charrnn-2
 	var names []string
 	files := map[string][]byte{}
-	for _, e := range entries {
-		name := strings.TrimSuffix(e, ".safetensors")
+	for _, name := range entries {
+		e := name + ".safetensors"
 		data, err := models.FS.ReadFile(e)
 		if err != nil {
 			return nil, nil, err

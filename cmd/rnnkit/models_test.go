@@ -49,9 +49,16 @@ func TestModelsExport(t *testing.T) {
 	want, err := models.FS.ReadFile("charrnn.safetensors")
 	require.NoError(t, err)
 	require.Equal(t, want, got)
-	gen, _, err := runCLI(t, "generate", "--model", out, "--seed", "A", "-n", "5", "--rng-seed", "1")
+	// The default is an ensemble: export wrote its second member next to it.
+	second := filepath.Join(dir, "c-2.safetensors")
+	want2, err := models.FS.ReadFile("charrnn-2.safetensors")
 	require.NoError(t, err)
-	def, _, err := runCLI(t, "generate", "--seed", "A", "-n", "5", "--rng-seed", "1")
+	got2, err := os.ReadFile(second)
+	require.NoError(t, err)
+	require.Equal(t, want2, got2)
+	gen, _, err := runCLI(t, "generate", "--model", out, "--ensemble", second, "--seed", "A", "-n", "40", "--rng-seed", "1")
+	require.NoError(t, err)
+	def, _, err := runCLI(t, "generate", "--seed", "A", "-n", "40", "--rng-seed", "1")
 	require.NoError(t, err)
 	require.Equal(t, def, gen)
 
@@ -61,7 +68,7 @@ func TestModelsExport(t *testing.T) {
 	require.Equal(t, 1, run([]string{"models", "export", "charrnn", filepath.Join(dir, "missing", "x.safetensors")}))
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	require.Len(t, entries, 1, "no temporary file left")
+	require.Len(t, entries, 2, "no temporary file left")
 }
 
 // rnnkit inspect describes a model file, an embedded model or a checkpoint

@@ -21,7 +21,7 @@ func TestQuantizeFlag(t *testing.T) {
 		require.NoError(t, err)
 		return classifyJSONLines(t, out)
 	}
-	f32, i8 := classify(), classify("--quantize", "int8")
+	f32, i8 := classify("--quantize", "none"), classify("--quantize", "int8")
 	require.Len(t, i8, 2)
 	for i := range f32 {
 		assert.Equal(t, f32[i]["label"], i8[i]["label"], "review %d", i)
@@ -54,8 +54,11 @@ func TestQuantizeFlag(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), &r))
 		return r.Loss
 	}
-	lf, lq := loss(), loss("--quantize", "int8")
+	// The default generate models are stored as int8, so auto (the
+	// default) runs them in int8 arithmetic, and none in float.
+	lf, lq, la := loss("--quantize", "none"), loss("--quantize", "int8"), loss()
 	assert.NotEqual(t, lf, lq, "the int8 path ran")
+	assert.Equal(t, lq, la, "auto is int8 for int8 files")
 	assert.InDelta(t, lf, lq, 0.05*lf, "int8 loss %.4f against float32 %.4f nats/char", lq, lf)
 
 	pairs := filepath.Join(dir, "pairs.tsv")
@@ -71,6 +74,6 @@ func TestQuantizeFlag(t *testing.T) {
 		_, _, err := runCLI(t, args...)
 		var ue usageError
 		require.ErrorAs(t, err, &ue, "%v", args)
-		assert.Contains(t, err.Error(), "--quantize must be int8 or none")
+		assert.Contains(t, err.Error(), "--quantize must be auto, int8 or none")
 	}
 }

@@ -781,7 +781,7 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	if err != nil {
 		return err
 	}
-	quantize(m, o.quantize)
+	quantize(m, o.quantize, o.model, sentiment.Kind)
 	labels := m.Config.Labels
 	listTop := c.Flags().Changed("top-k") // JSON gets the "top" list
 	unit := "files"
@@ -1038,7 +1038,7 @@ two classes, the ROC AUC of the second class's probability.`,
 			if err != nil {
 				return err
 			}
-			quantize(m, quant)
+			quantize(m, quant, model, sentiment.Kind)
 			raw, err := readLabelled(c, g, data, d)
 			if err != nil {
 				return err

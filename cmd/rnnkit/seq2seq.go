@@ -56,6 +56,17 @@ func loadTranslator(from, to string) (*seq2seq.Model, error) {
 	return nil, usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
 }
 
+// translatorSource is the embedded file loadTranslator(from, to) loads, as
+// quantize names it ("" when there is none).
+func translatorSource(from, to string) string {
+	for _, t := range translators {
+		if t.from == from && (to == "" || t.to == to) {
+			return "embedded:models/" + t.file + ".safetensors"
+		}
+	}
+	return ""
+}
+
 // addEnsembleFlag adds --ensemble, the models decoded together with the
 // translator.
 func addEnsembleFlag(c *cobra.Command, paths *[]string) {
@@ -80,15 +91,17 @@ func loadBackModel(path, model, quant string) (*seq2seq.Model, error) {
 	}
 	var m *seq2seq.Model
 	var err error
+	source := path
 	if path == "embedded:es-en" {
 		m, err = loadTranslator("es", "en")
+		source = translatorSource("es", "en")
 	} else {
 		m, err = loadSeq2seq(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("--back-model %s: %w", path, err)
 	}
-	quantize(m, quant)
+	quantize(m, quant, source, seq2seq.Kind)
 	return m, nil
 }
 
@@ -100,7 +113,7 @@ func loadEnsemble(paths []string, quant string) ([]*seq2seq.Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--ensemble %s: %w", p, err)
 		}
-		quantize(m, quant)
+		quantize(m, quant, p, seq2seq.Kind)
 		out = append(out, m)
 	}
 	return out, nil
@@ -207,7 +220,7 @@ func (tr *translator) model(lang string) (*seq2seq.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	quantize(m, tr.o.quantize)
+	quantize(m, tr.o.quantize, translatorSource(lang, tr.o.to), seq2seq.Kind)
 	tr.models[lang] = m
 	return m, nil
 }
@@ -225,6 +238,7 @@ func (tr *translator) back(lang string) (*seq2seq.Model, error) {
 	}
 	var m *seq2seq.Model
 	var err error
+	source := tr.o.backModel
 	switch {
 	case tr.o.backModel != "":
 		if m, err = loadSeq2seq(tr.o.backModel); err != nil {
@@ -243,8 +257,9 @@ func (tr *translator) back(lang string) (*seq2seq.Model, error) {
 		if m, err = loadTranslator(to, lang); err != nil {
 			return nil, err
 		}
+		source = translatorSource(to, lang)
 	}
-	quantize(m, tr.o.quantize)
+	quantize(m, tr.o.quantize, source, seq2seq.Kind)
 	tr.models[key] = m
 	return m, nil
 }
@@ -403,7 +418,7 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 		if err != nil {
 			return err
 		}
-		quantize(m, o.quantize)
+		quantize(m, o.quantize, o.model, seq2seq.Kind)
 		tr.models[""] = m
 	} else if o.from != "auto" {
 		if _, err := tr.model(o.from); err != nil {
@@ -990,7 +1005,7 @@ translation counts), so any translator is measured on the same sentences.`,
 			if err != nil {
 				return err
 			}
-			quantize(m, quant)
+			quantize(m, quant, model, seq2seq.Kind)
 			if opt.Ensemble, err = loadEnsemble(ensemble, quant); err != nil {
 				return err
 			}

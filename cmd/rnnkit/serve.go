@@ -153,6 +153,9 @@ func loadServeModels(o *serveOptions) (serve.Models, error) {
 		case err != nil:
 			return ms, err
 		default:
+			for i, m := range cms {
+				quantize(m, "auto", names[i], charrnn.Kind) // int8 files run int8 arithmetic, as in generate
+			}
 			ms.Generator = &serve.Generator{Model: cms[0], Source: names[0], Ensemble: cms[1:], EnsembleSources: names[1:]}
 		}
 	default:
@@ -160,6 +163,7 @@ func loadServeModels(o *serveOptions) (serve.Models, error) {
 		if err != nil {
 			return ms, fmt.Errorf("--generate-model: %w", err)
 		}
+		quantize(m, "auto", o.generateModel, charrnn.Kind)
 		ms.Generator = &serve.Generator{Model: m, Source: src}
 	}
 	if o.classifyModel != "none" {
