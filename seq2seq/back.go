@@ -1,6 +1,10 @@
 package seq2seq
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/rnnkit/rnnkit/rnn"
+)
 
 // backScorer scores how well a translator for the opposite direction
 // turns a candidate translation back into its source: the mean
@@ -18,24 +22,81 @@ type backScorer struct {
 
 func newBackScorer(m *Model) *backScorer { return &backScorer{m: m, w: newWork(m)} }
 
-// logProb is log p(source | cand) per source token (EOS included).
-func (r *backScorer) logProb(cand, source string) float64 {
-	src := r.m.Src.Encode(cand)
-	if len(src) > MaxSourceTokens {
-		src = src[:MaxSourceTokens]
+// backBatch is how many (candidate, source) pairs one teacher-forced pass
+// scores.
+const backBatch = 64
+
+// logProbs returns log p(sources[i] | cands[i]) per source token (EOS
+// included) for each i, in batches of backBatch.
+func (r *backScorer) logProbs(cands, sources []string) []float64 {
+	out := make([]float64, len(cands))
+	V := r.m.Config.TgtVocab
+	for lo := 0; lo < len(cands); lo += backBatch {
+		hi := min(lo+backBatch, len(cands))
+		srcs, tgts := make([][]int32, hi-lo), make([][]int32, hi-lo)
+		for i := lo; i < hi; i++ {
+			srcs[i-lo] = r.m.Src.Encode(cands[i])
+			if len(srcs[i-lo]) > MaxSourceTokens {
+				srcs[i-lo] = srcs[i-lo][:MaxSourceTokens]
+			}
+			tgts[i-lo] = r.m.Tgt.Encode(sources[i])
+		}
+		r.bt.fill(srcs, tgts)
+		r.w.forward(&r.bt, false, 1, 0, nil, false)
+		B := hi - lo
+		sum, n := make([]float64, B), make([]int, B)
+		for t := 0; t < r.bt.T; t++ {
+			for b := 0; b < B; b++ {
+				y := r.bt.tgtOut[t*B+b]
+				if y < 0 {
+					continue
+				}
+				row := r.w.logits[(t*B+b)*V : (t*B+b+1)*V]
+				one := [1]int32{y}
+				nll, _ := rnn.SoftmaxCrossEntropy(nil, row, one[:], 1, V, rnn.CrossEntropyOptions{})
+				sum[b] -= nll
+				n[b]++
+			}
+		}
+		for b := range B {
+			out[lo+b] = sum[b] / float64(n[b])
+		}
 	}
-	tgt := r.m.Tgt.Encode(source)
-	r.bt.fill([][]int32{src}, [][]int32{tgt})
-	loss, _ := r.w.forward(&r.bt, false, 1, 0, nil, false)
-	return -loss
+	return out
 }
 
-// rerankBack adds opt.BackWeight times the back score of each
-// hypothesis's rendered text to its score and orders hs best first.
-func (m *Model) rerankBack(r *backScorer, hs []hyp, text string, src []int32, offs [][2]int, opt TranslateOptions, copyLex map[string]bool) {
-	for j := range hs {
-		cand := m.render(text, src, offs, hs[j], opt.KeepUnk, copyLex).Text
-		hs[j].score += opt.BackWeight * r.logProb(cand, text)
+// logProb is logProbs for one pair.
+func (r *backScorer) logProb(cand, source string) float64 {
+	return r.logProbs([]string{cand}, []string{source})[0]
+}
+
+// backJob is one sentence of a chunk to re-rank: its hypotheses and what
+// render needs.
+type backJob struct {
+	hs   []hyp
+	text string
+	src  []int32
+	offs [][2]int
+}
+
+// rerankBack adds opt.BackWeight times the back score of each hypothesis's
+// rendered text to its score and orders each job's hypotheses best first,
+// scoring all of the chunk's hypotheses in shared batches.
+func (m *Model) rerankBack(r *backScorer, jobs []backJob, opt TranslateOptions, copyLex map[string]bool) {
+	var cands, sources []string
+	for _, j := range jobs {
+		for _, h := range j.hs {
+			cands = append(cands, m.render(j.text, j.src, j.offs, h, opt.KeepUnk, copyLex).Text)
+			sources = append(sources, j.text)
+		}
 	}
-	sort.SliceStable(hs, func(a, b int) bool { return hs[a].score > hs[b].score })
+	lps := r.logProbs(cands, sources)
+	k := 0
+	for _, j := range jobs {
+		for i := range j.hs {
+			j.hs[i].score += opt.BackWeight * lps[k]
+			k++
+		}
+		sort.SliceStable(j.hs, func(a, b int) bool { return j.hs[a].score > j.hs[b].score })
+	}
 }

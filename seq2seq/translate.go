@@ -199,13 +199,24 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 				hyps = append(hyps, []hyp{h})
 			}
 		}
+		if back != nil {
+			var jobs []backJob
+			k := 0
+			for _, i := range idx {
+				if len(srcs[i]) == 0 {
+					continue
+				}
+				if len(hyps[k]) > 1 {
+					jobs = append(jobs, backJob{hs: hyps[k], text: texts[i], src: srcs[i], offs: offs[i]})
+				}
+				k++
+			}
+			m.rerankBack(back, jobs, opt, copyLex)
+		}
 		k := 0
 		for _, i := range idx {
 			if len(srcs[i]) == 0 {
 				continue
-			}
-			if back != nil && len(hyps[k]) > 1 {
-				m.rerankBack(back, hyps[k], texts[i], srcs[i], offs[i], opt, copyLex)
 			}
 			if rerank && len(hyps[k]) > 1 {
 				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)
