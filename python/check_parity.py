@@ -215,7 +215,9 @@ def torch_generate(m, o):
 
 
 def cli_generate(c, model, o):
-    args = ["generate", "--json", "-n", str(o["n"]), "--seed", o.get("seed", ""),
+    # --quantize none: float arithmetic, as torch runs an int8 file's
+    # dequantized weights (rnnkit's default, auto, runs int8 files in int8)
+    args = ["generate", "--json", "--quantize", "none", "-n", str(o["n"]), "--seed", o.get("seed", ""),
             "--temperature", str(o.get("temperature", 0.0)), "--rng-seed", str(o.get("rng_seed", 0))]
     if model:
         args += ["--model", model]
@@ -341,7 +343,7 @@ def compare_sentiment(c, label, m, model_path, reviews):
         with open(f, "w", encoding="utf-8") as fh:
             fh.write(t)
         files.append(f)
-    args = ["classify", "--json", "--probs"] + (["--model", model_path] if model_path else []) + files
+    args = ["classify", "--json", "--probs", "--quantize", "none"] + (["--model", model_path] if model_path else []) + files
     got = c.jsonl(*args)
     mine = m.predict(reviews)
     md, md4, bad = 0.0, 0.0, []
@@ -362,7 +364,7 @@ def compare_sentiment(c, label, m, model_path, reviews):
         for t, p in zip(reviews, mine):
             lab = min(labels, key=lambda l: p["probs"][l])
             fh.write(t.replace("\t", " ").replace("\n", " ") + "\t" + lab + "\n")
-    rep = c.jsonl("eval", "sentiment", "--json", "--data", tsv, "--format", "tsv", *(["--model", model_path] if model_path else []))[0]
+    rep = c.jsonl("eval", "sentiment", "--json", "--quantize", "none", "--data", tsv, "--format", "tsv", *(["--model", model_path] if model_path else []))[0]
     mine_loss = m.probs([l.split("\t")[0] for l in open(tsv, encoding="utf-8").read().splitlines()])
     idx = [labels.index(l.split("\t")[1]) for l in open(tsv, encoding="utf-8").read().splitlines()]
     loss = -sum(math.log(max(float(mine_loss[i, j]), 1e-30)) for i, j in enumerate(idx)) / len(idx)
@@ -565,6 +567,8 @@ def compare_translate(c, label, m, model_path, sentences, beam=1, keep_unk=False
         (["--keep-unk"] if keep_unk else [])
     if beam > 1 and c.has_flag("translate", "--lexicon-penalty"):
         args += ["--lexicon-penalty", "0"]  # the lexicon re-ranking is not compared
+    if beam > 1 and c.has_flag("translate", "--back-weight"):
+        args += ["--back-weight", "0"]  # nor the re-ranking by the other direction
     got = c.jsonl(*args, stdin="\n".join(sentences) + "\n")
     mine = m.translate(sentences, beam=beam, keep_unk=keep_unk)
     bad, dl, da, ties = [], 0.0, 0.0, 0
