@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
+	"github.com/rnnkit/rnnkit/rnn"
 )
 
 // defaultModel returns the embedded default model file of an application
@@ -42,20 +45,35 @@ func loadCached[M any](ctx context.Context, kind, path string, load func(string)
 	v, _ := modelCache.LoadOrStore(cacheKey{kind, path}, &cached{})
 	c := v.(*cached)
 	c.once.Do(func() {
+		var int8File bool
 		switch {
 		case path == "":
 			var name string
 			var data []byte
 			if name, data, c.err = defaultModel(kind); c.err == nil {
 				c.m, c.err = loadBytes(name, data)
+				int8File = hasQ8(bytes.NewReader(data), int64(len(data)))
 			}
 		case isLocal(path):
-			c.m, c.err = load(path)
+			if c.m, c.err = load(path); c.err == nil {
+				if f, err := os.Open(path); err == nil {
+					if st, err := f.Stat(); err == nil {
+						int8File = hasQ8(f, st.Size())
+					}
+					f.Close()
+				}
+			}
 		default:
 			var data []byte
 			if data, c.err = readAll(ctx, path); c.err == nil {
 				c.m, c.err = loadBytes(path, data)
+				int8File = hasQ8(bytes.NewReader(data), int64(len(data)))
 			}
+		}
+		// As rnnkit's --quantize auto: a model stored as int8 runs int8
+		// arithmetic, so the pipelines answer as the CLI does.
+		if q, ok := c.m.(interface{ Quantize() }); ok && c.err == nil && int8File {
+			q.Quantize()
 		}
 	})
 	if c.err != nil {
@@ -64,6 +82,20 @@ func loadCached[M any](ctx context.Context, kind, path string, load func(string)
 		return zero, c.err
 	}
 	return c.m.(M), nil
+}
+
+// hasQ8 reports whether a safetensors file stores int8 (Q8) matrices.
+func hasQ8(r io.ReaderAt, size int64) bool {
+	infos, _, err := rnn.ReadSafetensorsHeader(r, size)
+	if err != nil {
+		return false
+	}
+	for _, t := range infos {
+		if t.DType == rnn.Q8 {
+			return true
+		}
+	}
+	return false
 }
 
 // readAll reads a whole file through Beam's file systems.

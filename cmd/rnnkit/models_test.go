@@ -30,7 +30,7 @@ func TestModelsShowSource(t *testing.T) {
 		assert.NotEmpty(t, byName[name].License, name)
 	}
 	assert.Contains(t, byName["sentiment"].License, "IMDB")
-	assert.Contains(t, byName["sentiment"].TrainCommand, "rnnkit train sentiment")
+	assert.Contains(t, byName["sentiment"].TrainCommand, "train sentiment")
 	assert.Contains(t, byName["charrnn"].TrainCommand, "rnnkit train charrnn")
 	out, _, err = runCLI(t, "models")
 	require.NoError(t, err)
