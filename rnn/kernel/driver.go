@@ -26,6 +26,11 @@ type microKernel struct {
 	mc, kc, nc int // cache blocks; mc is a multiple of mr, nc of nr
 	ncSkinny   int // nc when all of m fits one A block: B block stays in L2
 	fn         func(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, ldc int)
+	// wide, if not nil, computes two full tiles side by side, C[0:mr,
+	// 0:2nr]: the left with B panel pb0, the right with pb1 (both with row
+	// stride ldb), each element exactly as fn computes it. macro uses it
+	// wherever two adjacent tiles are full.
+	wide func(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int)
 }
 
 // packBufs are one goroutine's packing buffers.
@@ -62,7 +67,7 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 	kcMax := min(k, kc)
 	bufs.a = grow(bufs.a, roundUp(min(m, mc), mr)*kcMax)
 	bufs.b = grow(bufs.b, roundUp(min(n, nc), nr)*kcMax)
-	bufs.tile = grow(bufs.tile, mr*nr)
+	bufs.tile = grow(bufs.tile, 2*mr*nr) // two tiles for kern.wide
 	if m <= mc {
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
@@ -116,7 +121,6 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 // (only its last, partial panel is packed, into bufs.b).
 func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp, bd []float32, ldbd int, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
-	tile := bufs.tile
 	for jr := 0; jr < nb; jr += nr {
 		nn := min(nr, nb-jr)
 		var pb []float32
@@ -131,6 +135,37 @@ func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp,
 				pb = bufs.b
 			}
 		}
+		if kern.wide != nil && jr+2*nr <= nb {
+			// Two full column panels: the wide kernel on both at once.
+			var pb1 []float32
+			if bd == nil {
+				pb1 = bp[(jr+nr)*kb:]
+			} else {
+				pb1 = bd[jr+nr:]
+			}
+			for ir := 0; ir < mb; ir += mr {
+				pa := bufs.a[ir*kb:]
+				cij := c[ir*ldc+jr:]
+				if mb-ir >= mr {
+					kern.wide(kb, alpha, pa, pb, pb1, ldb, cij, ldc)
+					continue
+				}
+				// A partial row panel: both tiles into the buffer, which
+				// then holds what fn would have put in two tile buffers.
+				tile := bufs.tile[:2*mr*nr]
+				clear(tile)
+				kern.wide(kb, alpha, pa, pb, pb1, ldb, tile, 2*nr)
+				for i := 0; i < mb-ir; i++ {
+					row := cij[i*ldc : i*ldc+2*nr]
+					t := tile[i*2*nr : (i+1)*2*nr]
+					for j := range row {
+						row[j] += t[j]
+					}
+				}
+			}
+			jr += nr
+			continue
+		}
 		for ir := 0; ir < mb; ir += mr {
 			pa := bufs.a[ir*kb:]
 			mm := min(mr, mb-ir)
@@ -139,15 +174,22 @@ func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp,
 				kern.fn(kb, alpha, pa, pb, ldb, cij, ldc)
 				continue
 			}
-			clear(tile)
-			kern.fn(kb, alpha, pa, pb, ldb, tile, nr)
-			for i := 0; i < mm; i++ {
-				row := cij[i*ldc : i*ldc+nn]
-				t := tile[i*nr : i*nr+nn]
-				for j := range row {
-					row[j] += t[j]
-				}
-			}
+			partialTile(kern, mm, nn, kb, alpha, pa, pb, ldb, bufs.tile[:mr*nr], cij, ldc)
+		}
+	}
+}
+
+// partialTile adds the (mm, nn) corner of a tile to C by way of the
+// (mr, nr) buffer tile.
+func partialTile(kern *microKernel, mm, nn, kb int, alpha float32, pa, pb []float32, ldb int, tile, c []float32, ldc int) {
+	nr := kern.nr
+	clear(tile)
+	kern.fn(kb, alpha, pa, pb, ldb, tile, nr)
+	for i := 0; i < mm; i++ {
+		row := c[i*ldc : i*ldc+nn]
+		t := tile[i*nr : i*nr+nn]
+		for j := range row {
+			row[j] += t[j]
 		}
 	}
 }

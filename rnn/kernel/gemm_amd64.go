@@ -10,8 +10,22 @@ var avxKernel = microKernel{mr: 6, nr: 16, mc: 144, kc: 256, nc: 1024, ncSkinny:
 
 var defaultKernel = pickKernel()
 
+// avx512Kernel is avxKernel with the wide AVX-512 kernel for pairs of full
+// tiles: the same tiles, blocks and results, half the instructions.
+var avx512Kernel = func() microKernel {
+	k := avxKernel
+	k.wide = kern6x32AVX512
+	return k
+}()
+
+// useAVX512 reports whether the CPU and the OS support AVX-512F.
+var useAVX512 = useAsm && cpu.X86.HasAVX512F
+
 func pickKernel() *microKernel {
-	if useAsm {
+	switch {
+	case useAVX512:
+		return &avx512Kernel
+	case useAsm:
 		return &avxKernel
 	}
 	return &genericKernel
@@ -28,6 +42,20 @@ func kern6x16AVX(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, 
 	_ = pb[(kc-1)*ldb+15]
 	_ = c[5*ldc+15]
 	sgemmKernel6x16(kc, alpha, &pa[0], &pb[0], ldb, &c[0], ldc)
+}
+
+// sgemmKernel6x32 is two sgemmKernel6x16 side by side in AVX-512: the left
+// tile reads B from b0, the right from b1, both with row stride ldb.
+//
+//go:noescape
+func sgemmKernel6x32(k int, alpha float32, a, b0, b1 *float32, ldb int, c *float32, ldc int)
+
+func kern6x32AVX512(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int) {
+	_ = pa[6*kc-1]
+	_ = pb0[(kc-1)*ldb+15]
+	_ = pb1[(kc-1)*ldb+15]
+	_ = c[5*ldc+31]
+	sgemmKernel6x32(kc, alpha, &pa[0], &pb0[0], &pb1[0], ldb, &c[0], ldc)
 }
 
 // dotAVX returns the dot product of x[0:n] and y[0:n].
