@@ -29,8 +29,9 @@ type microKernel struct {
 	// wide, if not nil, computes two full tiles side by side, C[0:mr,
 	// 0:2nr]: the left with B panel pb0, the right with pb1 (both with row
 	// stride ldb), each element exactly as fn computes it. macro uses it
-	// wherever two adjacent tiles are full.
-	wide func(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int)
+	// wherever two adjacent tiles are full. If pf is not nil, it also
+	// prefetches pf[:4*kc] (for the next panels).
+	wide func(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int, pf []float32)
 }
 
 // packBufs are one goroutine's packing buffers.
@@ -75,20 +76,20 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 			if pb != nil {
 				for jc := 0; jc < n; jc += nc {
 					nb := min(nc, n-jc)
-					macro(kern, m, nb, kb, alpha, bufs, pb.block(pc, pbCol+jc), nil, 0, c[jc:], ldc)
+					macro(kern, m, nb, kb, alpha, bufs, pb.block(pc, pbCol+jc), true, nil, 0, c[jc:], ldc)
 				}
 				continue
 			}
 			if !bT {
 				// Few row panels reuse each B panel: read B in place
 				// (its rows are already k-major) instead of packing.
-				macro(kern, m, n, kb, alpha, bufs, nil, b[pc*ldb:], ldb, c, ldc)
+				macro(kern, m, n, kb, alpha, bufs, nil, false, b[pc*ldb:], ldb, c, ldc)
 				continue
 			}
 			for jc := 0; jc < n; jc += nc {
 				nb := min(nc, n-jc)
 				packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
-				macro(kern, m, nb, kb, alpha, bufs, bufs.b, nil, 0, c[jc:], ldc)
+				macro(kern, m, nb, kb, alpha, bufs, bufs.b, false, nil, 0, c[jc:], ldc)
 			}
 		}
 	} else {
@@ -105,7 +106,7 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 				for ic := 0; ic < m; ic += mc {
 					mb := min(mc, m-ic)
 					packA(aT, a, lda, ic, pc, mb, kb, mr, bufs.a)
-					macro(kern, mb, nb, kb, alpha, bufs, bp, nil, 0, c[ic*ldc+jc:], ldc)
+					macro(kern, mb, nb, kb, alpha, bufs, bp, pb != nil, nil, 0, c[ic*ldc+jc:], ldc)
 				}
 			}
 		}
@@ -118,8 +119,11 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 // macro runs the micro-kernel over a packed (mb, kb) A block and a (kb, nb)
 // B block into C: (mb, nb) with stride ldc. The B block is bp, packed,
 // or, if bd != nil, op(B) read in place from bd: (kb, nb) with stride ldbd
-// (only its last, partial panel is packed, into bufs.b).
-func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp, bd []float32, ldbd int, c []float32, ldc int) {
+// (only its last, partial panel is packed, into bufs.b). With prefetch, bp
+// is part of a PackedB, which comes from memory rather than from a cache:
+// the wide kernel then fetches the next pair of panels (which follow in
+// bp) while it works on the current one.
+func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp []float32, prefetch bool, bd []float32, ldbd int, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	for jr := 0; jr < nb; jr += nr {
 		nn := min(nr, nb-jr)
@@ -146,15 +150,21 @@ func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp,
 			for ir := 0; ir < mb; ir += mr {
 				pa := bufs.a[ir*kb:]
 				cij := c[ir*ldc+jr:]
+				// Each call fetches 4*kb floats (a line per four k):
+				// the first eight row panels cover the next pair.
+				var pf []float32
+				if o := (jr+2*nr)*kb + (ir/mr)*4*kb; prefetch && o+4*kb <= min((jr+4*nr)*kb, len(bp)) {
+					pf = bp[o:]
+				}
 				if mb-ir >= mr {
-					kern.wide(kb, alpha, pa, pb, pb1, ldb, cij, ldc)
+					kern.wide(kb, alpha, pa, pb, pb1, ldb, cij, ldc, pf)
 					continue
 				}
 				// A partial row panel: both tiles into the buffer, which
 				// then holds what fn would have put in two tile buffers.
 				tile := bufs.tile[:2*mr*nr]
 				clear(tile)
-				kern.wide(kb, alpha, pa, pb, pb1, ldb, tile, 2*nr)
+				kern.wide(kb, alpha, pa, pb, pb1, ldb, tile, 2*nr, nil)
 				for i := 0; i < mb-ir; i++ {
 					row := cij[i*ldc : i*ldc+2*nr]
 					t := tile[i*2*nr : (i+1)*2*nr]

@@ -45,17 +45,23 @@ func kern6x16AVX(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, 
 }
 
 // sgemmKernel6x32 is two sgemmKernel6x16 side by side in AVX-512: the left
-// tile reads B from b0, the right from b1, both with row stride ldb.
+// tile reads B from b0, the right from b1, both with row stride ldb. It
+// prefetches a cache line from pf onwards for every four k (pf[:4*k]
+// in all, for k >= 4).
 //
 //go:noescape
-func sgemmKernel6x32(k int, alpha float32, a, b0, b1 *float32, ldb int, c *float32, ldc int)
+func sgemmKernel6x32(k int, alpha float32, a, b0, b1 *float32, ldb int, c *float32, ldc int, pf *float32)
 
-func kern6x32AVX512(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int) {
+func kern6x32AVX512(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int, pf []float32) {
 	_ = pa[6*kc-1]
 	_ = pb0[(kc-1)*ldb+15]
 	_ = pb1[(kc-1)*ldb+15]
 	_ = c[5*ldc+31]
-	sgemmKernel6x32(kc, alpha, &pa[0], &pb0[0], &pb1[0], ldb, &c[0], ldc)
+	p := &pb0[0]
+	if len(pf) >= 4*kc {
+		p = &pf[0]
+	}
+	sgemmKernel6x32(kc, alpha, &pa[0], &pb0[0], &pb1[0], ldb, &c[0], ldc, p)
 }
 
 // dotAVX returns the dot product of x[0:n] and y[0:n].

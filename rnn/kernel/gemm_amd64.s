@@ -547,8 +547,9 @@ pack6done:
 	PREFETCHT0 124(AX); \
 	ADDQ R8, AX
 
-// func sgemmKernel6x32(k int, alpha float32, a, b0, b1 *float32, ldb int, c *float32, ldc int)
-TEXT ·sgemmKernel6x32(SB), NOSPLIT, $0-64
+// func sgemmKernel6x32(k int, alpha float32, a, b0, b1 *float32, ldb int, c *float32, ldc int, pf *float32)
+TEXT ·sgemmKernel6x32(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R10
 	MOVQ k+0(FP), CX
 	MOVQ a+16(FP), SI
 	MOVQ b0+24(FP), DI
@@ -583,6 +584,8 @@ TEXT ·sgemmKernel6x32(SB), NOSPLIT, $0-64
 	JL   tail32
 
 loop32:
+	PREFETCHT0 (R10)
+	ADDQ $64, R10
 	STEP32(0)
 	STEP32(24)
 	STEP32(48)
