@@ -509,7 +509,7 @@ func (m *Model) SameTokenizers(o *Model) error {
 }
 
 func newInfer(m *Model) *infer {
-	return &infer{m: m, w: newWork(m), mem: m.attn.NewMemory(), seq: m.dec.NewSeq()}
+	return &infer{m: m, w: newWork(m), mem: m.attn.NewMemory(), seq: m.dec.NewStepSeq()}
 }
 
 // start encodes srcs and prepares rows = len(srcs)·rep decoder rows (each

@@ -50,6 +50,9 @@ func TestSgemmPackedEqualsSgemm(t *testing.T) {
 					t.Fatalf("m=%d n=%d k=%d tB=%v: C[%d] = %g, Sgemm gives %g", s.m, s.n, s.k, tB, i, got[i], want[i])
 				}
 			}
+			if !pb.SameAsSgemm() {
+				t.Fatalf("n=%d: SameAsSgemm false", s.n)
+			}
 			if pb.K() != s.k || pb.N() != s.n {
 				t.Fatalf("PackedB shape (%d, %d), want (%d, %d)", pb.K(), pb.N(), s.k, s.n)
 			}
@@ -188,6 +191,18 @@ func TestPackAMatchesNaive(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestPackedSameAsSgemm: a last panel of one or two columns is where
+// Sgemm switches to matrix-vector products and SgemmPacked does not.
+func TestPackedSameAsSgemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, n := range []int{17, 18, 19, 33, 48} {
+		b := randSlice(rng, n*8)
+		if got, want := PackB(nil, blas.Trans, 8, n, b, 8).SameAsSgemm(), n%16 == 0 || n%16 > 2; got != want {
+			t.Errorf("n=%d: SameAsSgemm %v, want %v", n, got, want)
 		}
 	}
 }
