@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -487,6 +488,7 @@ type infer struct {
 	bt     batch
 	out    *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
 	others []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
+	pick   pick              // greedy's choice of tokens
 	tmpH   []float32         // reorder's scratch
 	tmpC   []float32
 	tmpCtx []float32
@@ -563,16 +565,18 @@ func (in *infer) start(srcs [][]int32, rep int) {
 
 // step advances every row by one token (in.ids) and leaves log-probabilities
 // in in.logits (R, V), the mean over the ensemble's models, and the
-// attention weights of in's model in in.st.Weights() (R, S).
-func (in *infer) step(R int) {
-	in.stepOne(R)
+// attention weights of in's model in in.st.Weights() (R, S). With raw and
+// no ensemble it leaves the logits instead (rnn.LogSumExp turns one of
+// them into its log-probability).
+func (in *infer) step(R int, raw bool) {
+	in.stepOne(R, raw && len(in.others) == 0)
 	if len(in.others) == 0 {
 		return
 	}
 	n := in.logits[:R*in.m.Config.TgtVocab]
 	for _, o := range in.others {
 		copy(o.ids[:R], in.ids[:R])
-		o.stepOne(R)
+		o.stepOne(R, false)
 		for i, v := range o.logits[:len(n)] {
 			n[i] += v
 		}
@@ -611,8 +615,8 @@ func (in *infer) reorder(par []int, tk []int32) {
 	}
 }
 
-// stepOne is step for in's model alone.
-func (in *infer) stepOne(R int) {
+// stepOne is step for in's model alone; with raw it leaves the logits.
+func (in *infer) stepOne(R int, raw bool) {
 	m, cfg := in.m, in.m.Config
 	E, K, Hd, V, F := cfg.Embedding, 2*cfg.EncHidden, cfg.DecHidden, cfg.TgtVocab, m.featWidth()
 	in.e = grow(in.e, R*E)
@@ -654,7 +658,9 @@ func (in *infer) stepOne(R int) {
 		}
 		in.out.Forward(in.logits, f, R)
 	}
-	rnn.LogSoftmax(in.logits, in.logits, R, V)
+	if !raw {
+		rnn.LogSoftmax(in.logits, in.logits, R, V)
+	}
 }
 
 func (in *infer) maxLen(srcLen int, opt TranslateOptions) int {
@@ -668,18 +674,24 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 	out := make([]hyp, B)
 	done := make([]bool, B)
 	left := B
+	raw := len(in.others) == 0
+	in.pick.tok = growI(in.pick.tok, B)
+	in.pick.lp = grow(in.pick.lp, B)
 	for t := 0; left > 0; t++ {
-		in.step(B)
+		in.step(B, raw)
+		// The best token of every row still decoding, and its
+		// log-probability, on both cores.
+		in.pick.logits, in.pick.V, in.pick.raw, in.pick.done = in.logits, V, raw, done
+		kernel.Parallel(B, 8, &in.pick)
 		w := in.st.Weights()
 		for b := 0; b < B; b++ {
 			if done[b] {
 				continue
 			}
-			lp := in.logits[b*V : (b+1)*V]
-			y := bestOutput(lp)
+			y := in.pick.tok[b]
 			h := &out[b]
 			h.toks = append(h.toks, y)
-			h.logProb += float64(lp[y])
+			h.logProb += float64(in.pick.lp[b])
 			h.attn = append(h.attn, append([]float32(nil), w[b*S:b*S+len(srcs[b])]...))
 			in.ids[b] = y
 			if y == tokenize.EOS || t+1 >= in.maxLen(len(srcs[b]), opt) {
@@ -689,6 +701,46 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 		}
 	}
 	return out
+}
+
+// pick finds each row's best output token (bestOutput) and its
+// log-probability, from log-probabilities or, with raw, from logits.
+type pick struct {
+	logits []float32 // (rows, V)
+	V      int
+	raw    bool
+	done   []bool  // rows to skip
+	tok    []int32 // the best token of each row
+	lp     []float32
+}
+
+func (p *pick) Range(lo, hi int) {
+	for b := lo; b < hi; b++ {
+		if p.done[b] {
+			continue
+		}
+		row := p.logits[b*p.V : (b+1)*p.V]
+		if !p.raw {
+			y := bestOutput(row)
+			p.tok[b], p.lp[b] = y, row[y]
+			continue
+		}
+		p.tok[b], p.lp[b] = bestLogProb(row, rnn.LogSumExp(row))
+	}
+}
+
+// bestLogProb is bestOutput over the log-probabilities float32(z - lse) of
+// logits z, computed on the fly instead of written out (they are what
+// rnn.LogSoftmax would write, so the token is the same, ties included),
+// and the best one's log-probability.
+func bestLogProb(z []float32, lse float64) (int32, float32) {
+	best, bv := tokenize.Unk, float32(float64(z[tokenize.Unk])-lse)
+	for i, x := range z {
+		if v := float32(float64(x) - lse); v > bv && int32(i) != tokenize.Pad && int32(i) != tokenize.BOS {
+			best, bv = int32(i), v
+		}
+	}
+	return best, bv
 }
 
 type cand struct {
@@ -743,7 +795,7 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 	par := make([]int, R)
 	top := make([]cand, 0, 2*W)
 	for t := 0; left > 0; t++ {
-		in.step(R)
+		in.step(R, false)
 		attns = append(attns, append([]float32(nil), in.st.Weights()...))
 		tk := make([]int32, R)
 		pr := make([]int, R)
