@@ -16,8 +16,9 @@
 // C is always computed in the same order, so results do not depend on the
 // thread count. The goroutines are a small pool, one per extra core, that
 // spin for up to a millisecond between pieces of work (yielding to other
-// goroutines) because waking a sleeping thread costs as much as a
-// recurrent step's product; Parallel lends the same pool to other loops.
+// goroutines and, on Linux, to other threads of the machine) because waking
+// a sleeping thread costs as much as a recurrent step's product; Parallel
+// lends the same pool to other loops.
 //
 // API, all row-major float32, destination written in place:
 //
