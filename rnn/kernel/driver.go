@@ -214,6 +214,12 @@ func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
 		// into the full panels (column-panel order would stride through
 		// all kb rows once per panel); the partial panel, if any, below.
 		full := mb / 6 * 6
+		if packATFast(a[p0*lda+i0:], lda, kb, full/6, dst) {
+			if full < mb {
+				packA(aT, a, lda, i0+full, p0, mb-full, kb, mr, dst[full*kb:])
+			}
+			return
+		}
 		for p := 0; p < kb; p++ {
 			row := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+full]
 			for ir := 0; ir < full; ir += 6 {
@@ -292,6 +298,7 @@ func packB(bT bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
 			// B stored (k, n): copy nr-wide row pieces.
 			off := p0*ldb + j0 + jr
 			switch {
+			case nn == 16 && nr == 16 && packBFast(b[off:], ldb, kb, nr, d):
 			case nn == 16 && nr == 16:
 				for p := 0; p < kb; p++ {
 					*(*[16]float32)(d[p*16:]) = *(*[16]float32)(b[off+p*ldb:])

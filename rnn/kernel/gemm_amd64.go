@@ -151,6 +151,42 @@ func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool {
 	return true
 }
 
+// packB16 copies one 16-wide panel of a non-transposed B: dst[p*16+j] =
+// b[p*ldb+j], j < 16, p < kb (kb >= 1).
+//
+//go:noescape
+func packB16(b *float32, ldb, kb int, dst *float32)
+
+// packBFast packs one full 16-wide panel of a non-transposed B, b: (kb,
+// 16) with stride ldb, into dst: (kb, 16), if the assembly kernel is in use.
+func packBFast(b []float32, ldb, kb, nr int, dst []float32) bool {
+	if !useAsm || nr != 16 || kb < 1 {
+		return false
+	}
+	_ = b[(kb-1)*ldb+15]
+	_ = dst[16*kb-1]
+	packB16(&b[0], ldb, kb, &dst[0])
+	return true
+}
+
+// packAT6 packs the full 6-row panels of a transposed A: for p < kb and
+// g < panels, dst[g*6*kb + p*6 + i] = a[p*lda + g*6 + i], i < 6.
+//
+//go:noescape
+func packAT6(a *float32, lda, kb, panels int, dst *float32)
+
+// packATFast is packAT6 if the assembly kernel is in use: a (kb, 6*panels)
+// with stride lda, dst (panels, kb, 6).
+func packATFast(a []float32, lda, kb, panels int, dst []float32) bool {
+	if !useAsm || kb < 1 || panels < 1 {
+		return false
+	}
+	_ = a[(kb-1)*lda+6*panels-1]
+	_ = dst[6*kb*panels-1]
+	packAT6(&a[0], lda, kb, panels, &dst[0])
+	return true
+}
+
 //go:noescape
 func packA6(a *float32, lda, blocks int, dst *float32)
 

@@ -615,3 +615,60 @@ store32:
 	STOREROW32(Z10, Z11)
 	VZEROUPPER
 	RET
+
+// func packB16(b *float32, ldb, kb int, dst *float32)
+// dst[p*16 + j] = b[p*ldb + j] for j < 16, p < kb: one 16-wide panel of
+// a non-transposed B (kb >= 1).
+TEXT ·packB16(SB), NOSPLIT, $0-32
+	MOVQ b+0(FP), SI
+	MOVQ ldb+8(FP), R8
+	MOVQ kb+16(FP), CX
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+
+pb16loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  pb16loop
+	VZEROUPPER
+	RET
+
+// func packAT6(a *float32, lda, kb, panels int, dst *float32)
+// For p < kb and g < panels: dst[g*6*kb + p*6 + i] = a[p*lda + g*6 + i],
+// i < 6: the full 6-row panels of a transposed A, row by row of A (its
+// rows are contiguous, the panels' rows are not). kb, panels >= 1.
+TEXT ·packAT6(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), R8
+	MOVQ kb+16(FP), CX
+	MOVQ panels+24(FP), R9
+	MOVQ dst+32(FP), DI
+	SHLQ $2, R8
+	MOVQ CX, R10
+	IMULQ $24, R10         // bytes from one panel to the next
+
+at6row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, DX
+
+at6panel:
+	VMOVUPS (AX), X0
+	MOVQ 16(AX), X1
+	VMOVUPS X0, (BX)
+	MOVQ X1, 16(BX)
+	ADDQ $24, AX
+	ADDQ R10, BX
+	DECQ DX
+	JNZ  at6panel
+
+	ADDQ R8, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ  at6row
+	RET
