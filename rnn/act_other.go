@@ -47,3 +47,12 @@ func addTanh(dst, a, b []float32) {
 		dst[i] = tanh(a[i] + b[i])
 	}
 }
+
+// sumSquares returns Σ x[i]², each square in float64, added in order.
+func sumSquares(x []float32) float64 {
+	var s float64
+	for _, g := range x {
+		s += float64(g) * float64(g)
+	}
+	return s
+}

@@ -162,3 +162,30 @@ func TestAddTanh(t *testing.T) {
 		}
 	}
 }
+
+// TestSumSquaresIsTheLoop: GradNorm's sum is the plain float64 loop, bit
+// for bit, at every length around the 16-float blocks, with wide ranges,
+// denormals and infinities.
+func TestSumSquaresIsTheLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 1000, 4099, 100003} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10)))
+			if rng.IntN(500) == 0 {
+				x[i] = math.Float32frombits(rng.Uint32() & 0x807fffff) // denormal
+			}
+		}
+		var want float64
+		for _, g := range x {
+			want += float64(g) * float64(g)
+		}
+		if got := sumSquares(x); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("n=%d: %v, the loop gives %v", n, got, want)
+		}
+	}
+	x := []float32{1, float32(math.Inf(1)), 2}
+	if got := sumSquares(x); !math.IsInf(got, 1) {
+		t.Fatalf("with +Inf: %v", got)
+	}
+}
