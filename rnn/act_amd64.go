@@ -126,3 +126,22 @@ func sumSquares(x []float32) float64 {
 	}
 	return s
 }
+
+//go:noescape
+func attnScoreGradAVX(gs float32, th, v, dv, dqp, dkp *float32, n8 int)
+
+// attnScoreGrad is, for j < len(th), dv[j] += g*th[j]; d := g*v[j]*(1 -
+// th[j]²); dqp[j] += d; dkp[j] += d: one key's share of the additive
+// attention's score gradient. All slices have th's length.
+func attnScoreGrad(g float32, th, v, dv, dqp, dkp []float32) {
+	n := len(th)
+	v, dv, dqp, dkp = v[:n], dv[:n], dqp[:n], dkp[:n]
+	n8 := n / 8
+	if !useAVX2 {
+		n8 = 0
+	}
+	if n8 > 0 {
+		attnScoreGradAVX(g, &th[0], &v[0], &dv[0], &dqp[0], &dkp[0], n8)
+	}
+	attnScoreGradGo(g, th[8*n8:], v[8*n8:], dv[8*n8:], dqp[8*n8:], dkp[8*n8:])
+}

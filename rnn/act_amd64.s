@@ -365,3 +365,42 @@ sqloop:
 	JNZ  sqloop
 	MOVSD X0, ret+24(FP)
 	RET
+
+// func attnScoreGradAVX(gs float32, th, v, dv, dqp, dkp *float32, n8 int)
+// Eight lanes of the additive attention's score backward
+// (attnBackward.Range, part 1), operation for operation as the Go loop
+// (no fused multiply-adds), so the results are its bits:
+//	dv += g*t; d := (g*v) * (1 - t*t); dqp += d; dkp += d
+TEXT ·attnScoreGradAVX(SB), NOSPLIT, $0-56
+	VBROADCASTSS gs+0(FP), Y8
+	MOVQ th+8(FP), SI
+	MOVQ v+16(FP), DX
+	MOVQ dv+24(FP), DI
+	MOVQ dqp+32(FP), R8
+	MOVQ dkp+40(FP), R9
+	MOVQ n8+48(FP), CX
+	MOVQ $0x3f800000, AX
+	MOVQ AX, X9
+	VBROADCASTSS X9, Y9 // 1
+sgloop:
+	VMOVUPS (SI), Y0      // t
+	VMULPS Y0, Y8, Y1     // g*t
+	VADDPS (DI), Y1, Y1   // dv + g*t
+	VMOVUPS Y1, (DI)
+	VMULPS (DX), Y8, Y2   // g*v
+	VMULPS Y0, Y0, Y3     // t*t
+	VSUBPS Y3, Y9, Y3     // 1 - t*t
+	VMULPS Y3, Y2, Y2     // d
+	VADDPS (R8), Y2, Y4
+	VMOVUPS Y4, (R8)
+	VADDPS (R9), Y2, Y5
+	VMOVUPS Y5, (R9)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  sgloop
+	VZEROUPPER
+	RET

@@ -56,3 +56,9 @@ func sumSquares(x []float32) float64 {
 	}
 	return s
 }
+
+// attnScoreGrad is, for j < len(th), dv[j] += g*th[j]; d := g*v[j]*(1 -
+// th[j]²); dqp[j] += d; dkp[j] += d.
+func attnScoreGrad(g float32, th, v, dv, dqp, dkp []float32) {
+	attnScoreGradGo(g, th, v, dv, dqp, dkp)
+}

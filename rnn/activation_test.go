@@ -189,3 +189,23 @@ func TestSumSquaresIsTheLoop(t *testing.T) {
 		t.Fatalf("with +Inf: %v", got)
 	}
 }
+
+// TestAttnScoreGradIsTheLoop: the vector score gradient of the additive
+// attention gives the Go loop's bits at every length around 8.
+func TestAttnScoreGradIsTheLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 7, 8, 9, 16, 23, 128, 256, 261} {
+		r := func() []float32 { return randomProbe(rng, n) }
+		th, v := r(), r()
+		dv, dqp, dkp := r(), r(), r()
+		wdv, wdqp, wdkp := append([]float32(nil), dv...), append([]float32(nil), dqp...), append([]float32(nil), dkp...)
+		g := float32(rng.NormFloat64())
+		attnScoreGrad(g, th, v, dv, dqp, dkp)
+		attnScoreGradGo(g, th, v, wdv, wdqp, wdkp)
+		for j := 0; j < n; j++ {
+			if math.Float32bits(dv[j]) != math.Float32bits(wdv[j]) || math.Float32bits(dqp[j]) != math.Float32bits(wdqp[j]) || math.Float32bits(dkp[j]) != math.Float32bits(wdkp[j]) {
+				t.Fatalf("n=%d, j=%d: %v %v %v, the loop gives %v %v %v", n, j, dv[j], dqp[j], dkp[j], wdv[j], wdqp[j], wdkp[j])
+			}
+		}
+	}
+}

@@ -367,12 +367,7 @@ func (r *attnBackward) Range(lo, hi int) {
 				}
 				th := st.th[(b*S+s)*Hd+lo : (b*S+s)*Hd+hi]
 				dkp := m.dProj[(s*B+b)*Hd+lo : (s*B+b)*Hd+hi]
-				for j, t := range th {
-					dv[j] += g * t
-					d := g * v[j] * (1 - t*t)
-					dqp[j] += d
-					dkp[j] += d
-				}
+				attnScoreGrad(g, th, v, dv, dqp, dkp)
 			}
 		}
 	case 2:
@@ -407,4 +402,16 @@ func (m *AttentionMemory) Finish() []float32 {
 		m.dKeys[i] += g
 	}
 	return m.dKeys
+}
+
+// attnScoreGradGo is attnScoreGrad's loop, the reference for its
+// assembly and its tail.
+func attnScoreGradGo(g float32, th, v, dv, dqp, dkp []float32) {
+	v, dv, dqp, dkp = v[:len(th)], dv[:len(th)], dqp[:len(th)], dkp[:len(th)]
+	for j, t := range th {
+		dv[j] += g * t
+		d := g * v[j] * (1 - t*t)
+		dqp[j] += d
+		dkp[j] += d
+	}
 }
