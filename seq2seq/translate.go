@@ -814,23 +814,7 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 				if math.IsInf(score[r], -1) {
 					continue
 				}
-				lp := in.logits[r*V : (r+1)*V]
-				for v, l := range lp {
-					if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
-						continue // never an output, like in greedy decoding
-					}
-					s := score[r] + float64(l)
-					if len(top) == 2*W && s <= top[len(top)-1].score {
-						continue
-					}
-					c := cand{s, r, int32(v)}
-					i := sort.Search(len(top), func(i int) bool { return top[i].score < s })
-					if len(top) < 2*W {
-						top = append(top, cand{})
-					}
-					copy(top[i+1:], top[i:len(top)-1])
-					top[i] = c
-				}
+				top = extendTop(top, 2*W, in.logits[r*V:(r+1)*V], score[r], r)
 			}
 			last := t+1 >= in.maxLen(len(srcs[b]), opt)
 			n := 0
@@ -878,6 +862,67 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 		}
 	}
 	return out
+}
+
+// extendTop merges the extensions of row r (score sc, next-token
+// log-probabilities lp) into top, the best k candidates so far in order of
+// score (equal scores in order of arrival), and returns it: each token but
+// <pad> and <s>, scored sc + lp[v], in the order of v. Once top is full, a
+// candidate must beat its last score; as sc + float64(l) grows with l,
+// that is l > cut for a float32 cut found once per threshold, so most of
+// the row is passed over with one float32 comparison each, and what is
+// kept is exactly what scoring every token would keep.
+func extendTop(top []cand, k int, lp []float32, sc float64, r int) []cand {
+	nan := float32(math.NaN())
+	cut := nan // no cut (l <= NaN is false) until top is full
+	if len(top) == k {
+		cut = scoreCut(sc, top[k-1].score)
+	}
+	for v, l := range lp {
+		if l <= cut {
+			continue // sc + float64(l) <= the last score: not kept
+		}
+		if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
+			continue // never an output, like in greedy decoding
+		}
+		s := sc + float64(l)
+		if len(top) == k && s <= top[k-1].score {
+			continue
+		}
+		c := cand{s, r, int32(v)}
+		i := sort.Search(len(top), func(i int) bool { return top[i].score < s })
+		if len(top) < k {
+			top = append(top, cand{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = c
+		if len(top) == k {
+			cut = scoreCut(sc, top[k-1].score)
+		}
+	}
+	return top
+}
+
+// scoreCut returns the largest float32 x with sc + float64(x) <= thr (sc
+// finite), so that for every float32 l, l <= x exactly when
+// sc + float64(l) <= thr; NaN (no cut) when thr is NaN.
+func scoreCut(sc, thr float64) float32 {
+	if math.IsNaN(thr) {
+		return float32(math.NaN())
+	}
+	x := float32(thr - sc)
+	inf := float32(math.Inf(1))
+	for sc+float64(x) > thr && !math.IsInf(float64(x), -1) {
+		x = math.Nextafter32(x, -inf)
+	}
+	for !math.IsInf(float64(x), 1) {
+		next := math.Nextafter32(x, inf)
+		if sc+float64(next) > thr {
+			break
+		}
+		x = next
+	}
+	return x
 }
 
 // bestOutput is the most likely target token that may be output: any but

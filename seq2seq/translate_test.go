@@ -3,6 +3,7 @@ package seq2seq
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -62,6 +63,74 @@ func TestBestLogProbMatchesLogSoftmax(t *testing.T) {
 		got, glp := bestLogProb(z, rnn.LogSumExp(z))
 		if got != want || math.Float32bits(glp) != math.Float32bits(lp[want]) {
 			t.Fatalf("trial %d: token %d (log p %v), LogSoftmax gives %d (%v)", trial, got, glp, want, lp[want])
+		}
+	}
+}
+
+// extendTopPlain is extendTop as beam search first wrote it: every token
+// scored and compared.
+func extendTopPlain(top []cand, k int, lp []float32, sc float64, r int) []cand {
+	for v, l := range lp {
+		if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
+			continue
+		}
+		s := sc + float64(l)
+		if len(top) == k && s <= top[len(top)-1].score {
+			continue
+		}
+		c := cand{s, r, int32(v)}
+		i := sort.Search(len(top), func(i int) bool { return top[i].score < s })
+		if len(top) < k {
+			top = append(top, cand{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = c
+	}
+	return top
+}
+
+// TestExtendTopMatchesPlain: beam search's candidates with the float32 cut
+// are those of scoring every token, in the same order, with ties between
+// and within rows, scores that round together, -Inf log-probabilities
+// and very large or small scores.
+func TestExtendTopMatchesPlain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const V = 200
+	for trial := 0; trial < 1000; trial++ {
+		k := 2 + rng.IntN(10)
+		var fast, plain []cand
+		for r := 0; r < 1+rng.IntN(5); r++ {
+			lp := make([]float32, V)
+			for i := range lp {
+				lp[i] = -float32(rng.ExpFloat64() * 5)
+				switch rng.IntN(40) {
+				case 0:
+					lp[i] = float32(math.Inf(-1))
+				case 1:
+					lp[i] = lp[rng.IntN(i+1)] // a tie
+				case 2:
+					lp[i] = math.Nextafter32(lp[rng.IntN(i+1)], 0)
+				}
+			}
+			sc := -rng.ExpFloat64() * 20
+			switch trial % 5 {
+			case 1:
+				sc = math.Round(sc) // scores that tie across rows
+			case 2:
+				sc *= 1e12 // s rounds coarsely: many l give one score
+			case 3:
+				sc = -1e-30
+			}
+			fast = extendTop(fast, k, lp, sc, r)
+			plain = extendTopPlain(plain, k, lp, sc, r)
+		}
+		if len(fast) != len(plain) {
+			t.Fatalf("trial %d: %d candidates, want %d", trial, len(fast), len(plain))
+		}
+		for i := range fast {
+			if fast[i].row != plain[i].row || fast[i].tok != plain[i].tok || math.Float64bits(fast[i].score) != math.Float64bits(plain[i].score) {
+				t.Fatalf("trial %d: candidate %d is %+v, want %+v", trial, i, fast[i], plain[i])
+			}
 		}
 	}
 }
