@@ -2,14 +2,14 @@
 """Buckets the CPU profiles that bench/profiles.sh writes into the categories of
 docs/BENCHMARKS.md ("What limits each workload"): flat time per function,
 first matching category wins.  Usage: bench/profile_table.py [DIR] (default /tmp/rnnkit-prof)."""
-import re, subprocess, sys
+import os, re, subprocess, sys
 cats=[('GEMM and products',r'sgemm|packA|packB|gemm|Gemm|dot4|dotRows|gemv|q8|Q8|QMatrix|MulAdd|kernel\.(mul|Mul)|quantizeRow'),
 ('gate math',r'cell(Forward|Backward)|sigmoid|tanh|Tanh|Sigmoid|act[A-Z]|gates|lstm|gru|\.gate'),
 ('attention',r'[Aa]ttention|attn'),
 ('softmax and loss',r'[Ss]oftmax|ceRows|CrossEntropy|expSum|exp[A-Z]|logSumExp|Sampled'),
 ('optimizer',r'optim\.|adam|Adam'),
 ('allocation and GC',r'mallocgc|memclr|gcBgMark|scanobject|gcDrain|markBits|sweep|nextFreeFast|newobject|makeslice|growslice|heapBits|greyobject|findObject'),
-('synchronisation and scheduling',r'asyncPreempt|lock2|unlock2|findRunnable|futex|atomic|park|schedule|runqsteal|notesleep|semacquire|semrelease|chanrecv|chansend|selectgo|procyield|osyield|usleep|\(\*pool\)|wakep|stealWork|runtime\.gopark|Gosched'),
+('synchronisation and scheduling',r'asyncPreempt|lock2|unlock2|findRunnable|futex|atomic|park|schedule|runqsteal|notesleep|semacquire|semrelease|chanrecv|chansend|selectgo|procyield|osyield|osYield|RawSyscall|usleep|\(\*pool\)|wakep|stealWork|runtime\.gopark|Gosched'),
 ('bias adds and vector ops',r'axpy|Axpy|sumRows|addRows|kernel\.(dot|Dot)\b|scale'),
 ('copies',r'memmove|copy'),
 ]
@@ -26,10 +26,12 @@ def bucket(prof, binary):
         else: other+=v
     return {c:100*acc[c]/total for c in acc} | {'other':100*other/total}
 D = sys.argv[1] if len(sys.argv) > 1 else '/tmp/rnnkit-prof'
-names=['w1:charrnn','w2:charrnn','w3t:sentiment','w3i:sentiment','w4t:seq2seq','w4g:seq2seq']
+names=['w1:charrnn','w2:charrnn','w3t:sentiment','w3i:sentiment','w4t:seq2seq','w4g:seq2seq','w4b:seq2seq']
 rows=[]
 for spec in names:
     n,pkg=spec.split(':')
+    if not os.path.exists(f'{D}/{n}.prof'):
+        continue # bench/profiles.sh DIR W4 profiles only some workloads
     rows.append((n,bucket(f'{D}/{n}.prof',f'{D}/{pkg}.test')))
 cols=[c for c,_ in cats]+['other']
 print('| share of CPU samples | '+' | '.join(n for n,_ in rows)+' |')

@@ -106,3 +106,42 @@ func addTanh(dst, a, b []float32) {
 		dst[i] = tanh(a[i] + b[i])
 	}
 }
+
+// sumSquares16 returns s + Σ x[i]² over 16*n16 floats (n16 >= 1), in
+// float64 and in order.
+//
+//go:noescape
+func sumSquares16(x *float32, n16 int, s float64) float64
+
+// sumSquares returns Σ x[i]², each square in float64, added in order from
+// 0: the same bits as the plain loop, with the data fetched ahead.
+func sumSquares(x []float32) float64 {
+	var s float64
+	n16 := len(x) / 16
+	if n16 > 0 {
+		s = sumSquares16(&x[0], n16, s)
+	}
+	for _, g := range x[16*n16:] {
+		s += float64(g) * float64(g)
+	}
+	return s
+}
+
+//go:noescape
+func attnScoreGradAVX(gs float32, th, v, dv, dqp, dkp *float32, n8 int)
+
+// attnScoreGrad is, for j < len(th), dv[j] += g*th[j]; d := g*v[j]*(1 -
+// th[j]²); dqp[j] += d; dkp[j] += d: one key's share of the additive
+// attention's score gradient. All slices have th's length.
+func attnScoreGrad(g float32, th, v, dv, dqp, dkp []float32) {
+	n := len(th)
+	v, dv, dqp, dkp = v[:n], dv[:n], dqp[:n], dkp[:n]
+	n8 := n / 8
+	if !useAVX2 {
+		n8 = 0
+	}
+	if n8 > 0 {
+		attnScoreGradAVX(g, &th[0], &v[0], &dv[0], &dqp[0], &dkp[0], n8)
+	}
+	attnScoreGradGo(g, th[8*n8:], v[8*n8:], dv[8*n8:], dqp[8*n8:], dkp[8*n8:])
+}

@@ -325,3 +325,82 @@ aloop:
 adone:
 	VZEROUPPER
 	RET
+
+// func sumSquares16(x *float32, n16 int, s float64) float64
+// s + x[0]² + x[1]² + ... over 16*n16 floats, each square in float64 and
+// added in order, exactly as the Go loop in Params.GradNorm; it only
+// fetches the data 2 KB ahead, which the gradient buffers (far larger than
+// the caches) need to stream at the speed of the additions.
+TEXT ·sumSquares16(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n16+8(FP), CX
+	MOVSD s+16(FP), X0
+
+#define SQADD(off) \
+	MOVSS off(SI), X1; \
+	CVTSS2SD X1, X1; \
+	MULSD X1, X1; \
+	ADDSD X1, X0
+
+sqloop:
+	PREFETCHT0 2048(SI)
+	SQADD(0)
+	SQADD(4)
+	SQADD(8)
+	SQADD(12)
+	SQADD(16)
+	SQADD(20)
+	SQADD(24)
+	SQADD(28)
+	SQADD(32)
+	SQADD(36)
+	SQADD(40)
+	SQADD(44)
+	SQADD(48)
+	SQADD(52)
+	SQADD(56)
+	SQADD(60)
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  sqloop
+	MOVSD X0, ret+24(FP)
+	RET
+
+// func attnScoreGradAVX(gs float32, th, v, dv, dqp, dkp *float32, n8 int)
+// Eight lanes of the additive attention's score backward
+// (attnBackward.Range, part 1), operation for operation as the Go loop
+// (no fused multiply-adds), so the results are its bits:
+//	dv += g*t; d := (g*v) * (1 - t*t); dqp += d; dkp += d
+TEXT ·attnScoreGradAVX(SB), NOSPLIT, $0-56
+	VBROADCASTSS gs+0(FP), Y8
+	MOVQ th+8(FP), SI
+	MOVQ v+16(FP), DX
+	MOVQ dv+24(FP), DI
+	MOVQ dqp+32(FP), R8
+	MOVQ dkp+40(FP), R9
+	MOVQ n8+48(FP), CX
+	MOVQ $0x3f800000, AX
+	MOVQ AX, X9
+	VBROADCASTSS X9, Y9 // 1
+sgloop:
+	VMOVUPS (SI), Y0      // t
+	VMULPS Y0, Y8, Y1     // g*t
+	VADDPS (DI), Y1, Y1   // dv + g*t
+	VMOVUPS Y1, (DI)
+	VMULPS (DX), Y8, Y2   // g*v
+	VMULPS Y0, Y0, Y3     // t*t
+	VSUBPS Y3, Y9, Y3     // 1 - t*t
+	VMULPS Y3, Y2, Y2     // d
+	VADDPS (R8), Y2, Y4
+	VMOVUPS Y4, (R8)
+	VADDPS (R9), Y2, Y5
+	VMOVUPS Y5, (R9)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  sgloop
+	VZEROUPPER
+	RET

@@ -47,3 +47,18 @@ func addTanh(dst, a, b []float32) {
 		dst[i] = tanh(a[i] + b[i])
 	}
 }
+
+// sumSquares returns Σ x[i]², each square in float64, added in order.
+func sumSquares(x []float32) float64 {
+	var s float64
+	for _, g := range x {
+		s += float64(g) * float64(g)
+	}
+	return s
+}
+
+// attnScoreGrad is, for j < len(th), dv[j] += g*th[j]; d := g*v[j]*(1 -
+// th[j]²); dqp[j] += d; dkp[j] += d.
+func attnScoreGrad(g float32, th, v, dv, dqp, dkp []float32) {
+	attnScoreGradGo(g, th, v, dv, dqp, dkp)
+}

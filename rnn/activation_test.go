@@ -162,3 +162,50 @@ func TestAddTanh(t *testing.T) {
 		}
 	}
 }
+
+// TestSumSquaresIsTheLoop: GradNorm's sum is the plain float64 loop, bit
+// for bit, at every length around the 16-float blocks, with wide ranges,
+// denormals and infinities.
+func TestSumSquaresIsTheLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 1000, 4099, 100003} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10)))
+			if rng.IntN(500) == 0 {
+				x[i] = math.Float32frombits(rng.Uint32() & 0x807fffff) // denormal
+			}
+		}
+		var want float64
+		for _, g := range x {
+			want += float64(g) * float64(g)
+		}
+		if got := sumSquares(x); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("n=%d: %v, the loop gives %v", n, got, want)
+		}
+	}
+	x := []float32{1, float32(math.Inf(1)), 2}
+	if got := sumSquares(x); !math.IsInf(got, 1) {
+		t.Fatalf("with +Inf: %v", got)
+	}
+}
+
+// TestAttnScoreGradIsTheLoop: the vector score gradient of the additive
+// attention gives the Go loop's bits at every length around 8.
+func TestAttnScoreGradIsTheLoop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{1, 7, 8, 9, 16, 23, 128, 256, 261} {
+		r := func() []float32 { return randomProbe(rng, n) }
+		th, v := r(), r()
+		dv, dqp, dkp := r(), r(), r()
+		wdv, wdqp, wdkp := append([]float32(nil), dv...), append([]float32(nil), dqp...), append([]float32(nil), dkp...)
+		g := float32(rng.NormFloat64())
+		attnScoreGrad(g, th, v, dv, dqp, dkp)
+		attnScoreGradGo(g, th, v, wdv, wdqp, wdkp)
+		for j := 0; j < n; j++ {
+			if math.Float32bits(dv[j]) != math.Float32bits(wdv[j]) || math.Float32bits(dqp[j]) != math.Float32bits(wdqp[j]) || math.Float32bits(dkp[j]) != math.Float32bits(wdkp[j]) {
+				t.Fatalf("n=%d, j=%d: %v %v %v, the loop gives %v %v %v", n, j, dv[j], dqp[j], dkp[j], wdv[j], wdqp[j], wdkp[j])
+			}
+		}
+	}
+}

@@ -152,6 +152,7 @@ type AttentionMemory struct {
 	dKeys, dProj []float32 // (S, B, Key), (S, B, P)
 	tmp          []float32 // (S, B, Key)
 	fwd          attnForward
+	bwd          attnBackward
 }
 
 // NewMemory returns an empty memory for a.
@@ -294,59 +295,91 @@ func (m *AttentionMemory) Backward(st *AttentionStep, dq, dctx []float32) {
 		panic(fmt.Sprintf("rnn: AttentionMemory.Backward: len(dq) = %d, len(dctx) = %d, want %d and %d", len(dq), len(dctx), B*cfg.Query, B*K))
 	}
 	st.dw = grow(st.dw, B*S)
-	// context and softmax: dscore = w ⊙ (dw - Σ w·dw), with dw[b,s] = dctx[b]·keys[s,b]
-	for b := 0; b < B; b++ {
-		n := m.length(b)
-		w := st.w[b*S : (b+1)*S]
-		ds := st.dw[b*S : (b+1)*S]
-		dc := dctx[b*K : (b+1)*K]
-		var tot float32
-		for s := 0; s < n; s++ {
-			i := (s*B + b) * K
-			ds[s] = kernel.Dot(dc, m.keys[i:i+K])
-			tot += w[s] * ds[s]
-			kernel.Axpy(w[s], dc, m.dKeys[i:i+K])
-		}
-		for s := 0; s < n; s++ {
-			ds[s] = w[s] * (ds[s] - tot)
-		}
-		clear(ds[n:])
-	}
-	P := m.a.projWidth()
+	// The parts below split over goroutines where large (as Forward): the
+	// context and softmax part and the dot and general score parts by
+	// sequence, each writing only its own rows; the additive score part by
+	// hidden unit j, so that every accumulator (v's gradient among them)
+	// still sums its terms in the same order. The results do not depend on
+	// the split.
+	m.bwd = attnBackward{m: m, st: st, dq: dq, dctx: dctx}
+	grain := max(1, 1<<15/(S*max(m.a.projWidth(), K)))
+	m.bwd.part = 0
+	kernel.Parallel(B, grain, &m.bwd)
 	if cfg.Kind == Additive {
 		Hd := cfg.Hidden
 		st.dqp = grow(st.dqp, B*Hd)
 		clear(st.dqp)
-		v, dv := m.a.V.W, m.a.V.G
+		m.bwd.part = 1
+		kernel.Parallel(Hd, max(8, Hd*grain/B), &m.bwd)
+		m.a.Wq.Backward(dq, st.dqp, st.q, B)
+		return
+	}
+	clear(dq)
+	m.bwd.part = 2
+	kernel.Parallel(B, grain, &m.bwd)
+}
+
+// attnBackward is the per-sequence (parts 0 and 2) and per-hidden-unit
+// (part 1) work of AttentionMemory.Backward.
+type attnBackward struct {
+	m        *AttentionMemory
+	st       *AttentionStep
+	dq, dctx []float32
+	part     int
+}
+
+// Range runs part 0 (context and softmax: dscore = w ⊙ (dw - Σ w·dw), with
+// dw[b,s] = dctx[b]·keys[s,b], and the key gradient) or part 2 (dot and
+// general scores) for sequences [lo, hi), or part 1 (additive scores) for
+// hidden units [lo, hi).
+func (r *attnBackward) Range(lo, hi int) {
+	m, st := r.m, r.st
+	cfg := m.a.cfg
+	S, B, K, P := m.S, m.B, cfg.Key, m.a.projWidth()
+	switch r.part {
+	case 0:
+		for b := lo; b < hi; b++ {
+			n := m.length(b)
+			w := st.w[b*S : (b+1)*S]
+			ds := st.dw[b*S : (b+1)*S]
+			dc := r.dctx[b*K : (b+1)*K]
+			var tot float32
+			for s := 0; s < n; s++ {
+				i := (s*B + b) * K
+				ds[s] = kernel.Dot(dc, m.keys[i:i+K])
+				tot += w[s] * ds[s]
+				kernel.Axpy(w[s], dc, m.dKeys[i:i+K])
+			}
+			for s := 0; s < n; s++ {
+				ds[s] = w[s] * (ds[s] - tot)
+			}
+			clear(ds[n:])
+		}
+	case 1:
+		Hd := cfg.Hidden
+		v, dv := m.a.V.W[lo:hi], m.a.V.G[lo:hi]
 		for b := 0; b < B; b++ {
-			dqp := st.dqp[b*Hd : (b+1)*Hd]
+			dqp := st.dqp[b*Hd+lo : b*Hd+hi]
 			for s := 0; s < m.length(b); s++ {
 				g := st.dw[b*S+s]
 				if g == 0 {
 					continue
 				}
-				th := st.th[(b*S+s)*Hd : (b*S+s+1)*Hd]
-				dkp := m.dProj[(s*B+b)*Hd : (s*B+b+1)*Hd]
-				for j, t := range th {
-					dv[j] += g * t
-					d := g * v[j] * (1 - t*t)
-					dqp[j] += d
-					dkp[j] += d
-				}
+				th := st.th[(b*S+s)*Hd+lo : (b*S+s)*Hd+hi]
+				dkp := m.dProj[(s*B+b)*Hd+lo : (s*B+b)*Hd+hi]
+				attnScoreGrad(g, th, v, dv, dqp, dkp)
 			}
 		}
-		m.a.Wq.Backward(dq, st.dqp, st.q, B)
-		return
-	}
-	clear(dq)
-	for b := 0; b < B; b++ {
-		qb := st.q[b*P : (b+1)*P]
-		dqb := dq[b*P : (b+1)*P]
-		for s := 0; s < m.length(b); s++ {
-			g := st.dw[b*S+s]
-			i := (s*B + b) * P
-			kernel.Axpy(g, m.proj[i:i+P], dqb)
-			kernel.Axpy(g, qb, m.dProj[i:i+P])
+	case 2:
+		for b := lo; b < hi; b++ {
+			qb := st.q[b*P : (b+1)*P]
+			dqb := r.dq[b*P : (b+1)*P]
+			for s := 0; s < m.length(b); s++ {
+				g := st.dw[b*S+s]
+				i := (s*B + b) * P
+				kernel.Axpy(g, m.proj[i:i+P], dqb)
+				kernel.Axpy(g, qb, m.dProj[i:i+P])
+			}
 		}
 	}
 }
@@ -369,4 +402,16 @@ func (m *AttentionMemory) Finish() []float32 {
 		m.dKeys[i] += g
 	}
 	return m.dKeys
+}
+
+// attnScoreGradGo is attnScoreGrad's loop, the reference for its
+// assembly and its tail.
+func attnScoreGradGo(g float32, th, v, dv, dqp, dkp []float32) {
+	v, dv, dqp, dkp = v[:len(th)], dv[:len(th)], dqp[:len(th)], dkp[:len(th)]
+	for j, t := range th {
+		dv[j] += g * t
+		d := g * v[j] * (1 - t*t)
+		dqp[j] += d
+		dkp[j] += d
+	}
 }

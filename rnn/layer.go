@@ -170,7 +170,12 @@ type Seq struct {
 	dirs    dirJob          // the job eachDir runs for every direction
 	half    [][]halfWeights // inference snapshot in half precision, or nil
 	tmp     []float32       // (GH) scratch for half-precision products
+	packed  [][]*packedDir  // inference snapshot packed for the matrix kernel (NewStepSeq), or nil
 }
+
+// packedDir is one direction's W_ihᵀ and W_hhᵀ laid out once for the
+// matrix kernel (NewStepSeq).
+type packedDir struct{ wih, whh *kernel.PackedB }
 
 // halfWeights are exact half-precision copies of one direction's matrices.
 type halfWeights struct{ wih, whh []uint16 }
@@ -196,6 +201,35 @@ func (l *Layer) NewInferenceSeq() *Seq {
 	}
 	s.half = half
 	s.tmp = make([]float32, l.cfg.Cell.Gates()*l.cfg.HiddenSize)
+	return s
+}
+
+// NewStepSeq returns a workspace for inference (train = false) one time
+// step at a time over batches of several sequences, as a decoder runs: it
+// keeps W_ih and W_hh of every direction packed for the matrix kernel, so
+// that a step's two products do not lay the weights out afresh each time
+// (which Forward does for B > 1 and T == 1 otherwise). The results are
+// bit-identical to NewSeq's (where packed products would round differently,
+// for a few widths of G·H, it does what NewSeq does). It snapshots the
+// weights: create it after training, and a new one after the weights
+// change. A quantized layer (Quantize) uses its int8 weights instead, as
+// with NewSeq.
+func (l *Layer) NewStepSeq() *Seq {
+	s := l.NewSeq()
+	H, GH := l.cfg.HiddenSize, l.cfg.Cell.Gates()*l.cfg.HiddenSize
+	s.packed = make([][]*packedDir, len(l.w))
+	for k, row := range l.w {
+		for _, w := range row {
+			p := &packedDir{
+				wih: kernel.PackB(nil, blas.Trans, w.in, GH, w.wih.W, w.in),
+				whh: kernel.PackB(nil, blas.Trans, H, GH, w.whh.W, H),
+			}
+			if !p.wih.SameAsSgemm() {
+				p = nil
+			}
+			s.packed[k] = append(s.packed[k], p)
+		}
+	}
 	return s
 }
 
@@ -413,20 +447,34 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 	case s.half != nil && B == 1 && !s.train:
 		half = &s.half[k][d]
 	}
-	if q != nil {
+	// The weights of a NewStepSeq, packed once (only for B > 1: with one
+	// row Sgemm takes a matrix-vector path, which rounds differently).
+	var snap *packedDir
+	if s.packed != nil && q == nil && !s.train && B > 1 {
+		snap = s.packed[k][d]
+	}
+	switch {
+	case q != nil:
 		q.wih.Mul(T*B, in, In, c.gates, GH, &c.qbuf)
-	} else if half != nil && T == 1 {
+	case half != nil && T == 1:
 		kernel.GemvF16(GH, In, in, half.wih, In, c.gates)
-	} else {
+	case snap != nil:
+		kernel.SgemmPacked(blas.NoTrans, T*B, 1, in, In, snap.wih, 0, c.gates, GH)
+	default:
 		kernel.Sgemm(blas.NoTrans, blas.Trans, T*B, GH, In, 1, in, In, w.wih.W, In, 0, c.gates, GH)
 	}
 	addRows(c.gates, w.bih.W, T*B)
 	// Every step multiplies by the same W_hhᵀ: lay it out for the matrix
-	// kernel once instead of once per step. (B == 1 steps are
-	// matrix-vector products, which need no packing.)
-	packed := half == nil && q == nil && T > 1 && B > 1
-	if packed {
+	// kernel once instead of once per step (or take the NewStepSeq's).
+	// (B == 1 steps are matrix-vector products, which need no packing.)
+	packed := half == nil && q == nil && B > 1 && (T > 1 || snap != nil)
+	var whh *kernel.PackedB
+	switch {
+	case snap != nil:
+		whh = snap.whh
+	case packed:
 		c.whh = kernel.PackB(c.whh, blas.Trans, H, GH, w.whh.W, H)
+		whh = c.whh
 	}
 	out := s.out[k]
 	for i := 0; i < T; i++ {
@@ -472,7 +520,7 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 			addRows(gh, w.bhh.W, B)
 		case cfg.Cell == GRU && packed:
 			gh = c.gh
-			kernel.SgemmPacked(blas.NoTrans, B, 1, hp, H, c.whh, 0, gh, GH)
+			kernel.SgemmPacked(blas.NoTrans, B, 1, hp, H, whh, 0, gh, GH)
 			addRows(gh, w.bhh.W, B)
 		case cfg.Cell == GRU:
 			gh = c.gh
@@ -485,7 +533,7 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 			}
 			addRows(g, w.bhh.W, B)
 		case packed:
-			kernel.SgemmPacked(blas.NoTrans, B, 1, hp, H, c.whh, 1, g, GH)
+			kernel.SgemmPacked(blas.NoTrans, B, 1, hp, H, whh, 1, g, GH)
 			addRows(g, w.bhh.W, B)
 		default:
 			kernel.Sgemm(blas.NoTrans, blas.Trans, B, GH, H, 1, hp, H, w.whh.W, H, 1, g, GH)

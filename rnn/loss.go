@@ -220,6 +220,13 @@ func rowLogSumExp(z []float32) float64 {
 	return float64(m) + math.Log(expShiftSum(nil, z, m))
 }
 
+// LogSumExp returns log Σ_c exp(z[c]), computed as LogSoftmax computes it
+// for each row: float32(float64(z[c]) - LogSumExp(z)) is LogSoftmax's
+// value for c, bit for bit. A caller that needs the log-probability of
+// only a few classes (a greedy decoder: the best one) can skip writing the
+// rest.
+func LogSumExp(z []float32) float64 { return rowLogSumExp(z) }
+
 // LogSoftmax writes the row-wise log-softmax of logits into dst:
 // dst[i,c] = z[i,c] - log Σ_k exp(z[i,k]).
 //

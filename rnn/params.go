@@ -156,11 +156,10 @@ func (ps *Params) ZeroGrad() { clear(ps.Grads) }
 
 // GradNorm returns the global L2 norm of the gradients.
 func (ps *Params) GradNorm() float64 {
-	var s float64
-	for _, g := range ps.Grads {
-		s += float64(g) * float64(g)
-	}
-	return math.Sqrt(s)
+	// One sum in order (so the clipping factor, and training, do not
+	// depend on how the work is split); sumSquares streams the buffer
+	// ahead of the additions.
+	return math.Sqrt(sumSquares(ps.Grads))
 }
 
 // ClipGradNorm scales the gradients so that their global L2 norm is at most

@@ -18,7 +18,7 @@ func teacherLogProbs(m *Model, ids [][]int32, toks []int32, steps int) []float32
 	R := len(ids)
 	var out []float32
 	for t := 0; t < steps; t++ {
-		in.step(R)
+		in.step(R, false)
 		out = append(out, in.logits[:R*m.Config.TgtVocab]...)
 		for r := range in.ids[:R] {
 			in.ids[r] = toks[(t+r)%len(toks)]

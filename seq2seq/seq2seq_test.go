@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/diff/fd"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -356,4 +357,47 @@ func trainOpts(set func(o *TrainOptions)) TrainOptions {
 	o := DefaultTrainOptions()
 	set(&o)
 	return o
+}
+
+// TestGradientsSameOnAnyThreads: a training step's gradients are the same
+// bits on one thread and on two (the products, the attention and the loss
+// split their work over goroutines where large), on a W4-shaped model with
+// a ragged batch of 64, additive and general attention.
+func TestGradientsSameOnAnyThreads(t *testing.T) {
+	for _, att := range []rnn.AttentionKind{rnn.Additive, rnn.General} {
+		const V, B, T = 600, 64, 12
+		cfg := DefaultConfig(V, V)
+		cfg.Attention = att
+		m, err := New(cfg, synthVocabTok(t, V), synthVocabTok(t, V))
+		require.NoError(t, err)
+		m.Init(rand.New(rand.NewPCG(1, 1)))
+		r := rand.New(rand.NewPCG(2, 2))
+		srcs, tgts := make([][]int32, B), make([][]int32, B)
+		for i := range srcs {
+			srcs[i], tgts[i] = make([]int32, 3+r.IntN(T)), make([]int32, 2+r.IntN(T))
+			for k := range srcs[i] {
+				srcs[i][k] = int32(4 + r.IntN(V-4))
+			}
+			for k := range tgts[i] {
+				tgts[i][k] = int32(4 + r.IntN(V-4))
+			}
+		}
+		var bt batch
+		bt.fill(srcs, tgts)
+		grads := func(threads int) []float32 {
+			kernel.SetThreads(threads)
+			defer kernel.SetThreads(0)
+			w := newWork(m)
+			w.forward(&bt, true, 1, 0.1, rand.New(rand.NewPCG(3, 3)), true)
+			m.Params.ZeroGrad()
+			w.backward(&bt)
+			return append([]float32(nil), m.Params.Grads...)
+		}
+		g1, g2 := grads(1), grads(2)
+		for i := range g1 {
+			if math.Float32bits(g1[i]) != math.Float32bits(g2[i]) {
+				t.Fatalf("%v attention: gradient %d is %v on one thread, %v on two", att, i, g1[i], g2[i])
+			}
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -522,6 +523,7 @@ type infer struct {
 	bt     batch
 	out    *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
 	others []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
+	pick   pick              // greedy's choice of tokens
 	tmpH   []float32         // reorder's scratch
 	tmpC   []float32
 	tmpCtx []float32
@@ -544,7 +546,7 @@ func (m *Model) SameTokenizers(o *Model) error {
 }
 
 func newInfer(m *Model) *infer {
-	return &infer{m: m, w: newWork(m), mem: m.attn.NewMemory(), seq: m.dec.NewSeq()}
+	return &infer{m: m, w: newWork(m), mem: m.attn.NewMemory(), seq: m.dec.NewStepSeq()}
 }
 
 // start encodes srcs and prepares rows = len(srcs)·rep decoder rows (each
@@ -598,16 +600,18 @@ func (in *infer) start(srcs [][]int32, rep int) {
 
 // step advances every row by one token (in.ids) and leaves log-probabilities
 // in in.logits (R, V), the mean over the ensemble's models, and the
-// attention weights of in's model in in.st.Weights() (R, S).
-func (in *infer) step(R int) {
-	in.stepOne(R)
+// attention weights of in's model in in.st.Weights() (R, S). With raw and
+// no ensemble it leaves the logits instead (rnn.LogSumExp turns one of
+// them into its log-probability).
+func (in *infer) step(R int, raw bool) {
+	in.stepOne(R, raw && len(in.others) == 0)
 	if len(in.others) == 0 {
 		return
 	}
 	n := in.logits[:R*in.m.Config.TgtVocab]
 	for _, o := range in.others {
 		copy(o.ids[:R], in.ids[:R])
-		o.stepOne(R)
+		o.stepOne(R, false)
 		for i, v := range o.logits[:len(n)] {
 			n[i] += v
 		}
@@ -646,8 +650,8 @@ func (in *infer) reorder(par []int, tk []int32) {
 	}
 }
 
-// stepOne is step for in's model alone.
-func (in *infer) stepOne(R int) {
+// stepOne is step for in's model alone; with raw it leaves the logits.
+func (in *infer) stepOne(R int, raw bool) {
 	m, cfg := in.m, in.m.Config
 	E, K, Hd, V, F := cfg.Embedding, 2*cfg.EncHidden, cfg.DecHidden, cfg.TgtVocab, m.featWidth()
 	in.e = grow(in.e, R*E)
@@ -689,7 +693,9 @@ func (in *infer) stepOne(R int) {
 		}
 		in.out.Forward(in.logits, f, R)
 	}
-	rnn.LogSoftmax(in.logits, in.logits, R, V)
+	if !raw {
+		rnn.LogSoftmax(in.logits, in.logits, R, V)
+	}
 }
 
 func (in *infer) maxLen(srcLen int, opt TranslateOptions) int {
@@ -703,18 +709,24 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 	out := make([]hyp, B)
 	done := make([]bool, B)
 	left := B
+	raw := len(in.others) == 0
+	in.pick.tok = growI(in.pick.tok, B)
+	in.pick.lp = grow(in.pick.lp, B)
 	for t := 0; left > 0; t++ {
-		in.step(B)
+		in.step(B, raw)
+		// The best token of every row still decoding, and its
+		// log-probability, on both cores.
+		in.pick.logits, in.pick.V, in.pick.raw, in.pick.done = in.logits, V, raw, done
+		kernel.Parallel(B, 8, &in.pick)
 		w := in.st.Weights()
 		for b := 0; b < B; b++ {
 			if done[b] {
 				continue
 			}
-			lp := in.logits[b*V : (b+1)*V]
-			y := bestOutput(lp)
+			y := in.pick.tok[b]
 			h := &out[b]
 			h.toks = append(h.toks, y)
-			h.logProb += float64(lp[y])
+			h.logProb += float64(in.pick.lp[b])
 			h.attn = append(h.attn, append([]float32(nil), w[b*S:b*S+len(srcs[b])]...))
 			in.ids[b] = y
 			if y == tokenize.EOS || t+1 >= in.maxLen(len(srcs[b]), opt) {
@@ -724,6 +736,46 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 		}
 	}
 	return out
+}
+
+// pick finds each row's best output token (bestOutput) and its
+// log-probability, from log-probabilities or, with raw, from logits.
+type pick struct {
+	logits []float32 // (rows, V)
+	V      int
+	raw    bool
+	done   []bool  // rows to skip
+	tok    []int32 // the best token of each row
+	lp     []float32
+}
+
+func (p *pick) Range(lo, hi int) {
+	for b := lo; b < hi; b++ {
+		if p.done[b] {
+			continue
+		}
+		row := p.logits[b*p.V : (b+1)*p.V]
+		if !p.raw {
+			y := bestOutput(row)
+			p.tok[b], p.lp[b] = y, row[y]
+			continue
+		}
+		p.tok[b], p.lp[b] = bestLogProb(row, rnn.LogSumExp(row))
+	}
+}
+
+// bestLogProb is bestOutput over the log-probabilities float32(z - lse) of
+// logits z, computed on the fly instead of written out (they are what
+// rnn.LogSoftmax would write, so the token is the same, ties included),
+// and the best one's log-probability.
+func bestLogProb(z []float32, lse float64) (int32, float32) {
+	best, bv := tokenize.Unk, float32(float64(z[tokenize.Unk])-lse)
+	for i, x := range z {
+		if v := float32(float64(x) - lse); v > bv && int32(i) != tokenize.Pad && int32(i) != tokenize.BOS {
+			best, bv = int32(i), v
+		}
+	}
+	return best, bv
 }
 
 type cand struct {
@@ -778,7 +830,7 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 	par := make([]int, R)
 	top := make([]cand, 0, 2*W)
 	for t := 0; left > 0; t++ {
-		in.step(R)
+		in.step(R, false)
 		attns = append(attns, append([]float32(nil), in.st.Weights()...))
 		tk := make([]int32, R)
 		pr := make([]int, R)
@@ -797,23 +849,7 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 				if math.IsInf(score[r], -1) {
 					continue
 				}
-				lp := in.logits[r*V : (r+1)*V]
-				for v, l := range lp {
-					if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
-						continue // never an output, like in greedy decoding
-					}
-					s := score[r] + float64(l)
-					if len(top) == 2*W && s <= top[len(top)-1].score {
-						continue
-					}
-					c := cand{s, r, int32(v)}
-					i := sort.Search(len(top), func(i int) bool { return top[i].score < s })
-					if len(top) < 2*W {
-						top = append(top, cand{})
-					}
-					copy(top[i+1:], top[i:len(top)-1])
-					top[i] = c
-				}
+				top = extendTop(top, 2*W, in.logits[r*V:(r+1)*V], score[r], r)
 			}
 			last := t+1 >= in.maxLen(len(srcs[b]), opt)
 			n := 0
@@ -861,6 +897,67 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 		}
 	}
 	return out
+}
+
+// extendTop merges the extensions of row r (score sc, next-token
+// log-probabilities lp) into top, the best k candidates so far in order of
+// score (equal scores in order of arrival), and returns it: each token but
+// <pad> and <s>, scored sc + lp[v], in the order of v. Once top is full, a
+// candidate must beat its last score; as sc + float64(l) grows with l,
+// that is l > cut for a float32 cut found once per threshold, so most of
+// the row is passed over with one float32 comparison each, and what is
+// kept is exactly what scoring every token would keep.
+func extendTop(top []cand, k int, lp []float32, sc float64, r int) []cand {
+	nan := float32(math.NaN())
+	cut := nan // no cut (l <= NaN is false) until top is full
+	if len(top) == k {
+		cut = scoreCut(sc, top[k-1].score)
+	}
+	for v, l := range lp {
+		if l <= cut {
+			continue // sc + float64(l) <= the last score: not kept
+		}
+		if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
+			continue // never an output, like in greedy decoding
+		}
+		s := sc + float64(l)
+		if len(top) == k && s <= top[k-1].score {
+			continue
+		}
+		c := cand{s, r, int32(v)}
+		i := sort.Search(len(top), func(i int) bool { return top[i].score < s })
+		if len(top) < k {
+			top = append(top, cand{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = c
+		if len(top) == k {
+			cut = scoreCut(sc, top[k-1].score)
+		}
+	}
+	return top
+}
+
+// scoreCut returns the largest float32 x with sc + float64(x) <= thr (sc
+// finite), so that for every float32 l, l <= x exactly when
+// sc + float64(l) <= thr; NaN (no cut) when thr is NaN.
+func scoreCut(sc, thr float64) float32 {
+	if math.IsNaN(thr) {
+		return float32(math.NaN())
+	}
+	x := float32(thr - sc)
+	inf := float32(math.Inf(1))
+	for sc+float64(x) > thr && !math.IsInf(float64(x), -1) {
+		x = math.Nextafter32(x, -inf)
+	}
+	for !math.IsInf(float64(x), 1) {
+		next := math.Nextafter32(x, inf)
+		if sc+float64(next) > thr {
+			break
+		}
+		x = next
+	}
+	return x
 }
 
 // bestOutput is the most likely target token that may be output: any but

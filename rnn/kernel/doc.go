@@ -6,15 +6,19 @@
 // steady state (packing buffers come from a sync.Pool).
 //
 // On amd64 with AVX2 and FMA, Sgemm runs a 6x16 assembly micro-kernel over
-// packed panels of A and B with cache blocking (BLIS style); elsewhere, and on
+// packed panels of A and B with cache blocking (BLIS style), and, where the
+// CPU has AVX-512F, a kernel that computes two adjacent 6x16 tiles at once
+// in 512-bit registers with exactly the same operations per element (so the
+// same bits on either CPU); elsewhere, and on
 // amd64 CPUs without AVX2/FMA, the same blocked driver runs a pure-Go
 // micro-kernel. Problems with m == 1 or n == 1 go through Dot/Axpy instead.
 // Large problems are split across goroutines (see SetThreads); each element of
 // C is always computed in the same order, so results do not depend on the
 // thread count. The goroutines are a small pool, one per extra core, that
 // spin for up to a millisecond between pieces of work (yielding to other
-// goroutines) because waking a sleeping thread costs as much as a
-// recurrent step's product; Parallel lends the same pool to other loops.
+// goroutines and, on Linux, to other threads of the machine) because waking
+// a sleeping thread costs as much as a recurrent step's product; Parallel
+// lends the same pool to other loops.
 //
 // API, all row-major float32, destination written in place:
 //

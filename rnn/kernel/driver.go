@@ -26,6 +26,12 @@ type microKernel struct {
 	mc, kc, nc int // cache blocks; mc is a multiple of mr, nc of nr
 	ncSkinny   int // nc when all of m fits one A block: B block stays in L2
 	fn         func(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, ldc int)
+	// wide, if not nil, computes two full tiles side by side, C[0:mr,
+	// 0:2nr]: the left with B panel pb0, the right with pb1 (both with row
+	// stride ldb), each element exactly as fn computes it. macro uses it
+	// wherever two adjacent tiles are full. If pf is not nil, it also
+	// prefetches pf[:4*kc] (for the next panels).
+	wide func(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int, pf []float32)
 }
 
 // packBufs are one goroutine's packing buffers.
@@ -62,7 +68,7 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 	kcMax := min(k, kc)
 	bufs.a = grow(bufs.a, roundUp(min(m, mc), mr)*kcMax)
 	bufs.b = grow(bufs.b, roundUp(min(n, nc), nr)*kcMax)
-	bufs.tile = grow(bufs.tile, mr*nr)
+	bufs.tile = grow(bufs.tile, 2*mr*nr) // two tiles for kern.wide
 	if m <= mc {
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
@@ -70,20 +76,20 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 			if pb != nil {
 				for jc := 0; jc < n; jc += nc {
 					nb := min(nc, n-jc)
-					macro(kern, m, nb, kb, alpha, bufs, pb.block(pc, pbCol+jc), nil, 0, c[jc:], ldc)
+					macro(kern, m, nb, kb, alpha, bufs, pb.block(pc, pbCol+jc), true, nil, 0, c[jc:], ldc)
 				}
 				continue
 			}
 			if !bT {
 				// Few row panels reuse each B panel: read B in place
 				// (its rows are already k-major) instead of packing.
-				macro(kern, m, n, kb, alpha, bufs, nil, b[pc*ldb:], ldb, c, ldc)
+				macro(kern, m, n, kb, alpha, bufs, nil, false, b[pc*ldb:], ldb, c, ldc)
 				continue
 			}
 			for jc := 0; jc < n; jc += nc {
 				nb := min(nc, n-jc)
 				packB(bT, b, ldb, pc, jc, kb, nb, nr, bufs.b)
-				macro(kern, m, nb, kb, alpha, bufs, bufs.b, nil, 0, c[jc:], ldc)
+				macro(kern, m, nb, kb, alpha, bufs, bufs.b, false, nil, 0, c[jc:], ldc)
 			}
 		}
 	} else {
@@ -100,7 +106,7 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 				for ic := 0; ic < m; ic += mc {
 					mb := min(mc, m-ic)
 					packA(aT, a, lda, ic, pc, mb, kb, mr, bufs.a)
-					macro(kern, mb, nb, kb, alpha, bufs, bp, nil, 0, c[ic*ldc+jc:], ldc)
+					macro(kern, mb, nb, kb, alpha, bufs, bp, pb != nil, nil, 0, c[ic*ldc+jc:], ldc)
 				}
 			}
 		}
@@ -113,10 +119,12 @@ func gemmSerial(bufs *packBufs, kern *microKernel, aT, bT bool, m, n, k int, alp
 // macro runs the micro-kernel over a packed (mb, kb) A block and a (kb, nb)
 // B block into C: (mb, nb) with stride ldc. The B block is bp, packed,
 // or, if bd != nil, op(B) read in place from bd: (kb, nb) with stride ldbd
-// (only its last, partial panel is packed, into bufs.b).
-func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp, bd []float32, ldbd int, c []float32, ldc int) {
+// (only its last, partial panel is packed, into bufs.b). With prefetch, bp
+// is part of a PackedB, which comes from memory rather than from a cache:
+// the wide kernel then fetches the next pair of panels (which follow in
+// bp) while it works on the current one.
+func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp []float32, prefetch bool, bd []float32, ldbd int, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
-	tile := bufs.tile
 	for jr := 0; jr < nb; jr += nr {
 		nn := min(nr, nb-jr)
 		var pb []float32
@@ -131,6 +139,43 @@ func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp,
 				pb = bufs.b
 			}
 		}
+		if kern.wide != nil && jr+2*nr <= nb {
+			// Two full column panels: the wide kernel on both at once.
+			var pb1 []float32
+			if bd == nil {
+				pb1 = bp[(jr+nr)*kb:]
+			} else {
+				pb1 = bd[jr+nr:]
+			}
+			for ir := 0; ir < mb; ir += mr {
+				pa := bufs.a[ir*kb:]
+				cij := c[ir*ldc+jr:]
+				// Each call fetches 4*kb floats (a line per four k):
+				// the first eight row panels cover the next pair.
+				var pf []float32
+				if o := (jr+2*nr)*kb + (ir/mr)*4*kb; prefetch && o+4*kb <= min((jr+4*nr)*kb, len(bp)) {
+					pf = bp[o:]
+				}
+				if mb-ir >= mr {
+					kern.wide(kb, alpha, pa, pb, pb1, ldb, cij, ldc, pf)
+					continue
+				}
+				// A partial row panel: both tiles into the buffer, which
+				// then holds what fn would have put in two tile buffers.
+				tile := bufs.tile[:2*mr*nr]
+				clear(tile)
+				kern.wide(kb, alpha, pa, pb, pb1, ldb, tile, 2*nr, nil)
+				for i := 0; i < mb-ir; i++ {
+					row := cij[i*ldc : i*ldc+2*nr]
+					t := tile[i*2*nr : (i+1)*2*nr]
+					for j := range row {
+						row[j] += t[j]
+					}
+				}
+			}
+			jr += nr
+			continue
+		}
 		for ir := 0; ir < mb; ir += mr {
 			pa := bufs.a[ir*kb:]
 			mm := min(mr, mb-ir)
@@ -139,15 +184,22 @@ func macro(kern *microKernel, mb, nb, kb int, alpha float32, bufs *packBufs, bp,
 				kern.fn(kb, alpha, pa, pb, ldb, cij, ldc)
 				continue
 			}
-			clear(tile)
-			kern.fn(kb, alpha, pa, pb, ldb, tile, nr)
-			for i := 0; i < mm; i++ {
-				row := cij[i*ldc : i*ldc+nn]
-				t := tile[i*nr : i*nr+nn]
-				for j := range row {
-					row[j] += t[j]
-				}
-			}
+			partialTile(kern, mm, nn, kb, alpha, pa, pb, ldb, bufs.tile[:mr*nr], cij, ldc)
+		}
+	}
+}
+
+// partialTile adds the (mm, nn) corner of a tile to C by way of the
+// (mr, nr) buffer tile.
+func partialTile(kern *microKernel, mm, nn, kb int, alpha float32, pa, pb []float32, ldb int, tile, c []float32, ldc int) {
+	nr := kern.nr
+	clear(tile)
+	kern.fn(kb, alpha, pa, pb, ldb, tile, nr)
+	for i := 0; i < mm; i++ {
+		row := c[i*ldc : i*ldc+nn]
+		t := tile[i*nr : i*nr+nn]
+		for j := range row {
+			row[j] += t[j]
 		}
 	}
 }
@@ -162,6 +214,12 @@ func packA(aT bool, a []float32, lda, i0, p0, mb, kb, mr int, dst []float32) {
 		// into the full panels (column-panel order would stride through
 		// all kb rows once per panel); the partial panel, if any, below.
 		full := mb / 6 * 6
+		if packATFast(a[p0*lda+i0:], lda, kb, full/6, dst) {
+			if full < mb {
+				packA(aT, a, lda, i0+full, p0, mb-full, kb, mr, dst[full*kb:])
+			}
+			return
+		}
 		for p := 0; p < kb; p++ {
 			row := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+full]
 			for ir := 0; ir < full; ir += 6 {
@@ -240,6 +298,7 @@ func packB(bT bool, b []float32, ldb, p0, j0, kb, nb, nr int, dst []float32) {
 			// B stored (k, n): copy nr-wide row pieces.
 			off := p0*ldb + j0 + jr
 			switch {
+			case nn == 16 && nr == 16 && packBFast(b[off:], ldb, kb, nr, d):
 			case nn == 16 && nr == 16:
 				for p := 0; p < kb; p++ {
 					*(*[16]float32)(d[p*16:]) = *(*[16]float32)(b[off+p*ldb:])

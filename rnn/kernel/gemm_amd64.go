@@ -10,8 +10,22 @@ var avxKernel = microKernel{mr: 6, nr: 16, mc: 144, kc: 256, nc: 1024, ncSkinny:
 
 var defaultKernel = pickKernel()
 
+// avx512Kernel is avxKernel with the wide AVX-512 kernel for pairs of full
+// tiles: the same tiles, blocks and results, half the instructions.
+var avx512Kernel = func() microKernel {
+	k := avxKernel
+	k.wide = kern6x32AVX512
+	return k
+}()
+
+// useAVX512 reports whether the CPU and the OS support AVX-512F.
+var useAVX512 = useAsm && cpu.X86.HasAVX512F
+
 func pickKernel() *microKernel {
-	if useAsm {
+	switch {
+	case useAVX512:
+		return &avx512Kernel
+	case useAsm:
 		return &avxKernel
 	}
 	return &genericKernel
@@ -28,6 +42,26 @@ func kern6x16AVX(kc int, alpha float32, pa, pb []float32, ldb int, c []float32, 
 	_ = pb[(kc-1)*ldb+15]
 	_ = c[5*ldc+15]
 	sgemmKernel6x16(kc, alpha, &pa[0], &pb[0], ldb, &c[0], ldc)
+}
+
+// sgemmKernel6x32 is two sgemmKernel6x16 side by side in AVX-512: the left
+// tile reads B from b0, the right from b1, both with row stride ldb. It
+// prefetches a cache line from pf onwards for every four k (pf[:4*k]
+// in all, for k >= 4).
+//
+//go:noescape
+func sgemmKernel6x32(k int, alpha float32, a, b0, b1 *float32, ldb int, c *float32, ldc int, pf *float32)
+
+func kern6x32AVX512(kc int, alpha float32, pa, pb0, pb1 []float32, ldb int, c []float32, ldc int, pf []float32) {
+	_ = pa[6*kc-1]
+	_ = pb0[(kc-1)*ldb+15]
+	_ = pb1[(kc-1)*ldb+15]
+	_ = c[5*ldc+31]
+	p := &pb0[0]
+	if len(pf) >= 4*kc {
+		p = &pf[0]
+	}
+	sgemmKernel6x32(kc, alpha, &pa[0], &pb0[0], &pb1[0], ldb, &c[0], ldc, p)
 }
 
 // dotAVX returns the dot product of x[0:n] and y[0:n].
@@ -114,6 +148,42 @@ func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool {
 			d[j] = b[j*ldb+p]
 		}
 	}
+	return true
+}
+
+// packB16 copies one 16-wide panel of a non-transposed B: dst[p*16+j] =
+// b[p*ldb+j], j < 16, p < kb (kb >= 1).
+//
+//go:noescape
+func packB16(b *float32, ldb, kb int, dst *float32)
+
+// packBFast packs one full 16-wide panel of a non-transposed B, b: (kb,
+// 16) with stride ldb, into dst: (kb, 16), if the assembly kernel is in use.
+func packBFast(b []float32, ldb, kb, nr int, dst []float32) bool {
+	if !useAsm || nr != 16 || kb < 1 {
+		return false
+	}
+	_ = b[(kb-1)*ldb+15]
+	_ = dst[16*kb-1]
+	packB16(&b[0], ldb, kb, &dst[0])
+	return true
+}
+
+// packAT6 packs the full 6-row panels of a transposed A: for p < kb and
+// g < panels, dst[g*6*kb + p*6 + i] = a[p*lda + g*6 + i], i < 6.
+//
+//go:noescape
+func packAT6(a *float32, lda, kb, panels int, dst *float32)
+
+// packATFast is packAT6 if the assembly kernel is in use: a (kb, 6*panels)
+// with stride lda, dst (panels, kb, 6).
+func packATFast(a []float32, lda, kb, panels int, dst []float32) bool {
+	if !useAsm || kb < 1 || panels < 1 {
+		return false
+	}
+	_ = a[(kb-1)*lda+6*panels-1]
+	_ = dst[6*kb*panels-1]
+	packAT6(&a[0], lda, kb, panels, &dst[0])
 	return true
 }
 

@@ -44,6 +44,28 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-56
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
+	// Fetch the C tile (6 rows of 64 bytes, in two lines each when not
+	// aligned) while the k loop runs: rows lie ldc apart, usually in
+	// different pages, and would otherwise miss one after another in
+	// the stores below.
+	MOVQ DX, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	ADDQ R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -480,4 +502,173 @@ pack6loop:
 
 pack6done:
 	VZEROUPPER
+	RET
+
+// The AVX-512 tile: two 6x16 tiles side by side, one zmm register per row
+// half. Each element sees exactly the operations of the 6x16 kernel (one
+// fused multiply-add per k, in order, from zero, then alpha*acc + C in
+// one more), so the results are bit-identical; only the width differs.
+// B rows of the left and right halves at (DI) and (BX), both advancing by
+// R9.
+#define STEP32(aoff) \
+	VMOVUPS (DI), Z12; \
+	VMOVUPS (BX), Z13; \
+	ADDQ R9, DI; \
+	ADDQ R9, BX; \
+	VBROADCASTSS aoff(SI), Z14; \
+	VFMADD231PS Z12, Z14, Z0; \
+	VFMADD231PS Z13, Z14, Z1; \
+	VBROADCASTSS aoff+4(SI), Z14; \
+	VFMADD231PS Z12, Z14, Z2; \
+	VFMADD231PS Z13, Z14, Z3; \
+	VBROADCASTSS aoff+8(SI), Z14; \
+	VFMADD231PS Z12, Z14, Z4; \
+	VFMADD231PS Z13, Z14, Z5; \
+	VBROADCASTSS aoff+12(SI), Z14; \
+	VFMADD231PS Z12, Z14, Z6; \
+	VFMADD231PS Z13, Z14, Z7; \
+	VBROADCASTSS aoff+16(SI), Z14; \
+	VFMADD231PS Z12, Z14, Z8; \
+	VFMADD231PS Z13, Z14, Z9; \
+	VBROADCASTSS aoff+20(SI), Z14; \
+	VFMADD231PS Z12, Z14, Z10; \
+	VFMADD231PS Z13, Z14, Z11
+
+#define STOREROW32(r0, r1) \
+	VFMADD213PS (DX), Z14, r0; \
+	VFMADD213PS 64(DX), Z14, r1; \
+	VMOVUPS r0, (DX); \
+	VMOVUPS r1, 64(DX); \
+	ADDQ R8, DX
+
+#define PREFETCHROW32 \
+	PREFETCHT0 (AX); \
+	PREFETCHT0 64(AX); \
+	PREFETCHT0 124(AX); \
+	ADDQ R8, AX
+
+// func sgemmKernel6x32(k int, alpha float32, a, b0, b1 *float32, ldb int, c *float32, ldc int, pf *float32)
+TEXT ·sgemmKernel6x32(SB), NOSPLIT, $0-72
+	MOVQ pf+64(FP), R10
+	MOVQ k+0(FP), CX
+	MOVQ a+16(FP), SI
+	MOVQ b0+24(FP), DI
+	MOVQ b1+32(FP), BX
+	MOVQ ldb+40(FP), R9
+	SHLQ $2, R9
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
+	SHLQ $2, R8
+	MOVQ DX, AX
+	PREFETCHROW32
+	PREFETCHROW32
+	PREFETCHROW32
+	PREFETCHROW32
+	PREFETCHROW32
+	PREFETCHROW32
+	// VEX-encoded xors clear the whole zmm register.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	CMPQ CX, $4
+	JL   tail32
+
+loop32:
+	PREFETCHT0 (R10)
+	ADDQ $64, R10
+	STEP32(0)
+	STEP32(24)
+	STEP32(48)
+	STEP32(72)
+	ADDQ $96, SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE  loop32
+
+tail32:
+	TESTQ CX, CX
+	JE    store32
+
+loop32one:
+	STEP32(0)
+	ADDQ $24, SI
+	DECQ CX
+	JNZ  loop32one
+
+store32:
+	VBROADCASTSS alpha+8(FP), Z14
+	STOREROW32(Z0, Z1)
+	STOREROW32(Z2, Z3)
+	STOREROW32(Z4, Z5)
+	STOREROW32(Z6, Z7)
+	STOREROW32(Z8, Z9)
+	STOREROW32(Z10, Z11)
+	VZEROUPPER
+	RET
+
+// func packB16(b *float32, ldb, kb int, dst *float32)
+// dst[p*16 + j] = b[p*ldb + j] for j < 16, p < kb: one 16-wide panel of
+// a non-transposed B (kb >= 1).
+TEXT ·packB16(SB), NOSPLIT, $0-32
+	MOVQ b+0(FP), SI
+	MOVQ ldb+8(FP), R8
+	MOVQ kb+16(FP), CX
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+
+pb16loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  pb16loop
+	VZEROUPPER
+	RET
+
+// func packAT6(a *float32, lda, kb, panels int, dst *float32)
+// For p < kb and g < panels: dst[g*6*kb + p*6 + i] = a[p*lda + g*6 + i],
+// i < 6: the full 6-row panels of a transposed A, row by row of A (its
+// rows are contiguous, the panels' rows are not). kb, panels >= 1.
+TEXT ·packAT6(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), R8
+	MOVQ kb+16(FP), CX
+	MOVQ panels+24(FP), R9
+	MOVQ dst+32(FP), DI
+	SHLQ $2, R8
+	MOVQ CX, R10
+	IMULQ $24, R10         // bytes from one panel to the next
+
+at6row:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, DX
+
+at6panel:
+	VMOVUPS (AX), X0
+	MOVQ 16(AX), X1
+	VMOVUPS X0, (BX)
+	MOVQ X1, 16(BX)
+	ADDQ $24, AX
+	ADDQ R10, BX
+	DECQ DX
+	JNZ  at6panel
+
+	ADDQ R8, SI
+	ADDQ $24, DI
+	DECQ CX
+	JNZ  at6row
 	RET

@@ -10,6 +10,10 @@ func packBTransFast(b []float32, ldb, kb, nr int, dst []float32) bool { return f
 
 func packA6Fast(a []float32, lda, kb int, dst []float32) bool { return false }
 
+func packBFast(b []float32, ldb, kb, nr int, dst []float32) bool { return false }
+
+func packATFast(a []float32, lda, kb, panels int, dst []float32) bool { return false }
+
 func dot(x, y []float32) float32 { return dotGo(x, y) }
 
 func axpy(alpha float32, x, y []float32) { axpyGo(alpha, x, y) }

@@ -83,10 +83,20 @@ func (p *PackedB) block(pc, col int) []float32 {
 	return p.data[pc*roundUp(p.n, p.kern.nr)+col*kb:]
 }
 
+// SameAsSgemm reports whether SgemmPacked with p gives, for m > 1, exactly
+// the bits Sgemm gives with the matrix p was packed from. It does unless
+// the last column panel holds only one or two columns, which Sgemm
+// computes as matrix-vector products (they round differently).
+func (p *PackedB) SameAsSgemm() bool {
+	r := p.n % p.kern.nr
+	return !(r > 0 && r <= 2 && p.kern.nr >= 16)
+}
+
 // SgemmPacked computes C = alpha*op(A)*op(B) + beta*C like Sgemm, with op(B)
 // taken from pb: op(A): (m, pb.K()), C: (m, pb.N()). For m > 1 the result
-// is bit-identical to Sgemm's with the B that pb was packed from (for m == 1
-// Sgemm takes a matrix-vector path that rounds differently).
+// is bit-identical to Sgemm's with the B that pb was packed from when
+// pb.SameAsSgemm() (for m == 1 Sgemm takes a matrix-vector path that
+// rounds differently).
 func SgemmPacked(tA blas.Transpose, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
 	n, k := pb.n, pb.k
 	aT, _ := checkGemm(tA, blas.NoTrans, m, n, k, a, lda, pb.data, n, c, ldc) // pb.data holds at least k·n values

@@ -50,6 +50,9 @@ func TestSgemmPackedEqualsSgemm(t *testing.T) {
 					t.Fatalf("m=%d n=%d k=%d tB=%v: C[%d] = %g, Sgemm gives %g", s.m, s.n, s.k, tB, i, got[i], want[i])
 				}
 			}
+			if !pb.SameAsSgemm() {
+				t.Fatalf("n=%d: SameAsSgemm false", s.n)
+			}
 			if pb.K() != s.k || pb.N() != s.n {
 				t.Fatalf("PackedB shape (%d, %d), want (%d, %d)", pb.K(), pb.N(), s.k, s.n)
 			}
@@ -185,6 +188,66 @@ func TestPackAMatchesNaive(t *testing.T) {
 				for i := size; i < len(dst); i++ {
 					if dst[i] != -999 {
 						t.Fatalf("aT=%v mb=%d kb=%d: wrote past the panels at %d", aT, mb, kb, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackedSameAsSgemm: a last panel of one or two columns is where
+// Sgemm switches to matrix-vector products and SgemmPacked does not.
+func TestPackedSameAsSgemm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, n := range []int{17, 18, 19, 33, 48} {
+		b := randSlice(rng, n*8)
+		if got, want := PackB(nil, blas.Trans, 8, n, b, 8).SameAsSgemm(), n%16 == 0 || n%16 > 2; got != want {
+			t.Errorf("n=%d: SameAsSgemm %v, want %v", n, got, want)
+		}
+	}
+}
+
+// TestPackBMatchesNaive checks packB (the assembly panel copies and
+// transposes and their Go tails) element by element against the panel
+// layout, and that nothing is written past the packed panels.
+func TestPackBMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	const nr = 16
+	for _, bT := range []bool{false, true} {
+		for _, nb := range []int{1, 2, 15, 16, 17, 31, 32, 33, 48, 50} {
+			for _, kb := range []int{1, 2, 7, 8, 9, 17, 40, 256} {
+				rows, cols := kb+3, nb+5 // B larger than the block: p0 = 3, j0 = 2
+				if bT {
+					rows, cols = nb+5, kb+3
+				}
+				ldb := cols + 1
+				b := randSlice(rng, rows*ldb)
+				size := roundUp(nb, nr) * kb
+				dst := make([]float32, size+16)
+				for i := range dst {
+					dst[i] = -999
+				}
+				packB(bT, b, ldb, 3, 2, kb, nb, nr, dst)
+				for jr := 0; jr < nb; jr += nr {
+					for p := 0; p < kb; p++ {
+						for j := 0; j < nr; j++ {
+							want := float32(0)
+							if jr+j < nb {
+								if bT {
+									want = b[(2+jr+j)*ldb+3+p]
+								} else {
+									want = b[(3+p)*ldb+2+jr+j]
+								}
+							}
+							if got := dst[jr*kb+p*nr+j]; got != want {
+								t.Fatalf("bT=%v nb=%d kb=%d: panel %d, p=%d, j=%d: %g, want %g", bT, nb, kb, jr/nr, p, j, got, want)
+							}
+						}
+					}
+				}
+				for i := size; i < len(dst); i++ {
+					if dst[i] != -999 {
+						t.Fatalf("bT=%v nb=%d kb=%d: wrote past the panels at %d", bT, nb, kb, i)
 					}
 				}
 			}
