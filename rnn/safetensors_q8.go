@@ -171,3 +171,19 @@ func readQ8(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32) e
 	}
 	return nil
 }
+
+// StoresQ8 reports whether the safetensors file r of the given size holds
+// int8 (Q8) matrices, reading only its header; a file that is not valid
+// safetensors reports false (loading it reports why).
+func StoresQ8(r io.ReaderAt, size int64) bool {
+	infos, _, err := ReadSafetensorsHeader(r, size)
+	if err != nil {
+		return false
+	}
+	for _, t := range infos {
+		if t.DType == Q8 {
+			return true
+		}
+	}
+	return false
+}

@@ -8,32 +8,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rnnkit/rnnkit/internal/torchtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// torchPython returns a python3 that imports torch (RNNKIT_PYTHON, else
-// /usr/bin/python3), or skips the test.
-func torchPython(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no PyTorch")
-	}
-	python := os.Getenv("RNNKIT_PYTHON")
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
-	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-		t.Skipf("%s cannot import torch: %v", python, err)
-	}
-	return python
-}
 
 // int8 files are bit-identical between Go and python/rnnkit_torch.py: Python
 // dequantizes Go's int8 file to the same float32 values, and quantizes the
 // same float weights to the same bytes.
 func TestQ8PythonParity(t *testing.T) {
-	python := torchPython(t)
+	python := torchtest.Python(t)
 	dir := t.TempDir()
 	ts := append(q8Tensors(), testParams().Tensors()...)
 	big := Tensor{Name: "decoder2.weight", Shape: []int{300, 40}, Data: make([]float32, 12000)}

@@ -421,3 +421,15 @@ func TestQ8FuzzSeeds(t *testing.T) {
 		assert.NoError(t, err, name)
 	}
 }
+
+func TestStoresQ8(t *testing.T) {
+	for _, c := range []struct {
+		dt   DType
+		want bool
+	}{{F32, false}, {Q8, true}} {
+		var b bytes.Buffer
+		require.NoError(t, WriteSafetensors(&b, q8Tensors(), nil, c.dt))
+		assert.Equal(t, c.want, StoresQ8(bytes.NewReader(b.Bytes()), int64(b.Len())), c.dt)
+	}
+	assert.False(t, StoresQ8(bytes.NewReader([]byte("not safetensors")), 15))
+}

@@ -9,34 +9,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rnnkit/rnnkit/internal/torchtest"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// torchPython returns a python3 that imports torch (RNNKIT_PYTHON, else
-// /usr/bin/python3), or skips the test.
-func torchPython(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no PyTorch")
-	}
-	python := os.Getenv("RNNKIT_PYTHON")
-	if python == "" {
-		python = "/usr/bin/python3"
-	}
-	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
-		t.Skipf("%s cannot import torch: %v", python, err)
-	}
-	return python
-}
 
 // python/rnnkit_torch.py reads a classifier with an n-gram branch as rnnkit
 // does: the same ids (the whole review), the same buckets, the same
 // probabilities to float32 rounding, for two and three classes; and the file
 // it writes back is byte-identical.
 func TestNGramPythonParity(t *testing.T) {
-	python := torchPython(t)
+	python := torchtest.Python(t)
 	dir := t.TempDir()
 	tr := orderSynth(300, 3)
 	tok := synthTok(t, tr)

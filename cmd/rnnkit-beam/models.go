@@ -52,13 +52,13 @@ func loadCached[M any](ctx context.Context, kind, path string, load func(string)
 			var data []byte
 			if name, data, c.err = defaultModel(kind); c.err == nil {
 				c.m, c.err = loadBytes(name, data)
-				int8File = hasQ8(bytes.NewReader(data), int64(len(data)))
+				int8File = rnn.StoresQ8(bytes.NewReader(data), int64(len(data)))
 			}
 		case isLocal(path):
 			if c.m, c.err = load(path); c.err == nil {
 				if f, err := os.Open(path); err == nil {
 					if st, err := f.Stat(); err == nil {
-						int8File = hasQ8(f, st.Size())
+						int8File = rnn.StoresQ8(f, st.Size())
 					}
 					f.Close()
 				}
@@ -67,7 +67,7 @@ func loadCached[M any](ctx context.Context, kind, path string, load func(string)
 			var data []byte
 			if data, c.err = readAll(ctx, path); c.err == nil {
 				c.m, c.err = loadBytes(path, data)
-				int8File = hasQ8(bytes.NewReader(data), int64(len(data)))
+				int8File = rnn.StoresQ8(bytes.NewReader(data), int64(len(data)))
 			}
 		}
 		// As rnnkit's --quantize auto: a model stored as int8 runs int8
@@ -82,20 +82,6 @@ func loadCached[M any](ctx context.Context, kind, path string, load func(string)
 		return zero, c.err
 	}
 	return c.m.(M), nil
-}
-
-// hasQ8 reports whether a safetensors file stores int8 (Q8) matrices.
-func hasQ8(r io.ReaderAt, size int64) bool {
-	infos, _, err := rnn.ReadSafetensorsHeader(r, size)
-	if err != nil {
-		return false
-	}
-	for _, t := range infos {
-		if t.DType == rnn.Q8 {
-			return true
-		}
-	}
-	return false
 }
 
 // readAll reads a whole file through Beam's file systems.

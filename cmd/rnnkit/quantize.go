@@ -57,22 +57,7 @@ func storedInt8(source, kind string) bool {
 		if err != nil {
 			return false
 		}
-		return headerHasQ8(f, st.Size())
+		return rnn.StoresQ8(f, st.Size())
 	}
-	return data != nil && headerHasQ8(bytes.NewReader(data), int64(len(data)))
-}
-
-func headerHasQ8(r interface {
-	ReadAt(p []byte, off int64) (int, error)
-}, size int64) bool {
-	infos, _, err := rnn.ReadSafetensorsHeader(r, size)
-	if err != nil {
-		return false
-	}
-	for _, t := range infos {
-		if t.DType == rnn.Q8 {
-			return true
-		}
-	}
-	return false
+	return data != nil && rnn.StoresQ8(bytes.NewReader(data), int64(len(data)))
 }
