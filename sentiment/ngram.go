@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -155,12 +156,15 @@ func (m *Model) mixNGram(logits []float32, batch [][]int32) {
 	C := len(m.Config.Labels)
 	w := float64(m.Config.NGram.Weight)
 	var feats []uint32
-	z := make([]float64, C)
+	z, lr, s := make([]float64, C), make([]float64, C), make([]float64, ngramRows(C))
 	for b, ids := range batch {
 		feats = ngramFeatures(feats[:0], ids, m.Config.NGram.N, m.Config.NGram.Buckets)
-		m.ngramScores(z, feats)
+		m.ngramScores(z, s, feats)
 		l := logits[b*C : (b+1)*C]
-		lr := logSoftmax64(l)
+		lse := rnn.LogSumExp(l)
+		for c := range l {
+			lr[c] = float64(l[c]) - lse
+		}
 		for c := range l {
 			l[c] = float32((1-w)*lr[c] + w*z[c])
 		}
@@ -168,11 +172,10 @@ func (m *Model) mixNGram(logits []float32, batch [][]int32) {
 }
 
 // ngramScores writes the n-gram part's log-probabilities (C) for a
-// review's features into z.
-func (m *Model) ngramScores(z []float64, feats []uint32) {
-	R, B := ngramRows(len(z)), m.Config.NGram.Buckets
+// review's features into z; s is scratch of ngramRows(C).
+func (m *Model) ngramScores(z, s []float64, feats []uint32) {
+	R, B := len(s), m.Config.NGram.Buckets
 	W, bias := m.ngram.W, m.ngramB.W
-	s := make([]float64, R)
 	for r := range R {
 		v := float64(bias[r])
 		row := W[r*B : (r+1)*B]
@@ -210,18 +213,6 @@ func logSumExp(x []float64) float64 {
 		s += math.Exp(v - mx)
 	}
 	return mx + math.Log(s)
-}
-
-func logSoftmax64(l []float32) []float64 {
-	out := make([]float64, len(l))
-	for i, v := range l {
-		out[i] = float64(v)
-	}
-	lse := logSumExp(out)
-	for i := range out {
-		out[i] -= lse
-	}
-	return out
 }
 
 // MaxAutoBuckets is the most buckets AutoBuckets chooses: 2^21, which on

@@ -63,7 +63,7 @@ func TestTrainNGramLearnsBigrams(t *testing.T) {
 	for i, e := range val[:20] {
 		ids := hm.Encode(e.Text)
 		z := make([]float64, 2)
-		hm.ngramScores(z, ngramFeatures(nil, ids, hm.Config.NGram.N, hm.Config.NGram.Buckets))
+		hm.ngramScores(z, make([]float64, 1), ngramFeatures(nil, ids, hm.Config.NGram.N, hm.Config.NGram.Buckets))
 		p := before[i].Probs
 		a := math.Exp((1-w)*math.Log(float64(p[0])) + w*z[0])
 		b := math.Exp((1-w)*math.Log(float64(p[1])) + w*z[1])
@@ -222,7 +222,7 @@ func TestNGramReadsWholeReview(t *testing.T) {
 
 	rnnP := m.Predict(long).Probs // the recurrent part alone, on the cut
 	z := make([]float64, 2)
-	hm.ngramScores(z, ngramFeatures(nil, ids, hm.Config.NGram.N, hm.Config.NGram.Buckets))
+	hm.ngramScores(z, make([]float64, 1), ngramFeatures(nil, ids, hm.Config.NGram.N, hm.Config.NGram.Buckets))
 	w := float64(hm.Config.NGram.Weight)
 	a := math.Exp((1-w)*math.Log(float64(rnnP[0])) + w*z[0])
 	b := math.Exp((1-w)*math.Log(float64(rnnP[1])) + w*z[1])

@@ -52,9 +52,7 @@ func (r *backScorer) logProbs(cands, sources []string) []float64 {
 					continue
 				}
 				row := r.w.logits[(t*B+b)*V : (t*B+b+1)*V]
-				one := [1]int32{y}
-				nll, _ := rnn.SoftmaxCrossEntropy(nil, row, one[:], 1, V, rnn.CrossEntropyOptions{})
-				sum[b] -= nll
+				sum[b] += float64(row[y]) - rnn.LogSumExp(row)
 				n[b]++
 			}
 		}
