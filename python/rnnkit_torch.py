@@ -721,6 +721,8 @@ class WordTokenizer(_Vocab):
 
 
 _META = "\u2581"  # "▁"
+_OPEN_MARK_PATTERN = "[ \\t\\n\\f\\r]*[¡¿]"  # rnnkit's openMarkPattern (tokenize/bpe.go)
+_OPEN_SPLIT_JSON = '{"behavior":"Isolated","invert":false,"pattern":{"Regex":' + json.dumps(_OPEN_MARK_PATTERN, ensure_ascii=False) + '},"type":"Split"}'
 _META_WS = set(" \t\n\f\r")  # the ASCII whitespace that Metaspace replaces (Go regexp \s)
 
 
@@ -734,9 +736,11 @@ class BPETokenizer(_Vocab):
     lowercasing first."""
     kind = "bpe"
 
-    def __init__(self, tokens, merges, lowercase=False, split_punct=False, json_text=None):
+    def __init__(self, tokens, merges, lowercase=False, split_punct=False, json_text=None, open_marks=False):
         super().__init__(tokens)
-        self.lowercase, self.split_punct = lowercase, split_punct
+        if open_marks and not split_punct:
+            raise ValueError("open_marks needs split_punct")
+        self.lowercase, self.split_punct, self.open_marks = lowercase, split_punct, open_marks
         self.json_text = json_text
         self.merges = [(int(a), int(b)) for a, b in merges]
         self.rank = {}
@@ -845,7 +849,30 @@ class BPETokenizer(_Vocab):
 
     def _pretokens(self, s):
         """(key, origin, at, meta): key's character k maps to s[origin+k-1]
-        (k >= 1) when meta, with its "▁" at position at; else to s[origin+k]."""
+        (k >= 1) when meta, with its "▁" at position at; else to s[origin+k].
+        With open_marks, s is first cut before and after each ¡ and ¿ (with
+        the ASCII whitespace before it), HF's Split of _OPEN_MARK_PATTERN
+        "Isolated" ahead of the Metaspace: the word after one starts with "▁"."""
+        if not self.open_marks:
+            yield from self._punct_pretokens(s)
+            return
+        base = 0
+        for i, c in enumerate(s):
+            if c not in "¡¿":
+                continue
+            j = i
+            while j > base and s[j - 1] in _META_WS:
+                j -= 1
+            for a, b in ((base, j), (j, i + 1)):
+                if b > a:
+                    for key, origin, at, meta in self._punct_pretokens(s[a:b]):
+                        yield key, origin + a, at + a, meta
+            base = i + 1
+        if base < len(s):
+            for key, origin, at, meta in self._punct_pretokens(s[base:]):
+                yield key, origin + base, at + base, meta
+
+    def _punct_pretokens(self, s):
         for key, start, w0 in self._metaspace_pieces(s):
             origin = start + w0
             if not self.split_punct:
@@ -906,7 +933,10 @@ class BPETokenizer(_Vocab):
 
     def to_json(self):
         pre = _METASPACE_JSON
-        if self.split_punct:
+        if self.open_marks:
+            pre = '{"pretokenizers":[' + _OPEN_SPLIT_JSON + "," + _METASPACE_JSON + \
+                ',{"behavior":"Isolated","type":"Punctuation"}],"type":"Sequence"}'
+        elif self.split_punct:
             pre = '{"pretokenizers":[' + _METASPACE_JSON + ',{"behavior":"Isolated","type":"Punctuation"}],"type":"Sequence"}'
         merges = "[" + ",".join(_json_string(self.tokens[a] + " " + self.tokens[b]) for a, b in self.merges) + "]"
         return _file_json(normalizer=_normalizer_json(False, self.lowercase), pre=pre, decoder=_METASPACE_JSON,
@@ -1014,11 +1044,15 @@ def _load_native(f, text):
     merges = m.get("merges") or []
     if not merges and pre is None and norm is None and dec is not None and dec.get("type") == "Fuse":
         return RuneTokenizer(toks, json_text=text)
-    punct = False
+    punct = opened = False
+    ps = pre.get("pretokenizers") if pre and pre.get("type") == "Sequence" else None
+    if ps and len(ps) == 3 and ps[0].get("type") == "Split" and ps[0].get("behavior") == "Isolated" and \
+            not ps[0].get("invert") and ps[0].get("pattern") == {"Regex": _OPEN_MARK_PATTERN}:
+        pre, opened = dict(pre, pretokenizers=ps[1:]), True
     if pre and pre.get("type") == "Sequence" and len(pre.get("pretokenizers") or []) == 2 and \
             pre["pretokenizers"][1].get("type") == "Punctuation" and pre["pretokenizers"][1].get("behavior") == "Isolated":
         pre, punct = pre["pretokenizers"][0], True
-    if not _our_metaspace(pre) or not _our_metaspace(dec) or nfc:
+    if not _our_metaspace(pre) or not _our_metaspace(dec) or nfc or (opened and not punct):
         raise _NotOurs("pre-tokenizer or decoder")
     pairs = []
     for mg in merges:
@@ -1031,7 +1065,7 @@ def _load_native(f, text):
         if a not in vocab or b not in vocab:
             raise _NotOurs("merge")
         pairs.append((vocab[a], vocab[b]))
-    return BPETokenizer(toks, pairs, lower, punct, json_text=text)
+    return BPETokenizer(toks, pairs, lower, punct, json_text=text, open_marks=opened)
 
 
 def _tok_json(tok):

@@ -24,12 +24,18 @@ type TokenizerOptions struct {
 	// SplitPunct makes BPE split punctuation off words before merging;
 	// words always split it off.
 	SplitPunct bool
+	// OpenMarks (BPE with SplitPunct) sets ¡ and ¿ apart so that the word
+	// after them is the same token as anywhere else ("¡Buena" gives "▁",
+	// "¡", "▁Buena"); without it that word lacks its "▁" and is spelt in
+	// rarer pieces, which is where short exclamations and questions went
+	// wrong (tokenize.BPEOptions.OpenMarks).
+	OpenMarks bool
 }
 
 // DefaultTokenizerOptions are those of `rnnkit train seq2seq`: BPE of
-// 6,000 tokens on each side, punctuation split off.
+// 6,000 tokens on each side, punctuation split off, ¡ and ¿ apart.
 func DefaultTokenizerOptions() TokenizerOptions {
-	return TokenizerOptions{Kind: TokenizerBPE, SrcVocab: 6000, TgtVocab: 6000, SplitPunct: true}
+	return TokenizerOptions{Kind: TokenizerBPE, SrcVocab: 6000, TgtVocab: 6000, SplitPunct: true, OpenMarks: true}
 }
 
 // TrainTokenizers learns the source and target tokenizers of a new
@@ -57,7 +63,7 @@ func TrainTokenizers(pairs []Pair, opt TokenizerOptions) (src, tgt tokenize.Toke
 func trainTokenizer(opt TokenizerOptions, lines []string, vocab int) (tokenize.Tokenizer, error) {
 	r := strings.NewReader(strings.Join(lines, "\n"))
 	if opt.Kind == TokenizerBPE {
-		return tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: vocab, SplitPunct: opt.SplitPunct})
+		return tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: vocab, SplitPunct: opt.SplitPunct, OpenMarks: opt.OpenMarks && opt.SplitPunct})
 	}
 	return tokenize.TrainWord(r, tokenize.WordOptions{MaxVocab: vocab, SplitPunct: true})
 }

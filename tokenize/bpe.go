@@ -22,6 +22,7 @@ type BPE struct {
 	vocab
 	lower  bool
 	punct  bool       // isolate punctuation after Metaspace (see BPEOptions.SplitPunct)
+	open   bool       // ¡ and ¿ start words (see BPEOptions.OpenMarks)
 	merges [][2]int32 // rank order
 	rank   map[uint64]mergeVal
 	ascii  [utf8.RuneSelf]int32
@@ -46,8 +47,11 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 
 // newBPE builds the tables from an id-ordered vocabulary and rank-ordered
 // merges.
-func newBPE(toks []string, merges [][2]int32, lower, punct bool) (*BPE, error) {
-	t := &BPE{vocab: newVocab(toks), lower: lower, punct: punct, merges: merges,
+func newBPE(toks []string, merges [][2]int32, lower, punct, open bool) (*BPE, error) {
+	if open && !punct {
+		return nil, fmt.Errorf("tokenize: opening marks as words (OpenMarks) need punctuation isolation (SplitPunct)")
+	}
+	t := &BPE{vocab: newVocab(toks), lower: lower, punct: punct, open: open, merges: merges,
 		rank: make(map[uint64]mergeVal, len(merges)), other: map[rune]int32{}}
 	for i := range t.ascii {
 		t.ascii[i] = Unk
@@ -157,11 +161,58 @@ type piece struct {
 	origin, at int
 }
 
+// isOpenMark reports the opening marks that BPEOptions.OpenMarks sets apart.
+func isOpenMark(c rune) bool { return c == '¡' || c == '¿' }
+
+// openMarkPattern is the HF Split pattern that matches what
+// forPretokens does with open: each opening mark, with the whitespace
+// before it, is a part of its own.
+const openMarkPattern = "[ \\t\\n\\f\\r]*[¡¿]"
+
 // forPretokens calls fn with each pre-token of s: the Metaspace pieces of
 // forPieces, each split further, when punct is set, into runs of
 // non-punctuation and single punctuation runes (HF's Sequence of Metaspace
-// and Punctuation "Isolated"): "▁¿Dónde" gives "▁", "¿", "Dónde".
-func forPretokens(s string, buf []byte, punct bool, fn func(p piece)) []byte {
+// and Punctuation "Isolated"): "▁¿Dónde" gives "▁", "¿", "Dónde". With
+// open, s is first cut before and after each ¡ and ¿ (an HF Split with
+// openMarkPattern, "Isolated", ahead of the Metaspace), so the word after
+// one starts with "▁" like any other: "¿Dónde" gives "▁", "¿", "▁Dónde".
+func forPretokens(s string, buf []byte, punct, open bool, fn func(p piece)) []byte {
+	if !open {
+		return forPunctPieces(s, buf, punct, fn)
+	}
+	part := func(a, b int) {
+		buf = forPunctPieces(s[a:b], buf, punct, func(p piece) {
+			p.origin += a
+			p.at += a
+			fn(p)
+		})
+	}
+	base := 0
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		if !isOpenMark(c) {
+			i += n
+			continue
+		}
+		j := i
+		for j > base && isMetaSpace(s[j-1]) {
+			j--
+		}
+		if j > base {
+			part(base, j)
+		}
+		part(j, i+n)
+		base = i + n
+		i = base
+	}
+	if base < len(s) {
+		part(base, len(s))
+	}
+	return buf
+}
+
+// forPunctPieces is forPretokens without opening marks.
+func forPunctPieces(s string, buf []byte, punct bool, fn func(p piece)) []byte {
 	return forPieces(s, buf, func(key []byte, start, _, w0 int) {
 		origin := start + w0
 		if !punct {
@@ -321,7 +372,7 @@ func (t *BPE) encode(text string, wantOffs bool) ([]int32, [][2]int) {
 		if t.lower {
 			nt = normalize(seg, false, true)
 		}
-		buf = forPretokens(nt.s, buf, t.punct, func(pc piece) {
+		buf = forPretokens(nt.s, buf, t.punct, t.open, func(pc piece) {
 			p := t.piece(pc.key)
 			ids = append(ids, p.ids...)
 			if !wantOffs {
@@ -389,8 +440,17 @@ var metaspaceJSON = map[string]any{"type": "Metaspace", "replacement": metaspace
 var punctPreJSON = map[string]any{"type": "Sequence", "pretokenizers": []any{
 	metaspaceJSON, map[string]any{"type": "Punctuation", "behavior": "Isolated"}}}
 
+// punctOpenPreJSON is punctPreJSON after the Split of BPEOptions.OpenMarks.
+var punctOpenPreJSON = map[string]any{"type": "Sequence", "pretokenizers": []any{
+	map[string]any{"type": "Split", "pattern": map[string]any{"Regex": openMarkPattern}, "behavior": "Isolated", "invert": false},
+	metaspaceJSON, map[string]any{"type": "Punctuation", "behavior": "Isolated"}}}
+
 // SplitsPunct reports whether punctuation is isolated from words.
 func (t *BPE) SplitsPunct() bool { return t.punct }
+
+// OpensMarks reports whether the word after ¡ or ¿ starts with "▁"
+// (BPEOptions.OpenMarks).
+func (t *BPE) OpensMarks() bool { return t.open }
 
 // MarshalJSON writes a BPE model with the Metaspace pre-tokenizer and
 // decoder (and the Lowercase normalizer when trained lowercased).
@@ -400,7 +460,9 @@ func (t *BPE) MarshalJSON() ([]byte, error) {
 		merges[i] = t.tokens[m[0]] + " " + t.tokens[m[1]]
 	}
 	var pre any = metaspaceJSON
-	if t.punct {
+	if t.open {
+		pre = punctOpenPreJSON
+	} else if t.punct {
 		pre = punctPreJSON
 	}
 	return marshalFile(hfFile{

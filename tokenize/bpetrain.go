@@ -19,6 +19,13 @@ type BPEOptions struct {
 	// Punctuation "Isolated"), so "Hello." and "Hello!" share the word
 	// "▁Hello" and sentence punctuation never fuses with a subword.
 	SplitPunct bool
+	// OpenMarks (with SplitPunct) sets the Spanish opening marks ¡ and ¿
+	// apart from the word after them, which then starts with "▁" as it
+	// would after a space: "¿Dónde" gives "▁", "¿", "▁Dónde", the same
+	// "▁Dónde" as in "dime dónde". Without it the word after a mark has no
+	// "▁" and is a different, rarer token. Written as an HF Split
+	// (behavior "Isolated") ahead of the Metaspace.
+	OpenMarks bool
 }
 
 // TrainBPE learns merges from r (read line by line). The initial alphabet
@@ -34,17 +41,20 @@ func TrainBPE(r io.Reader, opts BPEOptions) (*BPE, error) {
 	if opts.MinFreq <= 0 {
 		opts.MinFreq = 2
 	}
-	counts, err := countPieces(r, opts.Lowercase, opts.SplitPunct)
+	if opts.OpenMarks && !opts.SplitPunct {
+		return nil, fmt.Errorf("tokenize: BPE OpenMarks needs SplitPunct")
+	}
+	counts, err := countPieces(r, opts.Lowercase, opts.SplitPunct, opts.OpenMarks)
 	if err != nil {
 		return nil, err
 	}
 	tr := newBPETrainer(counts)
 	tr.run(opts.VocabSize, int64(opts.MinFreq))
-	return newBPE(tr.toks, tr.merges, opts.Lowercase, opts.SplitPunct)
+	return newBPE(tr.toks, tr.merges, opts.Lowercase, opts.SplitPunct, opts.OpenMarks)
 }
 
 // countPieces counts the pre-tokens of every line.
-func countPieces(r io.Reader, lower, punct bool) (map[string]int64, error) {
+func countPieces(r io.Reader, lower, punct, open bool) (map[string]int64, error) {
 	counts := map[string]int64{}
 	br := bufio.NewReaderSize(r, 1<<16)
 	var buf []byte
@@ -59,7 +69,7 @@ func countPieces(r io.Reader, lower, punct bool) (map[string]int64, error) {
 				if lower {
 					seg = normalize(seg, false, true).s
 				}
-				buf = forPretokens(seg, buf, punct, func(p piece) {
+				buf = forPretokens(seg, buf, punct, open, func(p piece) {
 					counts[string(p.key)]++
 				})
 			}, func(int32, int) {})

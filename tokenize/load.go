@@ -41,6 +41,17 @@ type hfComponent struct {
 	AddPrefixSpace *bool         `json:"add_prefix_space"`
 	PrependScheme  *string       `json:"prepend_scheme"`
 	Split          *bool         `json:"split"`
+	Pattern        *struct {
+		String *string `json:"String"`
+		Regex  *string `json:"Regex"`
+	} `json:"pattern"`
+	Invert bool `json:"invert"`
+}
+
+// isOurOpenSplit reports the Split that BPEOptions.OpenMarks writes.
+func isOurOpenSplit(c *hfComponent) bool {
+	return c.Type == "Split" && c.Behavior == "Isolated" && !c.Invert && c.Pattern != nil &&
+		c.Pattern.String == nil && c.Pattern.Regex != nil && *c.Pattern.Regex == openMarkPattern
 }
 
 func component(raw json.RawMessage) (*hfComponent, error) {
@@ -175,10 +186,16 @@ func loadNative(f *hfIn) (Tokenizer, error) {
 			}
 			return newRuneFromTokens(toks), nil
 		}
-		punct := false
+		punct, open := false, false
+		if pre != nil && pre.Type == "Sequence" && len(pre.Pretokenizers) == 3 && isOurOpenSplit(&pre.Pretokenizers[0]) {
+			pre.Pretokenizers, open = pre.Pretokenizers[1:], true
+		}
 		if pre != nil && pre.Type == "Sequence" && len(pre.Pretokenizers) == 2 &&
 			pre.Pretokenizers[1].Type == "Punctuation" && pre.Pretokenizers[1].Behavior == "Isolated" {
 			pre, punct = &pre.Pretokenizers[0], true
+		}
+		if open && !punct {
+			return nil, errNotOurs
 		}
 		if !isOurMetaspace(pre) || !isOurMetaspace(dec) || nfc {
 			return nil, errNotOurs
@@ -187,7 +204,7 @@ func loadNative(f *hfIn) (Tokenizer, error) {
 		if err != nil {
 			return nil, errNotOurs
 		}
-		return newBPE(toks, merges, lower, punct)
+		return newBPE(toks, merges, lower, punct, open)
 	}
 	return nil, errNotOurs
 }

@@ -477,3 +477,65 @@ func TestLoadRejectsMalformedQuietly(t *testing.T) {
 	}
 	require.Empty(t, logged.String())
 }
+
+// TestBPEOpenMarks: with OpenMarks the word after ¡ or ¿ is the same token
+// as the word after a space, no stray "▁" appears where a space comes
+// before the mark, offsets still point into the text, and the option
+// survives tokenizer.json.
+func TestBPEOpenMarks(t *testing.T) {
+	text := strings.Repeat("¡Hola! Hola. ¿Dónde está? dime dónde está. Él dijo ¡hola!\n", 20)
+	b, err := TrainBPE(strings.NewReader(text), BPEOptions{VocabSize: 80, SplitPunct: true, OpenMarks: true})
+	require.NoError(t, err)
+	assert.True(t, b.OpensMarks())
+	tokens := func(tk Tokenizer, s string) []string {
+		var out []string
+		for _, id := range tk.Encode(s) {
+			out = append(out, tk.Token(id))
+		}
+		return out
+	}
+	assert.Equal(t, []string{"▁", "¡", "▁Hola", "!"}, tokens(b, "¡Hola!"))
+	assert.Equal(t, []string{"▁Hola", "."}, tokens(b, "Hola."))
+	assert.Equal(t, []string{"▁dijo", "▁", "¡", "▁hola"}, tokens(b, "dijo ¡hola"))
+	assert.Equal(t, []string{"▁", "¿", "▁", "¡", "▁Hola"}, tokens(b, "¿¡Hola"))
+	assert.Equal(t, []string{"▁Hola", "▁", "¡", "▁Hola"}, tokens(b, "Hola¡Hola"), "a mark inside a word cuts it on both sides")
+	assert.Equal(t, []string{"▁", "¡"}, tokens(b, "¡"))
+	assert.Equal(t, []string{"▁", "¡", "▁Hola"}, tokens(b, "¡ Hola"), "a space after the mark adds nothing")
+
+	// Without the option the word after the mark has no "▁".
+	plain, err := TrainBPE(strings.NewReader(text), BPEOptions{VocabSize: 80, SplitPunct: true})
+	require.NoError(t, err)
+	assert.Equal(t, "¡", tokens(plain, "¡Hola!")[1])
+	assert.NotEqual(t, "▁Hola", tokens(plain, "¡Hola!")[2])
+
+	for _, s := range []string{"¡Hola! ¿Dónde está?", "dijo ¡hola", "x  ¿y", "¿¡Hola", "é¡ñ"} {
+		ids, offs := b.EncodeOffsets(s)
+		require.Len(t, offs, len(ids), s)
+		prev := 0
+		for i, o := range offs {
+			require.True(t, o[0] >= prev && o[0] <= o[1] && o[1] <= len(s), "%q token %d offsets %v", s, i, o)
+			prev = o[0]
+			if tok := b.Token(ids[i]); !strings.HasPrefix(tok, "▁") && ids[i] != Unk {
+				assert.Equal(t, tok, s[o[0]:o[1]], "%q token %d", s, i)
+			}
+		}
+	}
+
+	js, err := b.MarshalJSON()
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"type":"Split"`)
+	back, err := Load(js)
+	require.NoError(t, err)
+	require.IsType(t, &BPE{}, back)
+	assert.True(t, back.(*BPE).OpensMarks())
+	assert.True(t, back.(*BPE).SplitsPunct())
+	for _, s := range []string{"¡Hola! ¿Dónde está?", "dijo ¡hola"} {
+		assert.Equal(t, b.Encode(s), back.Encode(s), s)
+	}
+	again, err := back.(*BPE).MarshalJSON()
+	require.NoError(t, err)
+	assert.Equal(t, string(js), string(again))
+
+	_, err = TrainBPE(strings.NewReader(text), BPEOptions{VocabSize: 80, OpenMarks: true})
+	assert.ErrorContains(t, err, "SplitPunct")
+}

@@ -604,7 +604,7 @@ type trainSeq2seqOptions struct {
 	valFrac                                                                        float64
 	split                                                                          string
 	jointVocab                                                                     int
-	splitPunct                                                                     bool
+	splitPunct, openMarks                                                          bool
 	aug                                                                            seq2seq.AugmentOptions
 }
 
@@ -612,11 +612,11 @@ type trainSeq2seqOptions struct {
 var seq2seqResume = resumeSpec{
 	kind: seq2seq.Kind,
 	fixed: []string{"cell", "embedding", "enc-hidden", "enc-layers", "dec-hidden", "dec-layers", "attention", "attn-hidden",
-		"input-feeding", "tie-embeddings", "dropout", "tokenizer", "src-vocab", "tgt-vocab", "joint-vocab", "split-punct"},
+		"input-feeding", "tie-embeddings", "dropout", "tokenizer", "src-vocab", "tgt-vocab", "joint-vocab", "split-punct", "open-marks"},
 	data: []string{"reverse", "max-pairs", "split", "val-frac", "seed", "augment-names", "augment-nopunct", "augment-lower",
 		"augment-segments", "augment-short", "init"},
 	// checkpoints of runs from before these flags ran as these values
-	since: map[string]string{"augment-segments": "false", "augment-short": "0", "init": ""},
+	since: map[string]string{"augment-segments": "false", "augment-short": "0", "init": "", "open-marks": "false"},
 	config: map[string]string{"cell": "cell", "embedding": "embedding", "enc-hidden": "enc_hidden", "enc-layers": "enc_layers",
 		"dec-hidden": "dec_hidden", "dec-layers": "dec_layers", "attention": "attention", "input-feeding": "input_feeding",
 		"tie-embeddings": "tie_embeddings", "dropout": "dropout"},
@@ -635,7 +635,8 @@ attribution column is ignored). --reverse swaps the columns, so spa.txt
 
 A BPE vocabulary is learnt per side from the training pairs (or one for both
 sides with --joint-vocab, which segments names alike on both sides so they
-copy through), with sentence punctuation split from words (--split-punct).
+copy through), with sentence punctuation split from words (--split-punct) and
+the word after ¡ or ¿ spelt as after a space (--open-marks).
 --val-frac of the pairs is the validation split: by default whole clusters of
 near-duplicates are held out (--split cluster: pairs whose sources or targets
 match after normalising case, punctuation and contractions, whose sources
@@ -683,6 +684,7 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.IntVar(&o.tgtVocab, "tgt-vocab", 6000, "target vocabulary size")
 	f.IntVar(&o.jointVocab, "joint-vocab", 0, "one BPE vocabulary of this size for both sides (0 = one per side, --src-vocab/--tgt-vocab)")
 	f.BoolVar(&o.splitPunct, "split-punct", true, "BPE: punctuation is its own token (\"Hello.\" and \"Hello!\" share \"Hello\")")
+	f.BoolVar(&o.openMarks, "open-marks", true, "BPE with --split-punct: the word after ¡ or ¿ starts with ▁ as after a space (\"¡Hola!\" gives ▁ ¡ ▁Hola, as \"Hola.\" does)")
 	f.StringVar(&o.split, "split", "cluster", "validation split: cluster (near-duplicates held out together) or source (exact sources)")
 	def := seq2seq.DefaultAugmentOptions()
 	f.Float64Var(&o.aug.Names, "augment-names", def.Names, "share of training pairs with a name that get a copy with another name (0 = off)")
@@ -882,7 +884,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 			return usagef("--tokenizer must be bpe or word, got %q", o.tokenizer)
 		}
 		src, tgt, terr := seq2seq.TrainTokenizers(trainPairs, seq2seq.TokenizerOptions{Kind: o.tokenizer,
-			SrcVocab: o.srcVocab, TgtVocab: o.tgtVocab, JointVocab: o.jointVocab, SplitPunct: o.splitPunct})
+			SrcVocab: o.srcVocab, TgtVocab: o.tgtVocab, JointVocab: o.jointVocab, SplitPunct: o.splitPunct, OpenMarks: o.openMarks})
 		if terr != nil {
 			return terr
 		}

@@ -49,6 +49,8 @@ type tokenizerTrainOptions struct {
 	minFreq   int
 	lowercase bool
 	nfc       bool
+	punct     bool
+	openMarks bool
 }
 
 func newTokenizerTrainCmd(g *globalOptions) *cobra.Command {
@@ -81,6 +83,8 @@ Sizes include the four special tokens.`,
 	f.IntVar(&o.minFreq, "min-freq", 0, "minimum count of a kept rune/word, or of a merged pair (bpe default 2)")
 	f.BoolVar(&o.lowercase, "lowercase", false, "lowercase text first (word, bpe)")
 	f.BoolVar(&o.nfc, "nfc", false, "NFC-normalise text first (word)")
+	f.BoolVar(&o.punct, "split-punct", false, "bpe: punctuation is its own token (\"Hello.\" and \"Hello!\" share \"▁Hello\"; word tokenizers always do this)")
+	f.BoolVar(&o.openMarks, "open-marks", false, "bpe with --split-punct: the word after ¡ or ¿ starts with ▁ as after a space")
 	return c
 }
 
@@ -103,6 +107,12 @@ func runTokenizerTrain(c *cobra.Command, g *globalOptions, o *tokenizerTrainOpti
 	}
 	if o.kind == "rune" && o.lowercase {
 		return usagef("--lowercase does not apply to --type rune")
+	}
+	if o.kind != "bpe" && (o.punct || o.openMarks) {
+		return usagef("--split-punct and --open-marks apply to --type bpe")
+	}
+	if o.openMarks && !o.punct {
+		return usagef("--open-marks needs --split-punct")
 	}
 	var readers []io.Reader
 	var total int64
@@ -131,7 +141,8 @@ func runTokenizerTrain(c *cobra.Command, g *globalOptions, o *tokenizerTrainOpti
 		t, err = tokenize.TrainWord(r, tokenize.WordOptions{Lowercase: o.lowercase, NFC: o.nfc, SplitPunct: true,
 			MinFreq: o.minFreq, MaxVocab: o.vocabSize})
 	case "bpe":
-		t, err = tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: o.vocabSize, MinFreq: o.minFreq, Lowercase: o.lowercase})
+		t, err = tokenize.TrainBPE(r, tokenize.BPEOptions{VocabSize: o.vocabSize, MinFreq: o.minFreq, Lowercase: o.lowercase,
+			SplitPunct: o.punct, OpenMarks: o.openMarks})
 	}
 	_ = bar.Finish()
 	if err != nil {
