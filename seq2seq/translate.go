@@ -506,27 +506,29 @@ func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c =
 
 // infer holds the buffers of batched decoding. Each Translate call has its own.
 type infer struct {
-	m      *Model
-	w      *work // encoder and bridge
-	mem    *rnn.AttentionMemory
-	seq    *rnn.Seq
-	state  *rnn.State
-	st     rnn.AttentionStep
-	keys   []float32
-	lens   []int
-	ids    []int32
-	e, x   []float32
-	h, ctx []float32
-	feat   []float32
-	pre    []float32
-	logits []float32
-	bt     batch
-	out    *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
-	others []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
-	pick   pick              // greedy's choice of tokens
-	tmpH   []float32         // reorder's scratch
-	tmpC   []float32
-	tmpCtx []float32
+	m         *Model
+	w         *work // encoder and bridge
+	mem       *rnn.AttentionMemory
+	seq       *rnn.Seq
+	state     *rnn.State
+	st        rnn.AttentionStep
+	keys      []float32
+	lens      []int
+	ids       []int32
+	e, x      []float32
+	h, ctx    []float32
+	feat      []float32
+	pre       []float32
+	logits    []float32
+	bt        batch
+	out       *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
+	preOut    *rnn.PackedLinear // m.preOut (tied models) likewise, nil if it would round differently
+	packedPre bool              // preOut has been made (or found unusable)
+	others    []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
+	pick      pick              // greedy's choice of tokens
+	tmpH      []float32         // reorder's scratch
+	tmpC      []float32
+	tmpCtx    []float32
 }
 
 // SameTokenizers reports, as an error, whether o cannot decode together
@@ -546,7 +548,7 @@ func (m *Model) SameTokenizers(o *Model) error {
 }
 
 func newInfer(m *Model) *infer {
-	return &infer{m: m, w: newWork(m), mem: m.attn.NewMemory(), seq: m.dec.NewStepSeq()}
+	return &infer{m: m, w: newWork(m), mem: m.attn.NewStepMemory(), seq: m.dec.NewStepSeq()}
 }
 
 // start encodes srcs and prepares rows = len(srcs)·rep decoder rows (each
@@ -577,7 +579,7 @@ func (in *infer) start(srcs [][]int32, rep int) {
 			}
 		}
 	}
-	in.mem.Set(in.keys, S, R, in.lens)
+	in.mem.SetRepeated(in.keys, S, R, in.lens, rep) // each sentence's keys projected once
 	in.state = m.dec.NewState(R)
 	for l := 0; l < cfg.DecLayers; l++ {
 		for b := 0; b < B; b++ {
@@ -682,7 +684,19 @@ func (in *infer) stepOne(R int, raw bool) {
 	f := in.feat
 	if m.preOut != nil {
 		in.pre = grow(in.pre, R*E)
-		m.preOut.Forward(in.pre, f, R)
+		if R > 1 && !in.packedPre {
+			// Packed once per Translate call, as m.out: for R > 1 the
+			// product is bit-identical to Linear.Forward's.
+			if p := m.preOut.Packed(); p.SameAsForward() {
+				in.preOut = p
+			}
+			in.packedPre = true
+		}
+		if R > 1 && in.preOut != nil {
+			in.preOut.Forward(in.pre, f, R)
+		} else {
+			m.preOut.Forward(in.pre, f, R)
+		}
 		f = in.pre
 	}
 	if R == 1 {
