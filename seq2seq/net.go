@@ -133,6 +133,23 @@ func newWork(m *Model) *work {
 // (with label smoothing ls) and its token count. With grad it leaves
 // ∂loss/∂logits in w.dlogits for backward.
 func (w *work) forward(bt *batch, train bool, tf float64, ls float32, rng *rand.Rand, grad bool) (float64, int) {
+	if !w.decode(bt, train, tf, rng) {
+		w.outForward(0, bt.T*bt.B)
+	}
+	var dl []float32
+	if grad {
+		// The gradient overwrites the logits, which nothing reads after
+		// the loss: one (T, B, V) buffer instead of two (41 MB in W4).
+		w.dlogits = w.logits
+		dl = w.dlogits
+	}
+	return rnn.SoftmaxCrossEntropy(dl, w.logits, bt.tgtOut, bt.T*bt.B, w.m.Config.TgtVocab, rnn.CrossEntropyOptions{LabelSmoothing: ls})
+}
+
+// decode runs forward's encoder and decoder up to the output layer's input
+// (w.featD, (T, B, F)); it computes the logits too, step by step, only when
+// training feeds back its own predictions, and then reports true.
+func (w *work) decode(bt *batch, train bool, tf float64, rng *rand.Rand) (logits bool) {
 	m, cfg := w.m, w.m.Config
 	S, T, B := bt.S, bt.T, bt.B
 	w.S, w.T, w.B = S, T, B
@@ -233,17 +250,7 @@ func (w *work) forward(bt *batch, train bool, tf float64, ls float32, rng *rand.
 			attend(t)
 		}
 	}
-	if !perStepLogits {
-		w.outForward(0, T*B)
-	}
-	var dl []float32
-	if grad {
-		// The gradient overwrites the logits, which nothing reads after
-		// the loss: one (T, B, V) buffer instead of two (41 MB in W4).
-		w.dlogits = w.logits
-		dl = w.dlogits
-	}
-	return rnn.SoftmaxCrossEntropy(dl, w.logits, bt.tgtOut, T*B, V, rnn.CrossEntropyOptions{LabelSmoothing: ls})
+	return perStepLogits
 }
 
 // outForward computes the logits of rows [r0, r0+n).
@@ -257,6 +264,20 @@ func (w *work) outForward(r0, n int) {
 		f = pr
 	}
 	m.out.Forward(w.logits[r0*V:(r0+n)*V], f, n)
+}
+
+// outputs computes the logits (n, V) of the output-layer inputs f (n, F)
+// into logits, grown as needed and returned; pre is the tied model's
+// pre_out buffer.
+func (m *Model) outputs(logits []float32, pre *[]float32, f []float32, n int) []float32 {
+	logits = grow(logits, n*m.Config.TgtVocab)
+	if m.preOut != nil {
+		*pre = grow(*pre, n*m.Config.Embedding)
+		m.preOut.Forward(*pre, f, n)
+		f = *pre
+	}
+	m.out.Forward(logits, f, n)
+	return logits
 }
 
 // bridgeForward sets the decoder's initial state from the encoder's final state.

@@ -178,6 +178,40 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 	if opt.Beam > 1 {
 		per = max(1, opt.Batch/opt.Beam)
 	}
+	// Decoded sentences wait here for the back scorer, which batches the
+	// hypotheses of several chunks by length (backPool), then are re-ranked
+	// and rendered.
+	type decoded struct {
+		i  int // index into texts
+		hs []hyp
+	}
+	var pending []decoded
+	waiting := 0 // hypotheses in pending
+	finish := func() {
+		if back != nil {
+			var jobs []backJob
+			for _, d := range pending {
+				if len(d.hs) > 1 {
+					jobs = append(jobs, backJob{hs: d.hs, text: texts[d.i], src: srcs[d.i], offs: offs[d.i]})
+				}
+			}
+			m.rerankBack(back, jobs, opt, copyLex)
+		}
+		for _, d := range pending {
+			i, hs := d.i, d.hs
+			if rerank && len(hs) > 1 {
+				m.rerank(hs, texts[i], srcs[i], offs[i], lex, opt)
+			}
+			out[i] = m.render(texts[i], srcs[i], offs[i], hs[0], opt.KeepUnk, copyLex)
+			if opt.NBest > 1 {
+				for _, h := range hs[:min(opt.NBest, len(hs))] {
+					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk, copyLex)
+					out[i].NBest = append(out[i].NBest, Alternative{Text: r.Text, LogProb: h.logProb, Score: h.score})
+				}
+			}
+		}
+		pending, waiting = pending[:0], 0
+	}
 	for lo := 0; lo < len(order); lo += per {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -200,38 +234,23 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 				hyps = append(hyps, []hyp{h})
 			}
 		}
-		if back != nil {
-			var jobs []backJob
-			k := 0
-			for _, i := range idx {
-				if len(srcs[i]) == 0 {
-					continue
-				}
-				if len(hyps[k]) > 1 {
-					jobs = append(jobs, backJob{hs: hyps[k], text: texts[i], src: srcs[i], offs: offs[i]})
-				}
-				k++
-			}
-			m.rerankBack(back, jobs, opt, copyLex)
-		}
 		k := 0
 		for _, i := range idx {
 			if len(srcs[i]) == 0 {
 				continue
 			}
-			if rerank && len(hyps[k]) > 1 {
-				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)
-			}
-			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk, copyLex)
-			if opt.NBest > 1 {
-				for _, h := range hyps[k][:min(opt.NBest, len(hyps[k]))] {
-					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk, copyLex)
-					out[i].NBest = append(out[i].NBest, Alternative{Text: r.Text, LogProb: h.logProb, Score: h.score})
-				}
-			}
+			pending = append(pending, decoded{i, hyps[k]})
+			waiting += len(hyps[k])
 			k++
 		}
+		if back == nil || waiting >= backPool {
+			finish()
+		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	finish()
 	return out, nil
 }
 
