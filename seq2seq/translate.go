@@ -545,7 +545,8 @@ type infer struct {
 	packedPre bool              // preOut has been made (or found unusable)
 	others    []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
 	pick      pick              // greedy's choice of tokens
-	tmpH      []float32         // reorder's scratch
+	rows      int               // decoder rows now (start's, fewer once sentences are done)
+	tmpH      []float32         // regroup's scratch
 	tmpC      []float32
 	tmpCtx    []float32
 }
@@ -610,6 +611,7 @@ func (in *infer) start(srcs [][]int32, rep int) {
 	}
 	in.ctx = grow(in.ctx, R*K)
 	clear(in.ctx)
+	in.rows = R
 	in.ids = growI(in.ids, R)
 	for r := range in.ids {
 		in.ids[r] = tokenize.BOS
@@ -643,31 +645,45 @@ func (in *infer) step(R int, raw bool) {
 	}
 }
 
-// reorder moves every decoder row r to the state and context of row
-// par[r] and feeds it token tk[r] next, in every model of the ensemble.
-func (in *infer) reorder(par []int, tk []int32) {
+// regroup makes row r of the next step continue the current row par[r]
+// (its state and context) with token tk[r], in every model of the
+// ensemble; len(par) may be fewer rows than now. With memRows (increasing,
+// one per new row) the attention memory keeps those rows: sentences that
+// are done leave the batch. Every product is per row, so the rows left
+// compute what they would have with the others still there (as long as
+// there are two or more: one row is a matrix-vector product, which rounds
+// differently; the callers keep two).
+func (in *infer) regroup(par []int, tk []int32, memRows []int) {
 	K, Hd, Ld := 2*in.m.Config.EncHidden, in.m.Config.DecHidden, in.m.Config.DecLayers
-	R := len(par)
+	old, R := in.rows, len(par)
 	in.tmpH = grow(in.tmpH, len(in.state.H))
 	copy(in.tmpH, in.state.H)
 	if in.state.C != nil {
 		in.tmpC = grow(in.tmpC, len(in.state.C))
 		copy(in.tmpC, in.state.C)
 	}
-	in.tmpCtx = grow(in.tmpCtx, R*K)
-	copy(in.tmpCtx, in.ctx[:R*K])
+	in.tmpCtx = grow(in.tmpCtx, old*K)
+	copy(in.tmpCtx, in.ctx[:old*K])
+	in.state.H = in.state.H[:Ld*R*Hd]
+	if in.state.C != nil {
+		in.state.C = in.state.C[:Ld*R*Hd]
+	}
 	for r, p := range par {
 		for l := 0; l < Ld; l++ {
-			copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpH[(l*R+p)*Hd:(l*R+p+1)*Hd])
+			copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpH[(l*old+p)*Hd:(l*old+p+1)*Hd])
 			if in.state.C != nil {
-				copy(in.state.C[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpC[(l*R+p)*Hd:(l*R+p+1)*Hd])
+				copy(in.state.C[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpC[(l*old+p)*Hd:(l*old+p+1)*Hd])
 			}
 		}
 		copy(in.ctx[r*K:(r+1)*K], in.tmpCtx[p*K:(p+1)*K])
 		in.ids[r] = tk[r]
 	}
+	if memRows != nil {
+		in.mem.Keep(memRows)
+	}
+	in.rows = R
 	for _, o := range in.others {
-		o.reorder(par, tk)
+		o.regroup(par, tk, memRows)
 	}
 }
 
@@ -691,7 +707,7 @@ func (in *infer) stepOne(R int, raw bool) {
 	in.state.CopyFrom(in.seq.Final())
 	in.h = grow(in.h, R*Hd)
 	copy(in.h, h)
-	in.mem.Forward(&in.st, in.ctx, in.h)
+	in.mem.Forward(&in.st, in.ctx[:R*K], in.h)
 	in.feat = grow(in.feat, R*F)
 	for r := 0; r < R; r++ {
 		f := in.feat[r*F : (r+1)*F]
@@ -743,30 +759,72 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 	done := make([]bool, B)
 	left := B
 	raw := len(in.others) == 0
-	in.pick.tok = growI(in.pick.tok, B)
-	in.pick.lp = grow(in.pick.lp, B)
+	// Decoder row c decodes sentence sent[c]; rows leave as their
+	// sentences end (all but two: one row would round differently).
+	sent := make([]int, B)
+	for b := range sent {
+		sent[b] = b
+	}
+	rowDone := make([]bool, B)
+	var keep, keepSent []int
+	var tk []int32
 	for t := 0; left > 0; t++ {
-		in.step(B, raw)
+		R := len(sent)
+		in.step(R, raw)
 		// The best token of every row still decoding, and its
 		// log-probability, on both cores.
-		in.pick.logits, in.pick.V, in.pick.raw, in.pick.done = in.logits, V, raw, done
-		kernel.Parallel(B, 8, &in.pick)
+		for c, b := range sent {
+			rowDone[c] = done[b]
+		}
+		in.pick.tok = growI(in.pick.tok, R)
+		in.pick.lp = grow(in.pick.lp, R)
+		in.pick.logits, in.pick.V, in.pick.raw, in.pick.done = in.logits, V, raw, rowDone[:R]
+		kernel.Parallel(R, 8, &in.pick)
 		w := in.st.Weights()
-		for b := 0; b < B; b++ {
+		ended := false
+		for c, b := range sent {
 			if done[b] {
 				continue
 			}
-			y := in.pick.tok[b]
+			y := in.pick.tok[c]
 			h := &out[b]
 			h.toks = append(h.toks, y)
-			h.logProb += float64(in.pick.lp[b])
-			h.attn = append(h.attn, append([]float32(nil), w[b*S:b*S+len(srcs[b])]...))
-			in.ids[b] = y
+			h.logProb += float64(in.pick.lp[c])
+			h.attn = append(h.attn, append([]float32(nil), w[c*S:c*S+len(srcs[b])]...))
+			in.ids[c] = y
 			if y == tokenize.EOS || t+1 >= in.maxLen(len(srcs[b]), opt) {
 				done[b] = true
 				left--
+				ended = true
 			}
 		}
+		if !ended || left == 0 || R <= 2 {
+			continue
+		}
+		// The rows still decoding, and with one left a done one beside it.
+		keep, keepSent = keep[:0], keepSent[:0]
+		spare := -1
+		for c, b := range sent {
+			if !done[b] {
+				keep, keepSent = append(keep, c), append(keepSent, b)
+			} else if spare < 0 {
+				spare = c
+			}
+		}
+		if len(keep) == 1 {
+			at := 0
+			if spare > keep[0] {
+				at = 1
+			}
+			keep = append(keep[:at], append([]int{spare}, keep[at:]...)...)
+			keepSent = append(keepSent[:at], append([]int{sent[spare]}, keepSent[at:]...)...)
+		}
+		tk = growI(tk, len(keep))
+		for i, c := range keep {
+			tk[i] = in.ids[c]
+		}
+		in.regroup(keep, tk, keep)
+		sent = append(sent[:0], keepSent...)
 	}
 	return out
 }
@@ -860,11 +918,25 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 	}
 	norm := func(s float64, n int) float64 { return s / math.Pow(float64(n), opt.LengthPenalty) }
 	newScore := make([]float64, R)
-	par := make([]int, R)
 	top := make([]cand, 0, 2*W)
+	// The decoder runs the rows of the sentences still decoding, live, in
+	// order: sentence live[i] has rows i·W .. i·W+W-1 (at[b] = i); the
+	// bookkeeping below is in rows b·W+j of all sentences.
+	live := make([]int, B)
+	at := make([]int, B)
+	for b := range live {
+		live[b], at[b] = b, b
+	}
+	var next, par, memRows []int
+	var nextTk []int32
 	for t := 0; left > 0; t++ {
-		in.step(R, false)
-		attns = append(attns, append([]float32(nil), in.st.Weights()...))
+		in.step(len(live)*W, false)
+		wts := in.st.Weights()
+		a := make([]float32, R*S)
+		for i, b := range live {
+			copy(a[b*W*S:(b+1)*W*S], wts[i*W*S:(i+1)*W*S])
+		}
+		attns = append(attns, a)
 		tk := make([]int32, R)
 		pr := make([]int, R)
 		for b := 0; b < B; b++ {
@@ -882,7 +954,8 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 				if math.IsInf(score[r], -1) {
 					continue
 				}
-				top = extendTop(top, 2*W, in.logits[r*V:(r+1)*V], score[r], r)
+				c := at[b]*W + j // the decoder's row
+				top = extendTop(top, 2*W, in.logits[c*V:(c+1)*V], score[r], r)
 			}
 			last := t+1 >= in.maxLen(len(srcs[b]), opt)
 			n := 0
@@ -917,8 +990,34 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 		parents = append(parents, pr)
 		toks = append(toks, tk)
 		copy(score, newScore)
-		copy(par, pr)
-		in.reorder(par, tk) // the decoder state and context rows by parent
+		if left == 0 {
+			break
+		}
+		// The decoder state and context rows by parent, for the sentences
+		// still decoding (at least one, so W >= 2 rows).
+		next = next[:0]
+		for _, b := range live {
+			if !done[b] {
+				next = append(next, b)
+			}
+		}
+		par, nextTk, memRows = par[:0], nextTk[:0], memRows[:0]
+		for _, b := range next {
+			for j := 0; j < W; j++ {
+				r := b*W + j
+				par = append(par, at[b]*W+pr[r]-b*W)
+				nextTk = append(nextTk, tk[r])
+				memRows = append(memRows, at[b]*W+j)
+			}
+		}
+		if len(next) == len(live) {
+			memRows = nil // nobody left
+		}
+		in.regroup(par, nextTk, memRows)
+		live = append(live[:0], next...)
+		for i, b := range live {
+			at[b] = i
+		}
 	}
 	out := make([][]hyp, B)
 	for b := range out {
