@@ -22,9 +22,18 @@ type backScorer struct {
 	feat   []float32 // their output-layer inputs
 	pre    []float32 // their pre_out outputs (tied)
 	logits []float32
+	preOut *rnn.PackedLinear // packed m.preOut, or nil
+	out    *rnn.PackedLinear // packed m.out, or nil
 }
 
-func newBackScorer(m *Model) *backScorer { return &backScorer{m: m, w: newWork(m)} }
+// newBackScorer returns a scorer with m's weights packed once for the
+// matrix kernel (the recurrences' and the output layer's, where that gives
+// the same bits), as a decoder has them: the scorer runs many batches.
+func newBackScorer(m *Model) *backScorer {
+	w := newWork(m)
+	w.encSeq, w.decSeq = m.enc.NewStepSeq(), m.dec.NewStepSeq()
+	return &backScorer{m: m, w: w, preOut: exactPacked(m.preOut), out: exactPacked(m.out)}
+}
 
 // backBatch is how many (candidate, source) pairs one teacher-forced pass
 // scores at most.
@@ -81,7 +90,7 @@ func (r *backScorer) logProbs(cands, sources []string) []float64 {
 	n := len(items)
 	nb := (n + backBatch - 1) / backBatch
 	var srcs, tgts [][]int32
-	for k := 0; k < nb; k++ {
+	for k := nb - 1; k >= 0; k-- { // the longest first: the buffers grow once
 		lo, hi := k*n/nb, (k+1)*n/nb
 		srcs, tgts = srcs[:0], tgts[:0]
 		for _, it := range items[lo:hi] {
@@ -104,7 +113,7 @@ func (r *backScorer) logProbs(cands, sources []string) []float64 {
 		for j, i := range r.rows {
 			copy(r.feat[j*F:(j+1)*F], r.w.featD[i*F:(i+1)*F])
 		}
-		r.logits = r.m.outputs(r.logits, &r.pre, r.feat, len(r.rows))
+		r.logits = r.m.outputs(r.logits, &r.pre, r.feat, len(r.rows), r.preOut, r.out)
 		sum, cnt := make([]float64, B), make([]int, B)
 		for j, i := range r.rows {
 			b := i % B

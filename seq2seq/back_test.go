@@ -74,9 +74,10 @@ func TestBackRerank(t *testing.T) {
 
 // The back scorer's score of a pair does not depend on the batch it is
 // scored in: logProbs, which sorts the pairs by length, scores each
-// distinct one once and computes the logits of the real target positions
-// only, gives the bits of scoring each pair in a batch of two with the
-// full output layer (as the scorer did before).
+// distinct one once, uses packed weights and computes the logits of the
+// real target positions only, gives the bits of scoring each pair in a
+// batch of two with the plain weights and the full output layer (as the
+// scorer did before).
 func TestBackScoresIndependentOfBatch(t *testing.T) {
 	words := strings.Fields("ka lo mi nu pe ra si tu")
 	r := rand.New(rand.NewPCG(4, 4))
@@ -105,11 +106,11 @@ func TestBackScoresIndependentOfBatch(t *testing.T) {
 	for i := range cands {
 		pairs = append(pairs, Pair{Source: cands[i], Target: sources[i]})
 	}
-	cfg := Config{Cell: rnn.GRU, Embedding: 24, EncHidden: 20, DecHidden: 36, Attention: rnn.Additive, AttnHidden: 40, TieEmbeddings: true}
+	cfg := Config{Cell: rnn.GRU, Embedding: 64, EncHidden: 40, DecHidden: 72, Attention: rnn.Additive, AttnHidden: 80, TieEmbeddings: true}
 	m := tinyModel(t, pairs, cfg)
 	got := newBackScorer(m).logProbs(cands, sources)
 
-	ref := newBackScorer(m)
+	ref := &backScorer{m: m, w: newWork(m)} // no packed weights
 	V := m.Config.TgtVocab
 	for i := range cands {
 		j := (i + 1) % len(cands)

@@ -134,6 +134,7 @@ func newWork(m *Model) *work {
 // ∂loss/∂logits in w.dlogits for backward.
 func (w *work) forward(bt *batch, train bool, tf float64, ls float32, rng *rand.Rand, grad bool) (float64, int) {
 	if !w.decode(bt, train, tf, rng) {
+		w.logits = grow(w.logits, bt.T*bt.B*w.m.Config.TgtVocab)
 		w.outForward(0, bt.T*bt.B)
 	}
 	var dl []float32
@@ -177,7 +178,6 @@ func (w *work) decode(bt *batch, train bool, tf float64, rng *rand.Rand) (logits
 	w.ctx = grow(w.ctx, T*B*K)
 	w.feat = grow(w.feat, T*B*F)
 	w.featD = grow(w.featD, T*B*F)
-	w.logits = grow(w.logits, T*B*V)
 	if cfg.TieEmbeddings {
 		w.pre = grow(w.pre, T*B*E)
 	}
@@ -187,6 +187,9 @@ func (w *work) decode(bt *batch, train bool, tf float64, rng *rand.Rand) (logits
 		w.fDrop = append(w.fDrop, rnn.Dropout{})
 	}
 	perStepLogits := w.stepMode && train && tf < 1
+	if perStepLogits {
+		w.logits = grow(w.logits, T*B*V)
+	}
 	embedStep := func(t int) {
 		et := w.e[t*B*E : (t+1)*B*E]
 		m.tgtEmb.Forward(et, w.ids[t*B:(t+1)*B])
@@ -268,16 +271,37 @@ func (w *work) outForward(r0, n int) {
 
 // outputs computes the logits (n, V) of the output-layer inputs f (n, F)
 // into logits, grown as needed and returned; pre is the tied model's
-// pre_out buffer.
-func (m *Model) outputs(logits []float32, pre *[]float32, f []float32, n int) []float32 {
+// pre_out buffer. preOut and out, if not nil, are packed snapshots of
+// m.preOut and m.out, used for n > 1 (bit-identical there).
+func (m *Model) outputs(logits []float32, pre *[]float32, f []float32, n int, preOut, out *rnn.PackedLinear) []float32 {
 	logits = grow(logits, n*m.Config.TgtVocab)
 	if m.preOut != nil {
 		*pre = grow(*pre, n*m.Config.Embedding)
-		m.preOut.Forward(*pre, f, n)
+		if preOut != nil && n > 1 {
+			preOut.Forward(*pre, f, n)
+		} else {
+			m.preOut.Forward(*pre, f, n)
+		}
 		f = *pre
 	}
-	m.out.Forward(logits, f, n)
+	if out != nil && n > 1 {
+		out.Forward(logits, f, n)
+	} else {
+		m.out.Forward(logits, f, n)
+	}
 	return logits
+}
+
+// exactPacked returns l.Packed() if its Forward gives l's bits (n > 1),
+// else nil.
+func exactPacked(l *rnn.Linear) *rnn.PackedLinear {
+	if l == nil {
+		return nil
+	}
+	if p := l.Packed(); p.SameAsForward() {
+		return p
+	}
+	return nil
 }
 
 // bridgeForward sets the decoder's initial state from the encoder's final state.
