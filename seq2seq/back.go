@@ -30,9 +30,7 @@ type backScorer struct {
 // matrix kernel (the recurrences' and the output layer's, where that gives
 // the same bits), as a decoder has them: the scorer runs many batches.
 func newBackScorer(m *Model) *backScorer {
-	w := newWork(m)
-	w.encSeq, w.decSeq = m.enc.NewStepSeq(), m.dec.NewStepSeq()
-	return &backScorer{m: m, w: w, preOut: exactPacked(m.preOut), out: exactPacked(m.out)}
+	return &backScorer{m: m, w: newInferWork(m), preOut: exactPacked(m.preOut), out: exactPacked(m.out)}
 }
 
 // backBatch is how many (candidate, source) pairs one teacher-forced pass

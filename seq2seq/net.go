@@ -128,6 +128,16 @@ func newWork(m *Model) *work {
 	return &work{m: m, encSeq: m.enc.NewSeq(), decSeq: m.dec.NewSeq(), mem: m.attn.NewMemory()}
 }
 
+// newInferWork is newWork for inference passes (train false) over many
+// batches: the encoder's and decoder's weights are packed once for the
+// matrix kernel (rnn.Layer.NewStepSeq, the same bits) instead of at every
+// Forward.
+func newInferWork(m *Model) *work {
+	w := newWork(m)
+	w.encSeq, w.decSeq = m.enc.NewStepSeq(), m.dec.NewStepSeq()
+	return w
+}
+
 // forward runs the model over bt with teacher forcing ratio tf (1: always
 // feed the gold previous token) and returns the mean token cross entropy
 // (with label smoothing ls) and its token count. With grad it leaves

@@ -568,7 +568,9 @@ func (m *Model) SameTokenizers(o *Model) error {
 }
 
 func newInfer(m *Model) *infer {
-	return &infer{m: m, w: newWork(m), mem: m.attn.NewStepMemory(), seq: m.dec.NewStepSeq()}
+	w := newWork(m) // the encoder and bridge only
+	w.encSeq = m.enc.NewStepSeq()
+	return &infer{m: m, w: w, mem: m.attn.NewStepMemory(), seq: m.dec.NewStepSeq()}
 }
 
 // start encodes srcs and prepares rows = len(srcs)·rep decoder rows (each
