@@ -545,8 +545,10 @@ type infer struct {
 	packedPre bool              // preOut has been made (or found unusable)
 	others    []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
 	pick      pick              // greedy's choice of tokens
-	rows      int               // decoder rows now (start's, fewer once sentences are done)
-	tmpH      []float32         // regroup's scratch
+	lse       []float64         // beam: each row's log-sum-exp
+	lseJob    lseJob
+	rows      int       // decoder rows now (start's, fewer once sentences are done)
+	tmpH      []float32 // regroup's scratch
 	tmpC      []float32
 	tmpCtx    []float32
 }
@@ -831,6 +833,40 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 	return out
 }
 
+// rowLSE returns the log-sum-exp of each of the R rows of in.logits, on
+// both cores, when raw; else zeros (the rows are log-probabilities).
+func (in *infer) rowLSE(R int, raw bool) []float64 {
+	in.lse = growF64(in.lse, R)
+	if !raw {
+		clear(in.lse)
+		return in.lse
+	}
+	V := in.m.Config.TgtVocab
+	in.lseJob = lseJob{logits: in.logits, V: V, out: in.lse}
+	kernel.Parallel(R, 8, &in.lseJob)
+	return in.lse
+}
+
+// lseJob computes rows' log-sum-exps (rnn.LogSumExp).
+type lseJob struct {
+	logits []float32
+	V      int
+	out    []float64
+}
+
+func (j *lseJob) Range(lo, hi int) {
+	for r := lo; r < hi; r++ {
+		j.out[r] = rnn.LogSumExp(j.logits[r*j.V : (r+1)*j.V])
+	}
+}
+
+func growF64(buf []float64, n int) []float64 {
+	if cap(buf) < n {
+		return make([]float64, n)
+	}
+	return buf[:n]
+}
+
 // pick finds each row's best output token (bestOutput) and its
 // log-probability, from log-probabilities or, with raw, from logits.
 type pick struct {
@@ -931,8 +967,13 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 	}
 	var next, par, memRows []int
 	var nextTk []int32
+	// Without an ensemble the step leaves logits, and each row's
+	// log-probabilities are computed as extendTop reads them (the bits
+	// rnn.LogSoftmax would write) instead of written out.
+	raw := len(in.others) == 0
 	for t := 0; left > 0; t++ {
-		in.step(len(live)*W, false)
+		in.step(len(live)*W, raw)
+		lse := in.rowLSE(len(live)*W, raw)
 		wts := in.st.Weights()
 		a := make([]float32, R*S)
 		for i, b := range live {
@@ -957,7 +998,7 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 					continue
 				}
 				c := at[b]*W + j // the decoder's row
-				top = extendTop(top, 2*W, in.logits[c*V:(c+1)*V], score[r], r)
+				top = extendTop(top, 2*W, in.logits[c*V:(c+1)*V], lse[c], score[r], r)
 			}
 			last := t+1 >= in.maxLen(len(srcs[b]), opt)
 			n := 0
@@ -1034,27 +1075,29 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 }
 
 // extendTop merges the extensions of row r (score sc, next-token
-// log-probabilities lp) into top, the best k candidates so far in order of
-// score (equal scores in order of arrival), and returns it: each token but
-// <pad> and <s>, scored sc + lp[v], in the order of v. Once top is full, a
-// candidate must beat its last score; as sc + float64(l) grows with l,
-// that is l > cut for a float32 cut found once per threshold, so most of
-// the row is passed over with one float32 comparison each, and what is
-// kept is exactly what scoring every token would keep.
-func extendTop(top []cand, k int, lp []float32, sc float64, r int) []cand {
+// log-probabilities float32(float64(z[v]) - lse), what rnn.LogSoftmax
+// writes for logits z, or z itself with lse 0) into top, the best k
+// candidates so far in order of score (equal scores in order of arrival),
+// and returns it: each token but <pad> and <s>, scored sc + lp[v], in the
+// order of v. Once top is full, a candidate must beat its last score; as
+// sc + float64(lp) grows with lp, and lp with z, that is z > cut for a
+// float32 cut found once per threshold, so most of the row is passed over
+// with one float32 comparison each, and what is kept is exactly what
+// scoring every token would keep.
+func extendTop(top []cand, k int, z []float32, lse float64, sc float64, r int) []cand {
 	nan := float32(math.NaN())
-	cut := nan // no cut (l <= NaN is false) until top is full
+	cut := nan // no cut (x <= NaN is false) until top is full
 	if len(top) == k {
-		cut = scoreCut(sc, top[k-1].score)
+		cut = logitCut(scoreCut(sc, top[k-1].score), lse)
 	}
-	for v, l := range lp {
-		if l <= cut {
-			continue // sc + float64(l) <= the last score: not kept
+	for v, x := range z {
+		if x <= cut {
+			continue // sc + float64(lp) <= the last score: not kept
 		}
 		if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
 			continue // never an output, like in greedy decoding
 		}
-		s := sc + float64(l)
+		s := sc + float64(float32(float64(x)-lse))
 		if len(top) == k && s <= top[k-1].score {
 			continue
 		}
@@ -1066,10 +1109,71 @@ func extendTop(top []cand, k int, lp []float32, sc float64, r int) []cand {
 		copy(top[i+1:], top[i:len(top)-1])
 		top[i] = c
 		if len(top) == k {
-			cut = scoreCut(sc, top[k-1].score)
+			cut = logitCut(scoreCut(sc, top[k-1].score), lse)
 		}
 	}
 	return top
+}
+
+// logitCut returns the largest float32 x with float32(float64(x) - lse) <=
+// cut (lse not NaN), so that for every float32 z, z <= x exactly when its
+// log-probability is <= cut; NaN (no cut) when cut is NaN. The
+// log-probability grows with z (never shrinks), so a binary search over
+// the float32 values in order finds x; with lse 0 it is cut itself.
+func logitCut(cut float32, lse float64) float32 {
+	if math.IsNaN(float64(cut)) || lse == 0 {
+		return cut
+	}
+	lp := func(k int64) float32 { return float32(float64(orderedFloat(k)) - lse) }
+	// Usually cut + lse is the answer or a few values off it.
+	if x := float32(float64(cut) + lse); !math.IsInf(float64(x), 0) && !math.IsNaN(float64(x)) {
+		k := ordinal(x)
+		for i := 0; i < 4 && lp(k) > cut; i++ {
+			k--
+		}
+		if lp(k) <= cut {
+			for i := 0; i < 4; i++ {
+				if lp(k+1) > cut {
+					return orderedFloat(k)
+				}
+				k++
+			}
+		}
+	}
+	lo, hi := ordinal(float32(math.Inf(-1))), ordinal(float32(math.Inf(1)))
+	if lp(hi) <= cut {
+		return float32(math.Inf(1))
+	}
+	if lp(lo) > cut { // lse = -Inf: every log-probability is +Inf or NaN
+		return float32(math.Inf(-1))
+	}
+	for hi-lo > 1 { // lp(lo) <= cut < lp(hi)
+		mid := lo + (hi-lo)/2
+		if lp(mid) <= cut {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return orderedFloat(lo)
+}
+
+// ordinal numbers the float32 values (NaN aside) in order: -0 and +0 are
+// both 0, the next value above is 1, below -1.
+func ordinal(f float32) int64 {
+	b := math.Float32bits(f)
+	if b&0x80000000 != 0 {
+		return -int64(b & 0x7fffffff)
+	}
+	return int64(b)
+}
+
+// orderedFloat is ordinal's inverse (0 gives +0).
+func orderedFloat(k int64) float32 {
+	if k < 0 {
+		return math.Float32frombits(uint32(-k) | 0x80000000)
+	}
+	return math.Float32frombits(uint32(k))
 }
 
 // scoreCut returns the largest float32 x with sc + float64(x) <= thr (sc

@@ -123,7 +123,20 @@ func TestExtendTopMatchesPlain(t *testing.T) {
 			case 3:
 				sc = -1e-30
 			}
-			fast = extendTop(fast, k, lp, sc, r)
+			if trial%2 == 1 {
+				// From logits: the log-probabilities LogSoftmax writes.
+				z := lp
+				for i := range z {
+					if rng.IntN(30) > 0 && math.Abs(float64(z[i])) < 1e6 { // no overflow to +Inf
+						z[i] = -z[i] * float32(rng.Float64()*3-1)
+					}
+				}
+				lp = make([]float32, V)
+				rnn.LogSoftmax(lp, z, 1, V)
+				fast = extendTop(fast, k, z, rnn.LogSumExp(z), sc, r)
+			} else {
+				fast = extendTop(fast, k, lp, 0, sc, r)
+			}
 			plain = extendTopPlain(plain, k, lp, sc, r)
 		}
 		if len(fast) != len(plain) {
