@@ -151,24 +151,50 @@ type AttentionMemory struct {
 	proj         []float32 // (S, B, P); aliases keys for Dot
 	dKeys, dProj []float32 // (S, B, Key), (S, B, P)
 	tmp          []float32 // (S, B, Key)
+	tmpP         []float32 // (S, B, P): SetRepeated's scratch
+	dirty        bool      // dKeys and dProj are still to be cleared since Set
 	fwd          attnForward
 	bwd          attnBackward
+	wq           *PackedLinear // NewStepMemory: the query projection, packed
 }
 
 // NewMemory returns an empty memory for a.
 func (a *Attention) NewMemory() *AttentionMemory { return &AttentionMemory{a: a} }
+
+// NewStepMemory returns an empty memory for inference that keeps the query
+// projection packed for the matrix kernel (Linear.Packed), so that a
+// decoder's steps do not lay its weight out afresh at every Forward of
+// several queries. The results are bit-identical to NewMemory's (where the
+// packed product would round differently it does what NewMemory does). It
+// snapshots the weights (int8 ones if Quantize was called): create it after
+// training, and a new one after the weights change. Its Backward is not
+// for use.
+func (a *Attention) NewStepMemory() *AttentionMemory {
+	m := a.NewMemory()
+	if a.Wq != nil {
+		if p := a.Wq.Packed(); p.SameAsForward() {
+			m.wq = p
+		}
+	}
+	return m
+}
 
 // Set stores keys: (S, B, Key), time-major, and computes their projection.
 // lengths, if not nil, gives each sequence's number of real keys (1..S); the
 // rest are padding and get zero weight. keys must stay unchanged while the
 // memory is in use. Set clears the key gradient.
 func (m *AttentionMemory) Set(keys []float32, S, B int, lengths []int) {
+	m.setKeys(keys, S, B, lengths, "Set", true)
+}
+
+// setKeys is Set; without project it leaves the projection to the caller.
+func (m *AttentionMemory) setKeys(keys []float32, S, B int, lengths []int, op string, project bool) {
 	cfg := m.a.cfg
 	if len(keys) != S*B*cfg.Key {
-		panic(fmt.Sprintf("rnn: AttentionMemory.Set: len(keys) = %d, want S*B*Key = %d*%d*%d", len(keys), S, B, cfg.Key))
+		panic(fmt.Sprintf("rnn: AttentionMemory.%s: len(keys) = %d, want S*B*Key = %d*%d*%d", op, len(keys), S, B, cfg.Key))
 	}
 	if lengths != nil && len(lengths) != B {
-		panic(fmt.Sprintf("rnn: AttentionMemory.Set: %d lengths for batch size %d", len(lengths), B))
+		panic(fmt.Sprintf("rnn: AttentionMemory.%s: %d lengths for batch size %d", op, len(lengths), B))
 	}
 	m.S, m.B, m.keys = S, B, keys
 	m.lens = nil
@@ -176,21 +202,111 @@ func (m *AttentionMemory) Set(keys []float32, S, B int, lengths []int) {
 		m.lens = append(m.lens[:0], lengths...)
 		for b, n := range m.lens {
 			if n < 1 || n > S {
-				panic(fmt.Sprintf("rnn: AttentionMemory.Set: length %d of sequence %d is outside 1..%d", n, b, S))
+				panic(fmt.Sprintf("rnn: AttentionMemory.%s: length %d of sequence %d is outside 1..%d", op, n, b, S))
 			}
 		}
 	}
 	P := m.a.projWidth()
 	if cfg.Kind == Dot {
 		m.proj = keys
-	} else {
+	} else if project {
 		m.proj = grow(m.proj, S*B*P)
 		m.a.Wk.Forward(m.proj, keys, S*B)
 	}
-	m.dKeys = grow(m.dKeys, S*B*cfg.Key)
+	m.dirty = true // the gradients are cleared when first needed (clearGrads)
+}
+
+// clearGrads zeroes the key and projection gradients after a Set, before
+// the first Backward or Finish uses them: inference never pays for it.
+func (m *AttentionMemory) clearGrads() {
+	if !m.dirty {
+		return
+	}
+	n := m.S * m.B
+	m.dKeys = grow(m.dKeys, n*m.a.cfg.Key)
 	clear(m.dKeys)
-	m.dProj = grow(m.dProj, S*B*P)
+	m.dProj = grow(m.dProj, n*m.a.projWidth())
 	clear(m.dProj)
+	m.dirty = false
+}
+
+// SetRepeated is Set(keys, S, B, lengths) for keys whose sequences come in
+// runs of rep identical copies, as a beam search lays out its hypotheses:
+// sequence b has the keys and length of sequence b - b%rep. It projects
+// each run's keys once and copies the projection, with the same result as
+// Set (bit for bit). B must be a multiple of rep.
+func (m *AttentionMemory) SetRepeated(keys []float32, S, B int, lengths []int, rep int) {
+	cfg := m.a.cfg
+	u := 0
+	if rep >= 1 && B%rep == 0 {
+		u = B / rep
+	}
+	// One distinct row would be a matrix-vector product, which rounds
+	// differently from the S·B-row product Set makes.
+	if rep <= 1 || u == 0 || cfg.Kind == Dot || S*u < 2 {
+		m.Set(keys, S, B, lengths)
+		return
+	}
+	if len(keys) != S*B*cfg.Key {
+		panic(fmt.Sprintf("rnn: AttentionMemory.SetRepeated: len(keys) = %d, want S*B*Key = %d*%d*%d", len(keys), S, B, cfg.Key))
+	}
+	K, P := cfg.Key, m.a.projWidth()
+	m.tmp = grow(m.tmp, S*u*K)
+	for s := 0; s < S; s++ {
+		for b := 0; b < u; b++ {
+			copy(m.tmp[(s*u+b)*K:(s*u+b+1)*K], keys[(s*B+b*rep)*K:(s*B+b*rep+1)*K])
+		}
+	}
+	m.tmpP = grow(m.tmpP, S*u*P)
+	m.a.Wk.Forward(m.tmpP, m.tmp, S*u)
+	m.setKeys(keys, S, B, lengths, "SetRepeated", false)
+	m.proj = grow(m.proj, S*B*P)
+	for s := 0; s < S; s++ {
+		for b := 0; b < B; b++ {
+			i := s*u + b/rep
+			copy(m.proj[(s*B+b)*P:(s*B+b+1)*P], m.tmpP[i*P:(i+1)*P])
+		}
+	}
+}
+
+// Keep reduces the memory to the sequences rows (increasing indexes into
+// the current batch), in that order, as if Set had been given only theirs:
+// their keys (moved within the caller's buffer that Set received, which
+// must therefore be writable), projections and lengths. It is for
+// inference, where finished sequences leave the batch: the key gradient is
+// not kept.
+func (m *AttentionMemory) Keep(rows []int) {
+	cfg := m.a.cfg
+	S, B, K, P := m.S, m.B, cfg.Key, m.a.projWidth()
+	n := len(rows)
+	for i, r := range rows {
+		if r < i || r >= B || (i > 0 && r <= rows[i-1]) {
+			panic(fmt.Sprintf("rnn: AttentionMemory.Keep: rows must increase within 0..%d, got %v", B-1, rows))
+		}
+	}
+	// Row (s, r) moves to (s, i) with s·n+i <= s·B+r: moving in order
+	// never overwrites a row still to be read.
+	for s := 0; s < S; s++ {
+		for i, r := range rows {
+			copy(m.keys[(s*n+i)*K:(s*n+i+1)*K], m.keys[(s*B+r)*K:(s*B+r+1)*K])
+			if cfg.Kind != Dot {
+				copy(m.proj[(s*n+i)*P:(s*n+i+1)*P], m.proj[(s*B+r)*P:(s*B+r+1)*P])
+			}
+		}
+	}
+	if m.lens != nil {
+		for i, r := range rows {
+			m.lens[i] = m.lens[r]
+		}
+		m.lens = m.lens[:n]
+	}
+	m.B = n
+	m.keys = m.keys[:S*n*K]
+	if cfg.Kind == Dot {
+		m.proj = m.keys
+	} else {
+		m.proj = m.proj[:S*n*P]
+	}
 }
 
 func (m *AttentionMemory) length(b int) int {
@@ -228,7 +344,11 @@ func (m *AttentionMemory) Forward(st *AttentionStep, ctx, q []float32) {
 	if cfg.Kind == Additive {
 		st.qp = grow(st.qp, B*cfg.Hidden)
 		st.th = grow(st.th, B*S*cfg.Hidden)
-		m.a.Wq.Forward(st.qp, st.q, B)
+		if m.wq != nil && B > 1 {
+			m.wq.Forward(st.qp, st.q, B) // bit-identical for B > 1
+		} else {
+			m.a.Wq.Forward(st.qp, st.q, B)
+		}
 	}
 	// Sequences are independent from here on: large batches split them
 	// over goroutines (each writes only its own rows).
@@ -294,6 +414,7 @@ func (m *AttentionMemory) Backward(st *AttentionStep, dq, dctx []float32) {
 	if len(dq) != B*cfg.Query || len(dctx) != B*K {
 		panic(fmt.Sprintf("rnn: AttentionMemory.Backward: len(dq) = %d, len(dctx) = %d, want %d and %d", len(dq), len(dctx), B*cfg.Query, B*K))
 	}
+	m.clearGrads()
 	st.dw = grow(st.dw, B*S)
 	// The parts below split over goroutines where large (as Forward): the
 	// context and softmax part and the dot and general score parts by
@@ -389,6 +510,7 @@ func (r *attnBackward) Range(lo, hi int) {
 // ∂L/∂keys: (S, B, Key) summed over every step's Backward since Set. The
 // result is owned by the memory.
 func (m *AttentionMemory) Finish() []float32 {
+	m.clearGrads()
 	n := m.S * m.B
 	if m.a.cfg.Kind == Dot {
 		for i, g := range m.dProj[:n*m.a.cfg.Key] {

@@ -1,6 +1,7 @@
 package rnn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -135,4 +136,103 @@ func TestAttentionStepAllocs(t *testing.T) {
 	}
 	run()
 	assert.Zero(t, testing.AllocsPerRun(10, run))
+}
+
+// TestAttentionStepMemoryExact checks the inference paths of a decoder's
+// memory against Set and Forward on a plain memory, bit for bit: the packed
+// query projection (NewStepMemory), SetRepeated's one projection per run
+// of repeated sequences, and Keep's removal of finished sequences. Widths
+// are large enough for the matrix kernel's wide tiles and partial panels;
+// the int8 case runs the same checks after Quantize.
+func TestAttentionStepMemoryExact(t *testing.T) {
+	const S, Q, K, H = 5, 40, 24, 70
+	for _, kind := range []AttentionKind{Additive, General, Dot} {
+		for _, quant := range []bool{false, true} {
+			name := kind.String()
+			if quant {
+				name += "/int8"
+			}
+			t.Run(name, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(5, uint64(kind)))
+				q := Q
+				if kind == Dot {
+					q = K
+				}
+				ps := NewParams()
+				a := NewAttention(ps, "", AttentionConfig{Kind: kind, Query: q, Key: K, Hidden: H})
+				a.Init(rng)
+				if quant {
+					a.Quantize()
+				}
+				for _, rep := range []int{1, 3} {
+					for _, U := range []int{1, 4} { // distinct sequences
+						B := U * rep
+						// keys (S, B, K) with runs of rep copies; lengths likewise
+						keys := make([]float32, S*B*K)
+						lens := make([]int, B)
+						for b := 0; b < U; b++ {
+							n := 1 + rng.IntN(S)
+							for s := 0; s < S; s++ {
+								row := randomProbe(rng, K)
+								for j := 0; j < rep; j++ {
+									copy(keys[(s*B+b*rep+j)*K:], row)
+									lens[b*rep+j] = n
+								}
+							}
+						}
+						queries := randomProbe(rng, B*q)
+						plain := a.NewMemory()
+						plain.Set(keys, S, B, lens)
+						var st0, st1 AttentionStep
+						c0, c1 := make([]float32, B*K), make([]float32, B*K)
+						plain.Forward(&st0, c0, queries)
+						step := a.NewStepMemory()
+						own := append([]float32(nil), keys...)
+						step.SetRepeated(own, S, B, lens, rep)
+						step.Forward(&st1, c1, queries)
+						requireSameBits(t, c0, c1, "context, B=%d rep=%d", B, rep)
+						requireSameBits(t, st0.Weights(), st1.Weights(), "weights, B=%d rep=%d", B, rep)
+
+						// Keep every other sequence, then compare with a
+						// memory Set with only those.
+						var rows []int
+						for b := 0; b < B; b += 2 {
+							rows = append(rows, b)
+						}
+						n := len(rows)
+						if n < 2 {
+							continue // one query is a matrix-vector product
+						}
+						sub := make([]float32, S*n*K)
+						subLens := make([]int, n)
+						subQ := make([]float32, n*q)
+						for i, r := range rows {
+							for s := 0; s < S; s++ {
+								copy(sub[(s*n+i)*K:(s*n+i+1)*K], keys[(s*B+r)*K:(s*B+r+1)*K])
+							}
+							subLens[i] = lens[r]
+							copy(subQ[i*q:(i+1)*q], queries[r*q:(r+1)*q])
+						}
+						plain.Set(sub, S, n, subLens)
+						plain.Forward(&st0, c0[:n*K], subQ)
+						step.Keep(rows)
+						step.Forward(&st1, c1[:n*K], subQ)
+						requireSameBits(t, c0[:n*K], c1[:n*K], "context after Keep, B=%d rep=%d", B, rep)
+						requireSameBits(t, st0.Weights(), st1.Weights(), "weights after Keep, B=%d rep=%d", B, rep)
+					}
+				}
+			})
+		}
+	}
+}
+
+// requireSameBits fails unless a and b hold the same float32 bits.
+func requireSameBits(t *testing.T, a, b []float32, msg string, args ...any) {
+	t.Helper()
+	require.Equal(t, len(a), len(b), fmt.Sprintf(msg, args...))
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("%s: element %d: %v != %v", fmt.Sprintf(msg, args...), i, a[i], b[i])
+		}
+	}
 }

@@ -298,9 +298,9 @@ func TestInferenceSeqHalfIsExact(t *testing.T) {
 
 // TestStepSeqIsExact: the packed-weight workspace of NewStepSeq gives
 // bit-identical outputs and final states to NewSeq's, one step at a time
-// and over several steps, for every cell, stacked and bidirectional, with
-// batches of one row (which it leaves to the matrix-vector path) and more;
-// and it allocates nothing per step.
+// and over several steps (also ragged), for every cell, stacked and
+// bidirectional, with batches of one row (which it leaves to the
+// matrix-vector path) and more; and it allocates nothing per step.
 func TestStepSeqIsExact(t *testing.T) {
 	// H = 17 and 11 give Tanh and GRU gate widths (17, 33) whose last
 	// column panel is one column wide, which packed products round
@@ -317,13 +317,19 @@ func TestStepSeqIsExact(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			l.Init(rng)
 			fast, plain := l.NewStepSeq(), l.NewSeq()
-			for _, tb := range [][2]int{{1, 7}, {1, 1}, {5, 9}, {1, 64}} {
+			for _, tb := range [][3]int{{1, 7}, {1, 1}, {5, 9}, {1, 64}, {6, 10, 1}} {
 				T, B := tb[0], tb[1]
+				var lens []int // {T, B, 1}: ragged, as an encoder's batch
+				if tb[2] == 1 {
+					for b := 0; b < B; b++ {
+						lens = append(lens, 1+b%T)
+					}
+				}
 				sf, sp := l.NewState(B), l.NewState(B)
 				for step := 0; step < 6; step++ {
 					x := randomProbe(rng, T*B*In)
-					yf := fast.Forward(x, T, B, nil, sf, false, nil)
-					yp := plain.Forward(x, T, B, nil, sp, false, nil)
+					yf := fast.Forward(x, T, B, lens, sf, false, nil)
+					yp := plain.Forward(x, T, B, lens, sp, false, nil)
 					for j := range yp {
 						if math.Float32bits(yf[j]) != math.Float32bits(yp[j]) {
 							t.Fatalf("%v bidir=%v T=%d B=%d step %d: output[%d] %v, NewSeq gives %v", cell, bidir, T, B, step, j, yf[j], yp[j])

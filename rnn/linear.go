@@ -139,6 +139,12 @@ func (l *Linear) Packed() *PackedLinear {
 	return p
 }
 
+// SameAsForward reports whether Forward gives, for n > 1, exactly the bits
+// of the layer's Forward (with the weights it had when packed). It does
+// unless the last column panel of a float32 weight holds only one or two
+// outputs (kernel.PackedB.SameAsSgemm); an int8 snapshot always does.
+func (p *PackedLinear) SameAsForward() bool { return p.q != nil || p.w.SameAsSgemm() }
+
 // Forward computes y = x·Wᵀ + b for a batch of n rows, like Linear.Forward.
 //
 //	x: (n, In), y: (n, Out); y must not alias x.

@@ -3,7 +3,9 @@ package seq2seq
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,4 +70,66 @@ func TestBackRerank(t *testing.T) {
 	good, bad := bs.logProb("MI LO KA", "ka lo mi"), bs.logProb("TU PE SI", "ka lo mi")
 	assert.False(t, math.IsNaN(good) || math.IsNaN(bad))
 	assert.Greater(t, good, bad)
+}
+
+// The back scorer's score of a pair does not depend on the batch it is
+// scored in: logProbs, which sorts the pairs by length, scores each
+// distinct one once, uses packed weights and computes the logits of the
+// real target positions only, gives the bits of scoring each pair in a
+// batch of two with the plain weights and the full output layer (as the
+// scorer did before).
+func TestBackScoresIndependentOfBatch(t *testing.T) {
+	words := strings.Fields("ka lo mi nu pe ra si tu")
+	r := rand.New(rand.NewPCG(4, 4))
+	sentence := func(upper bool) string {
+		n := 1 + r.IntN(14)
+		var ws []string
+		for range n {
+			w := words[r.IntN(len(words))]
+			if upper {
+				w = strings.ToUpper(w)
+			}
+			ws = append(ws, w)
+		}
+		return strings.Join(ws, " ")
+	}
+	var cands, sources []string
+	for len(cands) < 150 {
+		if len(cands) > 0 && r.IntN(8) == 0 { // a repeated pair
+			j := r.IntN(len(cands))
+			cands, sources = append(cands, cands[j]), append(sources, sources[j])
+			continue
+		}
+		cands, sources = append(cands, sentence(true)), append(sources, sentence(false))
+	}
+	var pairs []Pair
+	for i := range cands {
+		pairs = append(pairs, Pair{Source: cands[i], Target: sources[i]})
+	}
+	cfg := Config{Cell: rnn.GRU, Embedding: 64, EncHidden: 40, DecHidden: 72, Attention: rnn.Additive, AttnHidden: 80, TieEmbeddings: true}
+	m := tinyModel(t, pairs, cfg)
+	got := newBackScorer(m).logProbs(cands, sources)
+
+	ref := &backScorer{m: m, w: newWork(m)} // no packed weights
+	V := m.Config.TgtVocab
+	for i := range cands {
+		j := (i + 1) % len(cands)
+		var srcs, tgts [][]int32
+		for _, k := range []int{i, j} {
+			srcs, tgts = append(srcs, m.Src.Encode(cands[k])), append(tgts, m.Tgt.Encode(sources[k]))
+		}
+		ref.bt.fill(srcs, tgts)
+		ref.w.forward(&ref.bt, false, 1, 0, nil, false)
+		var sum float64
+		n := 0
+		for t := 0; t < ref.bt.T; t++ {
+			if y := ref.bt.tgtOut[t*2]; y >= 0 {
+				row := ref.w.logits[t*2*V : (t*2+1)*V]
+				sum += float64(row[y]) - rnn.LogSumExp(row)
+				n++
+			}
+		}
+		want := sum / float64(n)
+		require.Equal(t, math.Float64bits(want), math.Float64bits(got[i]), "pair %d (%q, %q): %v, want %v", i, cands[i], sources[i], got[i], want)
+	}
 }

@@ -128,11 +128,39 @@ func newWork(m *Model) *work {
 	return &work{m: m, encSeq: m.enc.NewSeq(), decSeq: m.dec.NewSeq(), mem: m.attn.NewMemory()}
 }
 
+// newInferWork is newWork for inference passes (train false) over many
+// batches: the encoder's and decoder's weights are packed once for the
+// matrix kernel (rnn.Layer.NewStepSeq, the same bits) instead of at every
+// Forward.
+func newInferWork(m *Model) *work {
+	w := newWork(m)
+	w.encSeq, w.decSeq = m.enc.NewStepSeq(), m.dec.NewStepSeq()
+	return w
+}
+
 // forward runs the model over bt with teacher forcing ratio tf (1: always
 // feed the gold previous token) and returns the mean token cross entropy
 // (with label smoothing ls) and its token count. With grad it leaves
 // ∂loss/∂logits in w.dlogits for backward.
 func (w *work) forward(bt *batch, train bool, tf float64, ls float32, rng *rand.Rand, grad bool) (float64, int) {
+	if !w.decode(bt, train, tf, rng) {
+		w.logits = grow(w.logits, bt.T*bt.B*w.m.Config.TgtVocab)
+		w.outForward(0, bt.T*bt.B)
+	}
+	var dl []float32
+	if grad {
+		// The gradient overwrites the logits, which nothing reads after
+		// the loss: one (T, B, V) buffer instead of two (41 MB in W4).
+		w.dlogits = w.logits
+		dl = w.dlogits
+	}
+	return rnn.SoftmaxCrossEntropy(dl, w.logits, bt.tgtOut, bt.T*bt.B, w.m.Config.TgtVocab, rnn.CrossEntropyOptions{LabelSmoothing: ls})
+}
+
+// decode runs forward's encoder and decoder up to the output layer's input
+// (w.featD, (T, B, F)); it computes the logits too, step by step, only when
+// training feeds back its own predictions, and then reports true.
+func (w *work) decode(bt *batch, train bool, tf float64, rng *rand.Rand) (logits bool) {
 	m, cfg := w.m, w.m.Config
 	S, T, B := bt.S, bt.T, bt.B
 	w.S, w.T, w.B = S, T, B
@@ -160,7 +188,6 @@ func (w *work) forward(bt *batch, train bool, tf float64, ls float32, rng *rand.
 	w.ctx = grow(w.ctx, T*B*K)
 	w.feat = grow(w.feat, T*B*F)
 	w.featD = grow(w.featD, T*B*F)
-	w.logits = grow(w.logits, T*B*V)
 	if cfg.TieEmbeddings {
 		w.pre = grow(w.pre, T*B*E)
 	}
@@ -170,6 +197,9 @@ func (w *work) forward(bt *batch, train bool, tf float64, ls float32, rng *rand.
 		w.fDrop = append(w.fDrop, rnn.Dropout{})
 	}
 	perStepLogits := w.stepMode && train && tf < 1
+	if perStepLogits {
+		w.logits = grow(w.logits, T*B*V)
+	}
 	embedStep := func(t int) {
 		et := w.e[t*B*E : (t+1)*B*E]
 		m.tgtEmb.Forward(et, w.ids[t*B:(t+1)*B])
@@ -233,17 +263,7 @@ func (w *work) forward(bt *batch, train bool, tf float64, ls float32, rng *rand.
 			attend(t)
 		}
 	}
-	if !perStepLogits {
-		w.outForward(0, T*B)
-	}
-	var dl []float32
-	if grad {
-		// The gradient overwrites the logits, which nothing reads after
-		// the loss: one (T, B, V) buffer instead of two (41 MB in W4).
-		w.dlogits = w.logits
-		dl = w.dlogits
-	}
-	return rnn.SoftmaxCrossEntropy(dl, w.logits, bt.tgtOut, T*B, V, rnn.CrossEntropyOptions{LabelSmoothing: ls})
+	return perStepLogits
 }
 
 // outForward computes the logits of rows [r0, r0+n).
@@ -257,6 +277,41 @@ func (w *work) outForward(r0, n int) {
 		f = pr
 	}
 	m.out.Forward(w.logits[r0*V:(r0+n)*V], f, n)
+}
+
+// outputs computes the logits (n, V) of the output-layer inputs f (n, F)
+// into logits, grown as needed and returned; pre is the tied model's
+// pre_out buffer. preOut and out, if not nil, are packed snapshots of
+// m.preOut and m.out, used for n > 1 (bit-identical there).
+func (m *Model) outputs(logits []float32, pre *[]float32, f []float32, n int, preOut, out *rnn.PackedLinear) []float32 {
+	logits = grow(logits, n*m.Config.TgtVocab)
+	if m.preOut != nil {
+		*pre = grow(*pre, n*m.Config.Embedding)
+		if preOut != nil && n > 1 {
+			preOut.Forward(*pre, f, n)
+		} else {
+			m.preOut.Forward(*pre, f, n)
+		}
+		f = *pre
+	}
+	if out != nil && n > 1 {
+		out.Forward(logits, f, n)
+	} else {
+		m.out.Forward(logits, f, n)
+	}
+	return logits
+}
+
+// exactPacked returns l.Packed() if its Forward gives l's bits (n > 1),
+// else nil.
+func exactPacked(l *rnn.Linear) *rnn.PackedLinear {
+	if l == nil {
+		return nil
+	}
+	if p := l.Packed(); p.SameAsForward() {
+		return p
+	}
+	return nil
 }
 
 // bridgeForward sets the decoder's initial state from the encoder's final state.

@@ -178,6 +178,40 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 	if opt.Beam > 1 {
 		per = max(1, opt.Batch/opt.Beam)
 	}
+	// Decoded sentences wait here for the back scorer, which batches the
+	// hypotheses of several chunks by length (backPool), then are re-ranked
+	// and rendered.
+	type decoded struct {
+		i  int // index into texts
+		hs []hyp
+	}
+	var pending []decoded
+	waiting := 0 // hypotheses in pending
+	finish := func() {
+		if back != nil {
+			var jobs []backJob
+			for _, d := range pending {
+				if len(d.hs) > 1 {
+					jobs = append(jobs, backJob{hs: d.hs, text: texts[d.i], src: srcs[d.i], offs: offs[d.i]})
+				}
+			}
+			m.rerankBack(back, jobs, opt, copyLex)
+		}
+		for _, d := range pending {
+			i, hs := d.i, d.hs
+			if rerank && len(hs) > 1 {
+				m.rerank(hs, texts[i], srcs[i], offs[i], lex, opt)
+			}
+			out[i] = m.render(texts[i], srcs[i], offs[i], hs[0], opt.KeepUnk, copyLex)
+			if opt.NBest > 1 {
+				for _, h := range hs[:min(opt.NBest, len(hs))] {
+					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk, copyLex)
+					out[i].NBest = append(out[i].NBest, Alternative{Text: r.Text, LogProb: h.logProb, Score: h.score})
+				}
+			}
+		}
+		pending, waiting = pending[:0], 0
+	}
 	for lo := 0; lo < len(order); lo += per {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -200,38 +234,23 @@ func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOpti
 				hyps = append(hyps, []hyp{h})
 			}
 		}
-		if back != nil {
-			var jobs []backJob
-			k := 0
-			for _, i := range idx {
-				if len(srcs[i]) == 0 {
-					continue
-				}
-				if len(hyps[k]) > 1 {
-					jobs = append(jobs, backJob{hs: hyps[k], text: texts[i], src: srcs[i], offs: offs[i]})
-				}
-				k++
-			}
-			m.rerankBack(back, jobs, opt, copyLex)
-		}
 		k := 0
 		for _, i := range idx {
 			if len(srcs[i]) == 0 {
 				continue
 			}
-			if rerank && len(hyps[k]) > 1 {
-				m.rerank(hyps[k], texts[i], srcs[i], offs[i], lex, opt)
-			}
-			out[i] = m.render(texts[i], srcs[i], offs[i], hyps[k][0], opt.KeepUnk, copyLex)
-			if opt.NBest > 1 {
-				for _, h := range hyps[k][:min(opt.NBest, len(hyps[k]))] {
-					r := m.render(texts[i], srcs[i], offs[i], h, opt.KeepUnk, copyLex)
-					out[i].NBest = append(out[i].NBest, Alternative{Text: r.Text, LogProb: h.logProb, Score: h.score})
-				}
-			}
+			pending = append(pending, decoded{i, hyps[k]})
+			waiting += len(hyps[k])
 			k++
 		}
+		if back == nil || waiting >= backPool {
+			finish()
+		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	finish()
 	return out, nil
 }
 
@@ -506,27 +525,32 @@ func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c =
 
 // infer holds the buffers of batched decoding. Each Translate call has its own.
 type infer struct {
-	m      *Model
-	w      *work // encoder and bridge
-	mem    *rnn.AttentionMemory
-	seq    *rnn.Seq
-	state  *rnn.State
-	st     rnn.AttentionStep
-	keys   []float32
-	lens   []int
-	ids    []int32
-	e, x   []float32
-	h, ctx []float32
-	feat   []float32
-	pre    []float32
-	logits []float32
-	bt     batch
-	out    *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
-	others []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
-	pick   pick              // greedy's choice of tokens
-	tmpH   []float32         // reorder's scratch
-	tmpC   []float32
-	tmpCtx []float32
+	m         *Model
+	w         *work // encoder and bridge
+	mem       *rnn.AttentionMemory
+	seq       *rnn.Seq
+	state     *rnn.State
+	st        rnn.AttentionStep
+	keys      []float32
+	lens      []int
+	ids       []int32
+	e, x      []float32
+	h, ctx    []float32
+	feat      []float32
+	pre       []float32
+	logits    []float32
+	bt        batch
+	out       *rnn.PackedLinear // m.out packed once per Translate call, for R > 1
+	preOut    *rnn.PackedLinear // m.preOut (tied models) likewise, nil if it would round differently
+	packedPre bool              // preOut has been made (or found unusable)
+	others    []*infer          // the ensemble's other models (TranslateOptions.Ensemble)
+	pick      pick              // greedy's choice of tokens
+	lse       []float64         // beam: each row's log-sum-exp
+	lseJob    lseJob
+	rows      int       // decoder rows now (start's, fewer once sentences are done)
+	tmpH      []float32 // regroup's scratch
+	tmpC      []float32
+	tmpCtx    []float32
 }
 
 // SameTokenizers reports, as an error, whether o cannot decode together
@@ -546,7 +570,9 @@ func (m *Model) SameTokenizers(o *Model) error {
 }
 
 func newInfer(m *Model) *infer {
-	return &infer{m: m, w: newWork(m), mem: m.attn.NewMemory(), seq: m.dec.NewStepSeq()}
+	w := newWork(m) // the encoder and bridge only
+	w.encSeq = m.enc.NewStepSeq()
+	return &infer{m: m, w: w, mem: m.attn.NewStepMemory(), seq: m.dec.NewStepSeq()}
 }
 
 // start encodes srcs and prepares rows = len(srcs)·rep decoder rows (each
@@ -577,7 +603,7 @@ func (in *infer) start(srcs [][]int32, rep int) {
 			}
 		}
 	}
-	in.mem.Set(in.keys, S, R, in.lens)
+	in.mem.SetRepeated(in.keys, S, R, in.lens, rep) // each sentence's keys projected once
 	in.state = m.dec.NewState(R)
 	for l := 0; l < cfg.DecLayers; l++ {
 		for b := 0; b < B; b++ {
@@ -589,6 +615,7 @@ func (in *infer) start(srcs [][]int32, rep int) {
 	}
 	in.ctx = grow(in.ctx, R*K)
 	clear(in.ctx)
+	in.rows = R
 	in.ids = growI(in.ids, R)
 	for r := range in.ids {
 		in.ids[r] = tokenize.BOS
@@ -622,31 +649,45 @@ func (in *infer) step(R int, raw bool) {
 	}
 }
 
-// reorder moves every decoder row r to the state and context of row
-// par[r] and feeds it token tk[r] next, in every model of the ensemble.
-func (in *infer) reorder(par []int, tk []int32) {
+// regroup makes row r of the next step continue the current row par[r]
+// (its state and context) with token tk[r], in every model of the
+// ensemble; len(par) may be fewer rows than now. With memRows (increasing,
+// one per new row) the attention memory keeps those rows: sentences that
+// are done leave the batch. Every product is per row, so the rows left
+// compute what they would have with the others still there (as long as
+// there are two or more: one row is a matrix-vector product, which rounds
+// differently; the callers keep two).
+func (in *infer) regroup(par []int, tk []int32, memRows []int) {
 	K, Hd, Ld := 2*in.m.Config.EncHidden, in.m.Config.DecHidden, in.m.Config.DecLayers
-	R := len(par)
+	old, R := in.rows, len(par)
 	in.tmpH = grow(in.tmpH, len(in.state.H))
 	copy(in.tmpH, in.state.H)
 	if in.state.C != nil {
 		in.tmpC = grow(in.tmpC, len(in.state.C))
 		copy(in.tmpC, in.state.C)
 	}
-	in.tmpCtx = grow(in.tmpCtx, R*K)
-	copy(in.tmpCtx, in.ctx[:R*K])
+	in.tmpCtx = grow(in.tmpCtx, old*K)
+	copy(in.tmpCtx, in.ctx[:old*K])
+	in.state.H = in.state.H[:Ld*R*Hd]
+	if in.state.C != nil {
+		in.state.C = in.state.C[:Ld*R*Hd]
+	}
 	for r, p := range par {
 		for l := 0; l < Ld; l++ {
-			copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpH[(l*R+p)*Hd:(l*R+p+1)*Hd])
+			copy(in.state.H[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpH[(l*old+p)*Hd:(l*old+p+1)*Hd])
 			if in.state.C != nil {
-				copy(in.state.C[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpC[(l*R+p)*Hd:(l*R+p+1)*Hd])
+				copy(in.state.C[(l*R+r)*Hd:(l*R+r+1)*Hd], in.tmpC[(l*old+p)*Hd:(l*old+p+1)*Hd])
 			}
 		}
 		copy(in.ctx[r*K:(r+1)*K], in.tmpCtx[p*K:(p+1)*K])
 		in.ids[r] = tk[r]
 	}
+	if memRows != nil {
+		in.mem.Keep(memRows)
+	}
+	in.rows = R
 	for _, o := range in.others {
-		o.reorder(par, tk)
+		o.regroup(par, tk, memRows)
 	}
 }
 
@@ -670,7 +711,7 @@ func (in *infer) stepOne(R int, raw bool) {
 	in.state.CopyFrom(in.seq.Final())
 	in.h = grow(in.h, R*Hd)
 	copy(in.h, h)
-	in.mem.Forward(&in.st, in.ctx, in.h)
+	in.mem.Forward(&in.st, in.ctx[:R*K], in.h)
 	in.feat = grow(in.feat, R*F)
 	for r := 0; r < R; r++ {
 		f := in.feat[r*F : (r+1)*F]
@@ -682,7 +723,19 @@ func (in *infer) stepOne(R int, raw bool) {
 	f := in.feat
 	if m.preOut != nil {
 		in.pre = grow(in.pre, R*E)
-		m.preOut.Forward(in.pre, f, R)
+		if R > 1 && !in.packedPre {
+			// Packed once per Translate call, as m.out: for R > 1 the
+			// product is bit-identical to Linear.Forward's.
+			if p := m.preOut.Packed(); p.SameAsForward() {
+				in.preOut = p
+			}
+			in.packedPre = true
+		}
+		if R > 1 && in.preOut != nil {
+			in.preOut.Forward(in.pre, f, R)
+		} else {
+			m.preOut.Forward(in.pre, f, R)
+		}
 		f = in.pre
 	}
 	if R == 1 {
@@ -710,32 +763,108 @@ func (in *infer) greedy(srcs [][]int32, opt TranslateOptions) []hyp {
 	done := make([]bool, B)
 	left := B
 	raw := len(in.others) == 0
-	in.pick.tok = growI(in.pick.tok, B)
-	in.pick.lp = grow(in.pick.lp, B)
+	// Decoder row c decodes sentence sent[c]; rows leave as their
+	// sentences end (all but two: one row would round differently).
+	sent := make([]int, B)
+	for b := range sent {
+		sent[b] = b
+	}
+	rowDone := make([]bool, B)
+	var keep, keepSent []int
+	var tk []int32
 	for t := 0; left > 0; t++ {
-		in.step(B, raw)
+		R := len(sent)
+		in.step(R, raw)
 		// The best token of every row still decoding, and its
 		// log-probability, on both cores.
-		in.pick.logits, in.pick.V, in.pick.raw, in.pick.done = in.logits, V, raw, done
-		kernel.Parallel(B, 8, &in.pick)
+		for c, b := range sent {
+			rowDone[c] = done[b]
+		}
+		in.pick.tok = growI(in.pick.tok, R)
+		in.pick.lp = grow(in.pick.lp, R)
+		in.pick.logits, in.pick.V, in.pick.raw, in.pick.done = in.logits, V, raw, rowDone[:R]
+		kernel.Parallel(R, 8, &in.pick)
 		w := in.st.Weights()
-		for b := 0; b < B; b++ {
+		ended := false
+		for c, b := range sent {
 			if done[b] {
 				continue
 			}
-			y := in.pick.tok[b]
+			y := in.pick.tok[c]
 			h := &out[b]
 			h.toks = append(h.toks, y)
-			h.logProb += float64(in.pick.lp[b])
-			h.attn = append(h.attn, append([]float32(nil), w[b*S:b*S+len(srcs[b])]...))
-			in.ids[b] = y
+			h.logProb += float64(in.pick.lp[c])
+			h.attn = append(h.attn, append([]float32(nil), w[c*S:c*S+len(srcs[b])]...))
+			in.ids[c] = y
 			if y == tokenize.EOS || t+1 >= in.maxLen(len(srcs[b]), opt) {
 				done[b] = true
 				left--
+				ended = true
 			}
 		}
+		if !ended || left == 0 || R <= 2 {
+			continue
+		}
+		// The rows still decoding, and with one left a done one beside it.
+		keep, keepSent = keep[:0], keepSent[:0]
+		spare := -1
+		for c, b := range sent {
+			if !done[b] {
+				keep, keepSent = append(keep, c), append(keepSent, b)
+			} else if spare < 0 {
+				spare = c
+			}
+		}
+		if len(keep) == 1 {
+			at := 0
+			if spare > keep[0] {
+				at = 1
+			}
+			keep = append(keep[:at], append([]int{spare}, keep[at:]...)...)
+			keepSent = append(keepSent[:at], append([]int{sent[spare]}, keepSent[at:]...)...)
+		}
+		tk = growI(tk, len(keep))
+		for i, c := range keep {
+			tk[i] = in.ids[c]
+		}
+		in.regroup(keep, tk, keep)
+		sent = append(sent[:0], keepSent...)
 	}
 	return out
+}
+
+// rowLSE returns the log-sum-exp of each of the R rows of in.logits, on
+// both cores, when raw; else zeros (the rows are log-probabilities).
+func (in *infer) rowLSE(R int, raw bool) []float64 {
+	in.lse = growF64(in.lse, R)
+	if !raw {
+		clear(in.lse)
+		return in.lse
+	}
+	V := in.m.Config.TgtVocab
+	in.lseJob = lseJob{logits: in.logits, V: V, out: in.lse}
+	kernel.Parallel(R, 8, &in.lseJob)
+	return in.lse
+}
+
+// lseJob computes rows' log-sum-exps (rnn.LogSumExp).
+type lseJob struct {
+	logits []float32
+	V      int
+	out    []float64
+}
+
+func (j *lseJob) Range(lo, hi int) {
+	for r := lo; r < hi; r++ {
+		j.out[r] = rnn.LogSumExp(j.logits[r*j.V : (r+1)*j.V])
+	}
+}
+
+func growF64(buf []float64, n int) []float64 {
+	if cap(buf) < n {
+		return make([]float64, n)
+	}
+	return buf[:n]
 }
 
 // pick finds each row's best output token (bestOutput) and its
@@ -827,11 +956,30 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 	}
 	norm := func(s float64, n int) float64 { return s / math.Pow(float64(n), opt.LengthPenalty) }
 	newScore := make([]float64, R)
-	par := make([]int, R)
 	top := make([]cand, 0, 2*W)
+	// The decoder runs the rows of the sentences still decoding, live, in
+	// order: sentence live[i] has rows i·W .. i·W+W-1 (at[b] = i); the
+	// bookkeeping below is in rows b·W+j of all sentences.
+	live := make([]int, B)
+	at := make([]int, B)
+	for b := range live {
+		live[b], at[b] = b, b
+	}
+	var next, par, memRows []int
+	var nextTk []int32
+	// Without an ensemble the step leaves logits, and each row's
+	// log-probabilities are computed as extendTop reads them (the bits
+	// rnn.LogSoftmax would write) instead of written out.
+	raw := len(in.others) == 0
 	for t := 0; left > 0; t++ {
-		in.step(R, false)
-		attns = append(attns, append([]float32(nil), in.st.Weights()...))
+		in.step(len(live)*W, raw)
+		lse := in.rowLSE(len(live)*W, raw)
+		wts := in.st.Weights()
+		a := make([]float32, R*S)
+		for i, b := range live {
+			copy(a[b*W*S:(b+1)*W*S], wts[i*W*S:(i+1)*W*S])
+		}
+		attns = append(attns, a)
 		tk := make([]int32, R)
 		pr := make([]int, R)
 		for b := 0; b < B; b++ {
@@ -849,7 +997,8 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 				if math.IsInf(score[r], -1) {
 					continue
 				}
-				top = extendTop(top, 2*W, in.logits[r*V:(r+1)*V], score[r], r)
+				c := at[b]*W + j // the decoder's row
+				top = extendTop(top, 2*W, in.logits[c*V:(c+1)*V], lse[c], score[r], r)
 			}
 			last := t+1 >= in.maxLen(len(srcs[b]), opt)
 			n := 0
@@ -884,8 +1033,34 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 		parents = append(parents, pr)
 		toks = append(toks, tk)
 		copy(score, newScore)
-		copy(par, pr)
-		in.reorder(par, tk) // the decoder state and context rows by parent
+		if left == 0 {
+			break
+		}
+		// The decoder state and context rows by parent, for the sentences
+		// still decoding (at least one, so W >= 2 rows).
+		next = next[:0]
+		for _, b := range live {
+			if !done[b] {
+				next = append(next, b)
+			}
+		}
+		par, nextTk, memRows = par[:0], nextTk[:0], memRows[:0]
+		for _, b := range next {
+			for j := 0; j < W; j++ {
+				r := b*W + j
+				par = append(par, at[b]*W+pr[r]-b*W)
+				nextTk = append(nextTk, tk[r])
+				memRows = append(memRows, at[b]*W+j)
+			}
+		}
+		if len(next) == len(live) {
+			memRows = nil // nobody left
+		}
+		in.regroup(par, nextTk, memRows)
+		live = append(live[:0], next...)
+		for i, b := range live {
+			at[b] = i
+		}
 	}
 	out := make([][]hyp, B)
 	for b := range out {
@@ -900,27 +1075,29 @@ func (in *infer) beam(srcs [][]int32, opt TranslateOptions) [][]hyp {
 }
 
 // extendTop merges the extensions of row r (score sc, next-token
-// log-probabilities lp) into top, the best k candidates so far in order of
-// score (equal scores in order of arrival), and returns it: each token but
-// <pad> and <s>, scored sc + lp[v], in the order of v. Once top is full, a
-// candidate must beat its last score; as sc + float64(l) grows with l,
-// that is l > cut for a float32 cut found once per threshold, so most of
-// the row is passed over with one float32 comparison each, and what is
-// kept is exactly what scoring every token would keep.
-func extendTop(top []cand, k int, lp []float32, sc float64, r int) []cand {
+// log-probabilities float32(float64(z[v]) - lse), what rnn.LogSoftmax
+// writes for logits z, or z itself with lse 0) into top, the best k
+// candidates so far in order of score (equal scores in order of arrival),
+// and returns it: each token but <pad> and <s>, scored sc + lp[v], in the
+// order of v. Once top is full, a candidate must beat its last score; as
+// sc + float64(lp) grows with lp, and lp with z, that is z > cut for a
+// float32 cut found once per threshold, so most of the row is passed over
+// with one float32 comparison each, and what is kept is exactly what
+// scoring every token would keep.
+func extendTop(top []cand, k int, z []float32, lse float64, sc float64, r int) []cand {
 	nan := float32(math.NaN())
-	cut := nan // no cut (l <= NaN is false) until top is full
+	cut := nan // no cut (x <= NaN is false) until top is full
 	if len(top) == k {
-		cut = scoreCut(sc, top[k-1].score)
+		cut = logitCut(scoreCut(sc, top[k-1].score), lse)
 	}
-	for v, l := range lp {
-		if l <= cut {
-			continue // sc + float64(l) <= the last score: not kept
+	for v, x := range z {
+		if x <= cut {
+			continue // sc + float64(lp) <= the last score: not kept
 		}
 		if int32(v) == tokenize.Pad || int32(v) == tokenize.BOS {
 			continue // never an output, like in greedy decoding
 		}
-		s := sc + float64(l)
+		s := sc + float64(float32(float64(x)-lse))
 		if len(top) == k && s <= top[k-1].score {
 			continue
 		}
@@ -932,10 +1109,71 @@ func extendTop(top []cand, k int, lp []float32, sc float64, r int) []cand {
 		copy(top[i+1:], top[i:len(top)-1])
 		top[i] = c
 		if len(top) == k {
-			cut = scoreCut(sc, top[k-1].score)
+			cut = logitCut(scoreCut(sc, top[k-1].score), lse)
 		}
 	}
 	return top
+}
+
+// logitCut returns the largest float32 x with float32(float64(x) - lse) <=
+// cut (lse not NaN), so that for every float32 z, z <= x exactly when its
+// log-probability is <= cut; NaN (no cut) when cut is NaN. The
+// log-probability grows with z (never shrinks), so a binary search over
+// the float32 values in order finds x; with lse 0 it is cut itself.
+func logitCut(cut float32, lse float64) float32 {
+	if math.IsNaN(float64(cut)) || lse == 0 {
+		return cut
+	}
+	lp := func(k int64) float32 { return float32(float64(orderedFloat(k)) - lse) }
+	// Usually cut + lse is the answer or a few values off it.
+	if x := float32(float64(cut) + lse); !math.IsInf(float64(x), 0) && !math.IsNaN(float64(x)) {
+		k := ordinal(x)
+		for i := 0; i < 4 && lp(k) > cut; i++ {
+			k--
+		}
+		if lp(k) <= cut {
+			for i := 0; i < 4; i++ {
+				if lp(k+1) > cut {
+					return orderedFloat(k)
+				}
+				k++
+			}
+		}
+	}
+	lo, hi := ordinal(float32(math.Inf(-1))), ordinal(float32(math.Inf(1)))
+	if lp(hi) <= cut {
+		return float32(math.Inf(1))
+	}
+	if lp(lo) > cut { // lse = -Inf: every log-probability is +Inf or NaN
+		return float32(math.Inf(-1))
+	}
+	for hi-lo > 1 { // lp(lo) <= cut < lp(hi)
+		mid := lo + (hi-lo)/2
+		if lp(mid) <= cut {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return orderedFloat(lo)
+}
+
+// ordinal numbers the float32 values (NaN aside) in order: -0 and +0 are
+// both 0, the next value above is 1, below -1.
+func ordinal(f float32) int64 {
+	b := math.Float32bits(f)
+	if b&0x80000000 != 0 {
+		return -int64(b & 0x7fffffff)
+	}
+	return int64(b)
+}
+
+// orderedFloat is ordinal's inverse (0 gives +0).
+func orderedFloat(k int64) float32 {
+	if k < 0 {
+		return math.Float32frombits(uint32(-k) | 0x80000000)
+	}
+	return math.Float32frombits(uint32(k))
 }
 
 // scoreCut returns the largest float32 x with sc + float64(x) <= thr (sc

@@ -1,12 +1,14 @@
 package seq2seq
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/tokenize"
@@ -121,7 +123,20 @@ func TestExtendTopMatchesPlain(t *testing.T) {
 			case 3:
 				sc = -1e-30
 			}
-			fast = extendTop(fast, k, lp, sc, r)
+			if trial%2 == 1 {
+				// From logits: the log-probabilities LogSoftmax writes.
+				z := lp
+				for i := range z {
+					if rng.IntN(30) > 0 && math.Abs(float64(z[i])) < 1e6 { // no overflow to +Inf
+						z[i] = -z[i] * float32(rng.Float64()*3-1)
+					}
+				}
+				lp = make([]float32, V)
+				rnn.LogSoftmax(lp, z, 1, V)
+				fast = extendTop(fast, k, z, rnn.LogSumExp(z), sc, r)
+			} else {
+				fast = extendTop(fast, k, lp, 0, sc, r)
+			}
 			plain = extendTopPlain(plain, k, lp, sc, r)
 		}
 		if len(fast) != len(plain) {
@@ -132,5 +147,53 @@ func TestExtendTopMatchesPlain(t *testing.T) {
 				t.Fatalf("trial %d: candidate %d is %+v, want %+v", trial, i, fast[i], plain[i])
 			}
 		}
+	}
+}
+
+// TestTranslateIndependentOfBatch: a sentence's translation does not depend
+// on the sentences decoded beside it, bit for bit (log-probabilities and
+// attention included), although the decoder drops the rows of finished
+// sentences as it goes (greedy and beam), the beam projects each
+// sentence's keys once and packed weights replace plain products: every
+// sentence of a large batch gets what it gets in a batch of two. With an
+// ensemble too, whose other model drops the same rows.
+func TestTranslateIndependentOfBatch(t *testing.T) {
+	pairs := synthetic(600, 7)
+	// Widths of 64 and more: one row's matrix-vector products round
+	// differently from the matrix kernel's there.
+	cfg := Config{Cell: rnn.GRU, Embedding: 64, EncHidden: 40, DecHidden: 72, Attention: rnn.Additive, AttnHidden: 80, TieEmbeddings: true}
+	m, other := tinyModel(t, pairs, cfg), tinyModel(t, pairs, cfg)
+	other.Init(rand.New(rand.NewPCG(8, 8)))
+	_, err := Train(context.Background(), m, pairs, trainOpts(func(o *TrainOptions) {
+		o.Batch, o.Epochs, o.LR, o.Warmup, o.Seed, o.LabelSmoothing = 32, 1, 1e-2, 10, 3, 0
+	}), nil)
+	require.NoError(t, err)
+	var texts []string
+	for _, p := range synthetic(40, 8) {
+		texts = append(texts, p.Source)
+	}
+	texts = append(texts, "ka", "lo mi nu pe ra si tu ka lo mi nu pe") // the shortest and the longest
+	for _, tc := range []struct {
+		name string
+		opt  TranslateOptions
+	}{
+		{"greedy", TranslateOptions{Beam: 1}},
+		{"beam3", TranslateOptions{Beam: 3, NBest: 3}},
+		{"beam2-ensemble", TranslateOptions{Beam: 2, Ensemble: []*Model{other}}},
+		{"greedy-ensemble", TranslateOptions{Beam: 1, Ensemble: []*Model{other}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			all, err := m.Translate(context.Background(), texts, tc.opt)
+			require.NoError(t, err)
+			two := tc.opt
+			two.Batch = 2 * max(1, tc.opt.Beam)
+			for i := range texts {
+				j := (i + 1) % len(texts)
+				pair, err := m.Translate(context.Background(), []string{texts[i], texts[j]}, two)
+				require.NoError(t, err)
+				require.Equal(t, pair[0], all[i], "%q", texts[i])
+				require.Equal(t, math.Float64bits(pair[0].LogProb), math.Float64bits(all[i].LogProb), "%q", texts[i])
+			}
+		})
 	}
 }
