@@ -2042,8 +2042,17 @@ class Seq2Seq(_RnnkitModule):
                 sb += " "
             seg = i + 1
         sb += self.tgt.decode(toks[seg:])
-        r["translation"] = " ".join(_fields(sb))
+        r["translation"] = _tidy_punct(" ".join(_fields(sb)))
         return r
+
+
+def _tidy_punct(s):
+    """seq2seq's tidyPunct: no comma right before a sentence mark, and an
+    opening ¡ or ¿ joined to the word after it ("¡ Buena" -> "¡Buena")."""
+    for mark in (".", "!", "?", "\u2026"):
+        s = s.replace("," + mark, mark)
+        s = s.replace(", " + mark, mark)
+    return s.replace("¡ ", "¡").replace("¿ ", "¿")
 
 
 def _lex_words(s):
