@@ -80,26 +80,26 @@ func addBackFlags(c *cobra.Command, model *string, weight *float64) {
 	c.Flags().StringVar(model, "back-model", "", "the opposite direction's translator for --back-weight (default: the embedded one, when the model is an embedded default)")
 }
 
-// loadBackModel loads the --back-model, or, for the embedded en->es model
-// (model ""), the embedded es->en one.
-func loadBackModel(path, model, quant string) (*seq2seq.Model, error) {
-	if path == "" {
-		if model != "" {
-			return nil, usagef("--back-weight with --model needs --back-model: the translator for the opposite direction")
-		}
-		path = "embedded:es-en"
-	}
+// backNeedsModel is the usage error of --back-weight with a --model whose
+// opposite direction is not known.
+const backNeedsModel = "--back-weight with --model needs --back-model: the translator for the opposite direction"
+
+// loadBack loads the translator that re-ranks translations from language
+// from into to (--back-weight): path (--back-model) if given, else the
+// embedded to->from model; quantized as --quantize says.
+func loadBack(path, from, to, quant string) (*seq2seq.Model, error) {
 	var m *seq2seq.Model
 	var err error
 	source := path
-	if path == "embedded:es-en" {
-		m, err = loadTranslator("es", "en")
-		source = translatorSource("es", "en")
+	if path != "" {
+		if m, err = loadSeq2seq(path); err != nil {
+			return nil, fmt.Errorf("--back-model %s: %w", path, err)
+		}
 	} else {
-		m, err = loadSeq2seq(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--back-model %s: %w", path, err)
+		if m, err = loadTranslator(to, from); err != nil {
+			return nil, err
+		}
+		source = translatorSource(to, from)
 	}
 	quantize(m, quant, source, seq2seq.Kind)
 	return m, nil
@@ -236,30 +236,20 @@ func (tr *translator) back(lang string) (*seq2seq.Model, error) {
 	if m, ok := tr.models[key]; ok {
 		return m, nil
 	}
-	var m *seq2seq.Model
-	var err error
-	source := tr.o.backModel
-	switch {
-	case tr.o.backModel != "":
-		if m, err = loadSeq2seq(tr.o.backModel); err != nil {
-			return nil, fmt.Errorf("--back-model %s: %w", tr.o.backModel, err)
-		}
-	case tr.o.model != "":
+	if tr.o.backModel == "" && tr.o.model != "" {
 		if tr.c.Flags().Changed("back-weight") {
-			return nil, usagef("--back-weight with --model needs --back-model: the translator for the opposite direction")
+			return nil, usagef(backNeedsModel)
 		}
 		return nil, nil // the default applies where the opposite model is known
-	default:
-		to := tr.o.to
-		if to == "" {
-			to = map[string]string{"en": "es", "es": "en"}[lang]
-		}
-		if m, err = loadTranslator(to, lang); err != nil {
-			return nil, err
-		}
-		source = translatorSource(to, lang)
 	}
-	quantize(m, tr.o.quantize, source, seq2seq.Kind)
+	to := tr.o.to
+	if to == "" {
+		to = map[string]string{"en": "es", "es": "en"}[lang]
+	}
+	m, err := loadBack(tr.o.backModel, lang, to, tr.o.quantize)
+	if err != nil {
+		return nil, err
+	}
 	tr.models[key] = m
 	return m, nil
 }
@@ -1014,7 +1004,9 @@ translation counts), so any translator is measured on the same sentences.`,
 			if opt.BackWeight > 0 && opt.Beam > 1 {
 				if backModel == "" && model != "" && !c.Flags().Changed("back-weight") {
 					opt.BackWeight = 0 // the default applies where the opposite model is known
-				} else if opt.Back, err = loadBackModel(backModel, model, quant); err != nil {
+				} else if backModel == "" && model != "" {
+					return usagef(backNeedsModel)
+				} else if opt.Back, err = loadBack(backModel, "en", "es", quant); err != nil {
 					return err
 				}
 			}
