@@ -114,8 +114,9 @@ type ModelInfo struct {
 	Config     any               `json:"config"`
 	Quality    map[string]string `json:"quality"`  // the model file's quality.* metadata, measured on held-out data at training time
 	Metadata   map[string]string `json:"metadata"` // the rest of its metadata (training data, licence, attribution), values up to 1 KiB
-	// Ensemble lists the sources of the models that generate with this one,
-	// their next-character probabilities averaged (absent for one model).
+	// Ensemble lists the sources of the models that generate or translate
+	// with this one, their next-character probabilities or next-token
+	// log-probabilities averaged (absent for one model).
 	Ensemble []string `json:"ensemble,omitempty"`
 }
 

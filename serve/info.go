@@ -55,7 +55,7 @@ func (s *Server) modelsResponse() ModelsResponse {
 	for _, t := range s.models.Translators {
 		q, meta := splitMeta(t.Model.Meta)
 		res.Models = append(res.Models, ModelInfo{Task: "translate", Kind: "seq2seq", Source: t.Source, From: t.From, To: t.To,
-			Parameters: t.Model.Params.Len(), Config: t.Model.Config, Quality: q, Metadata: meta})
+			Parameters: t.Model.Params.Len(), Config: t.Model.Config, Quality: q, Metadata: meta, Ensemble: t.EnsembleSources})
 	}
 	return res
 }

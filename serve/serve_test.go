@@ -883,3 +883,43 @@ func TestNewChecks(t *testing.T) {
 	s.Close()
 	assert.Empty(t, s.modelsResponse().Models)
 }
+
+// TestTranslateEnsemble: a translator with an ensemble decodes with all of
+// its models, as seq2seq's TranslateOptions.Ensemble does, lists them in
+// /v1/models, and a member with other tokenizers is refused at start.
+func TestTranslateEnsemble(t *testing.T) {
+	ms := models(t)
+	enes, esen := ms.Translators[0].Model, ms.Translators[1].Model
+	other, err := seq2seq.New(enes.Config, enes.Src, enes.Tgt)
+	require.NoError(t, err)
+	other.Init(rand.New(rand.NewPCG(9, 9)))
+	ms.Translators[0].Ensemble, ms.Translators[0].EnsembleSources = []*seq2seq.Model{other}, []string{"tiny-en-es-2"}
+	_, ts := newTest(t, ms, nil)
+	texts := []string{"I have two brothers .", "Where is the station ?"}
+	var res TranslateResponse
+	postOK(t, ts, "/v1/translate", `{"texts": ["I have two brothers .", "Where is the station ?"], "from": "en", "beam": 3}`, &res)
+	opt := seq2seq.DefaultTranslateOptions()
+	opt.Beam, opt.Back, opt.Ensemble = 3, esen, []*seq2seq.Model{other}
+	want, err := enes.Translate(context.Background(), texts, opt)
+	require.NoError(t, err)
+	for i, r := range res.Results {
+		require.Equal(t, want[i].Text, r.Translation, "text %d", i)
+		require.InDelta(t, want[i].LogProb, r.LogProb, 1e-4)
+	}
+	var info ModelsResponse
+	code, _, b := get(t, ts, "/v1/models")
+	require.Equal(t, http.StatusOK, code, b)
+	require.NoError(t, json.Unmarshal([]byte(b), &info))
+	var listed bool
+	for _, m := range info.Models {
+		if m.Task == "translate" && m.From == "en" {
+			listed = true
+			require.Equal(t, []string{"tiny-en-es-2"}, m.Ensemble)
+		}
+	}
+	require.True(t, listed)
+
+	ms.Translators[0].Ensemble = []*seq2seq.Model{esen} // es->en: other tokenizers
+	_, err = New(ms, DefaultOptions())
+	require.ErrorContains(t, err, "translator en->es: ensemble model 1")
+}

@@ -85,6 +85,12 @@ type Translator struct {
 	From, To string
 	Model    *seq2seq.Model
 	Source   string
+	// Ensemble are more translators that decode with Model, their
+	// next-token log-probabilities averaged; they need Model's tokenizers.
+	// EnsembleSources says where each was loaded from. Both are empty for
+	// a single model.
+	Ensemble        []*seq2seq.Model
+	EnsembleSources []string
 }
 
 // Models are what a Server serves. A nil Generator or Classifier, or no
@@ -166,7 +172,12 @@ func New(models Models, opt Options) (*Server, error) {
 		case s.trans[key] != nil:
 			return nil, fmt.Errorf("serve: two translators for %s->%s", t.From, t.To)
 		}
-		m, name := t.Model, "translate:"+key
+		for i, e := range t.Ensemble {
+			if err := t.Model.SameTokenizers(e); err != nil {
+				return nil, fmt.Errorf("serve: translator %s->%s: ensemble model %d: %w", t.From, t.To, i+1, err)
+			}
+		}
+		m, ens, name := t.Model, t.Ensemble, "translate:"+key
 		var back *seq2seq.Model // the opposite direction, which re-ranks m's beam
 		for _, u := range models.Translators {
 			if u.From == t.To && u.To == t.From {
@@ -175,7 +186,7 @@ func New(models Models, opt Options) (*Server, error) {
 		}
 		s.trans[key] = newBatcher(opt.Workers, opt.Queue, opt.MaxBatch, opt.BatchWait,
 			func(ctx context.Context, jobs []*job[translateIn, []TranslateResult]) {
-				s.runTranslate(ctx, name, m, back, jobs)
+				s.runTranslate(ctx, name, m, ens, back, jobs)
 			})
 		s.metrics.queueDepth(name, s.trans[key].depth)
 	}

@@ -178,10 +178,11 @@ func (s *Server) translate(ctx context.Context, req *TranslateRequest) ([]Transl
 	return out, nil
 }
 
-// runTranslate translates a batch of jobs for model m, one model call per
-// distinct beam and n-best setting, with rnnkit translate's defaults: back
-// is the translator of the opposite direction (nil if none is served).
-func (s *Server) runTranslate(ctx context.Context, name string, m, back *seq2seq.Model, jobs []*job[translateIn, []TranslateResult]) {
+// runTranslate translates a batch of jobs for model m (decoded together
+// with ens, its ensemble), one model call per distinct beam and n-best
+// setting, with rnnkit translate's defaults: back is the translator of the
+// opposite direction (nil if none is served).
+func (s *Server) runTranslate(ctx context.Context, name string, m *seq2seq.Model, ens []*seq2seq.Model, back *seq2seq.Model, jobs []*job[translateIn, []TranslateResult]) {
 	type opts struct{ beam, nbest int }
 	var keys []opts
 	groups := map[opts][]*job[translateIn, []TranslateResult]{}
@@ -194,7 +195,7 @@ func (s *Server) runTranslate(ctx context.Context, name string, m, back *seq2seq
 	}
 	for _, k := range keys {
 		opt := seq2seq.DefaultTranslateOptions() // as rnnkit translate decodes
-		opt.Beam, opt.NBest, opt.Back = k.beam, k.nbest, back
+		opt.Beam, opt.NBest, opt.Back, opt.Ensemble = k.beam, k.nbest, back, ens
 		s.translateGroup(ctx, name, m, opt, groups[k])
 	}
 }

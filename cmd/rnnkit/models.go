@@ -13,6 +13,7 @@ import (
 	"github.com/rnnkit/rnnkit/charrnn"
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/seq2seq"
 	"github.com/spf13/cobra"
 )
 
@@ -89,11 +90,20 @@ type modelListing struct {
 	Ensemble []string `json:"ensemble,omitempty"`
 }
 
-// charEnsemble is the files of the default charrnn model when there are
-// several, for the listing of each.
-func charEnsemble(name string) []string {
-	if len(models.CharRNN) > 1 && slices.Contains(models.CharRNN, name) {
-		return models.CharRNN
+// defaultEnsembles are the lists of files of the defaults that may be
+// ensembles, by the kind of the first file: the charrnn model and the two
+// translators.
+func defaultEnsembles() [][]string {
+	return [][]string{models.CharRNN, models.EnEs, models.EsEn}
+}
+
+// ensembleOf is the files of the default model that file name is one of,
+// when that model is an ensemble of several, for the listing of each.
+func ensembleOf(name string) []string {
+	for _, files := range defaultEnsembles() {
+		if len(files) > 1 && slices.Contains(files, name) {
+			return files
+		}
 	}
 	return nil
 }
@@ -136,8 +146,9 @@ corpus; the quality figures were measured on held-out data when the model was
 trained (see docs/MODELS.md for the exact commands).
 
 "rnnkit models export NAME FILE" writes one out as a model file, to inspect,
-fine-tune or load in PyTorch. When the default character model is an
-ensemble of several files, each is listed with "ensemble:" naming them all.`,
+fine-tune or load in PyTorch. When a default model (the character model or
+a translator) is an ensemble of several files, each is listed with
+"ensemble:" naming them all.`,
 		Example: `  rnnkit models
   rnnkit models --json
   rnnkit models export sentiment sentiment.safetensors`,
@@ -156,7 +167,7 @@ ensemble of several files, each is listed with "ensemble:" naming them all.`,
 				kind := meta[rnn.MetaKind]
 				l := modelListing{Name: name, Kind: kind, Command: commandOf[kind], Size: len(data), Trained: meta["trained_on"],
 					License: rnn.MetaValue(meta, rnn.MetaLicense), Attribution: meta["attribution"],
-					TrainCommand: rnn.MetaValue(meta, rnn.MetaTrainCommand), Quality: map[string]string{}, Ensemble: charEnsemble(name)}
+					TrainCommand: rnn.MetaValue(meta, rnn.MetaTrainCommand), Quality: map[string]string{}, Ensemble: ensembleOf(name)}
 				for k, v := range meta {
 					if strings.HasPrefix(k, "quality.") {
 						l.Quality[strings.TrimPrefix(k, "quality.")] = v
@@ -176,7 +187,11 @@ ensemble of several files, each is listed with "ensemble:" naming them all.`,
 					}
 				}
 				if l.Ensemble != nil {
-					fmt.Fprintf(w, "    ensemble: %s (the default %s model, their next-character probabilities averaged)\n", strings.Join(l.Ensemble, " + "), charrnn.Kind)
+					what := "the default charrnn model, their next-character probabilities averaged"
+					if kind == seq2seq.Kind {
+						what = "one default translator, their next-token log-probabilities averaged"
+					}
+					fmt.Fprintf(w, "    ensemble: %s (%s)\n", strings.Join(l.Ensemble, " + "), what)
 				}
 				keys := make([]string, 0, len(l.Quality))
 				for k := range l.Quality {
@@ -206,10 +221,11 @@ func newModelsExportCmd() *cobra.Command {
 byte for byte, atomically: FILE is either left as it was or holds the whole
 model. The file works with --model, "rnnkit inspect" and PyTorch.
 
-When the default charrnn model is an ensemble of several files, "export
-charrnn FILE" writes each of them: the first to FILE, the others to FILE
-with -2, -3, ... before its extension, and prints the generate command that
-runs them together as the default does.`,
+When a default model is an ensemble of several files (the charrnn model,
+or a translator: models.CharRNN, models.EnEs, models.EsEn), exporting its
+first file writes each of them: the first to FILE, the others to FILE with
+-2, -3, ... before its extension, and prints the generate or translate
+command that runs them together as the default does.`,
 		Example: `  rnnkit models export charrnn shakespeare.safetensors
   rnnkit generate --model shakespeare.safetensors --seed "ROMEO:"`,
 		Args: cobra.ExactArgs(2),
@@ -219,8 +235,10 @@ runs them together as the default does.`,
 				return err
 			}
 			members := []string{args[0]}
-			if args[0] == charrnn.Kind && len(models.CharRNN) > 1 {
-				members = models.CharRNN
+			for _, files := range defaultEnsembles() {
+				if len(files) > 1 && files[0] == args[0] {
+					members = files // the first file names the ensemble
+				}
 			}
 			paths := make([]string, len(members))
 			for i, name := range members {
@@ -240,11 +258,14 @@ runs them together as the default does.`,
 				fmt.Fprintf(c.OutOrStdout(), "wrote %s (%s, %.1f MB)\n", paths[i], name, float64(len(data))/1e6)
 			}
 			if len(paths) > 1 {
-				cmd := "rnnkit generate --model " + paths[0]
+				cmd, what := "rnnkit generate --model "+paths[0], "the default charrnn model"
+				if args[0] != charrnn.Kind {
+					cmd, what = "rnnkit translate --model "+paths[0], "the default translator "+args[0]
+				}
 				for _, p := range paths[1:] {
 					cmd += " --ensemble " + p
 				}
-				fmt.Fprintf(c.OutOrStdout(), "the default %s model is their ensemble: %s\n", charrnn.Kind, cmd)
+				fmt.Fprintf(c.OutOrStdout(), "%s is their ensemble: %s\n", what, cmd)
 			}
 			return nil
 		},

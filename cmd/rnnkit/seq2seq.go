@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/rnn"
 	"github.com/rnnkit/rnnkit/seq2seq"
@@ -35,34 +36,87 @@ func loadSeq2seq(path string) (*seq2seq.Model, error) {
 	return loadModel(path, seq2seq.Kind, seq2seq.Load, seq2seq.LoadBytes)
 }
 
-// translators are the embedded translation models by direction; the
-// first is the default.
-var translators = []struct{ from, to, file string }{
-	{"en", "es", "seq2seq"},
-	{"es", "en", "seq2seq-es-en"},
+// translators are the embedded translation models by direction, each one
+// file or an ensemble of several (models.EnEs, models.EsEn); the first is
+// the default.
+var translators = []struct {
+	from, to string
+	files    *[]string
+}{
+	{"en", "es", &models.EnEs},
+	{"es", "en", &models.EsEn},
 }
 
-// loadTranslator loads the embedded model that translates from into to.
-func loadTranslator(from, to string) (*seq2seq.Model, error) {
+// translatorFiles is the list of files of the embedded from->to
+// translator (to "" = into any language), nil when there is none.
+func translatorFiles(from, to string) []string {
+	files, _ := translatorEntry(from, to)
+	return files
+}
+
+// translatorEntry is translatorFiles with the direction's target language.
+func translatorEntry(from, to string) ([]string, string) {
 	for _, t := range translators {
 		if t.from == from && (to == "" || t.to == to) {
-			name, data, err := defaultModel(t.file)
-			if err != nil {
-				return nil, err
-			}
-			return seq2seq.LoadBytes(name, data)
+			return *t.files, t.to
 		}
 	}
-	return nil, usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
+	return nil, to
+}
+
+// defaultTranslator loads the embedded translator from into to: its main
+// model and the rest of its ensemble, with where each came from
+// ("embedded:models/FILE.safetensors"), quantized as quant says.
+func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, error) {
+	files, to := translatorEntry(from, to)
+	if len(files) == 0 {
+		return nil, nil, usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
+	}
+	var ms []*seq2seq.Model
+	var names []string
+	for i, file := range files {
+		name, data, err := defaultModel(file)
+		if err != nil {
+			if i > 0 {
+				err = fmt.Errorf("%w (%s.safetensors, a file of the default %s->%s translator, is missing from cmd/rnnkit/models)", err, file, from, to)
+			}
+			return nil, nil, err
+		}
+		m, err := seq2seq.LoadBytes(name, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		if i > 0 {
+			if err := ms[0].SameTokenizers(m); err != nil {
+				return nil, nil, fmt.Errorf("%s cannot be decoded with %s: %w", name, names[0], err)
+			}
+		}
+		quantize(m, quant, name, seq2seq.Kind)
+		ms, names = append(ms, m), append(names, name)
+	}
+	return ms, names, nil
+}
+
+// loadTranslator loads the main model of the embedded translator from
+// into to (without the rest of its ensemble), unquantized.
+func loadTranslator(from, to string) (*seq2seq.Model, error) {
+	files := translatorFiles(from, to)
+	if len(files) == 0 {
+		_, _, err := defaultTranslator(from, to, "none")
+		return nil, err
+	}
+	name, data, err := defaultModel(files[0])
+	if err != nil {
+		return nil, err
+	}
+	return seq2seq.LoadBytes(name, data)
 }
 
 // translatorSource is the embedded file loadTranslator(from, to) loads, as
 // quantize names it ("" when there is none).
 func translatorSource(from, to string) string {
-	for _, t := range translators {
-		if t.from == from && (to == "" || t.to == to) {
-			return "embedded:models/" + t.file + ".safetensors"
-		}
+	if files := translatorFiles(from, to); len(files) > 0 {
+		return "embedded:models/" + files[0] + ".safetensors"
 	}
 	return ""
 }
@@ -209,20 +263,22 @@ type translator struct {
 	g      *globalOptions
 	o      *translateOptions
 	models map[string]*seq2seq.Model // by source language; "" for --model
-	warned int
+	// ensembles are the other models of each embedded translator that is
+	// an ensemble (models.EnEs, models.EsEn), by source language.
+	ensembles map[string][]*seq2seq.Model
+	warned    int
 }
 
 func (tr *translator) model(lang string) (*seq2seq.Model, error) {
 	if m, ok := tr.models[lang]; ok {
 		return m, nil
 	}
-	m, err := loadTranslator(lang, tr.o.to)
+	ms, _, err := defaultTranslator(lang, tr.o.to, tr.o.quantize)
 	if err != nil {
 		return nil, err
 	}
-	quantize(m, tr.o.quantize, translatorSource(lang, tr.o.to), seq2seq.Kind)
-	tr.models[lang] = m
-	return m, nil
+	tr.models[lang], tr.ensembles[lang] = ms[0], ms[1:]
+	return ms[0], nil
 }
 
 // back returns the translator that re-ranks translations from lang by
@@ -328,6 +384,9 @@ func (tr *translator) translateOnce(jobs []translateJob) ([]seq2seq.Translation,
 			texts[k] = jobs[i].text
 		}
 		opt := tr.o.opt
+		if e := tr.ensembles[l]; len(e) > 0 {
+			opt.Ensemble = append(slices.Clip(e), opt.Ensemble...)
+		}
 		if opt.BackWeight > 0 && opt.Beam > 1 {
 			if opt.Back, err = tr.back(l); err != nil {
 				return nil, err
@@ -402,7 +461,7 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 		return err
 	}
 	o.opt.Ensemble = ens
-	tr := &translator{c: c, g: g, o: o, models: map[string]*seq2seq.Model{}}
+	tr := &translator{c: c, g: g, o: o, models: map[string]*seq2seq.Model{}, ensembles: map[string][]*seq2seq.Model{}}
 	if o.model != "" {
 		m, err := loadSeq2seq(o.model)
 		if err != nil {
@@ -587,6 +646,7 @@ func plotAttention(path string, tr seq2seq.Translation) error {
 type trainSeq2seqOptions struct {
 	data, out, resume, checkpoint, plot, dtype, cell, attention, tokenizer, valOut string
 	license, attribution, log, init                                                string
+	splitSeed                                                                      string
 	reverse, segments                                                              bool
 	srcVocab, tgtVocab, maxPairs                                                   int
 	cfg                                                                            seq2seq.Config
@@ -604,9 +664,9 @@ var seq2seqResume = resumeSpec{
 	fixed: []string{"cell", "embedding", "enc-hidden", "enc-layers", "dec-hidden", "dec-layers", "attention", "attn-hidden",
 		"input-feeding", "tie-embeddings", "dropout", "tokenizer", "src-vocab", "tgt-vocab", "joint-vocab", "split-punct", "open-marks"},
 	data: []string{"reverse", "max-pairs", "split", "val-frac", "seed", "augment-names", "augment-nopunct", "augment-lower",
-		"augment-segments", "augment-short", "init"},
+		"augment-segments", "augment-short", "init", "split-seed"},
 	// checkpoints of runs from before these flags ran as these values
-	since: map[string]string{"augment-segments": "false", "augment-short": "0", "init": "", "open-marks": "false"},
+	since: map[string]string{"augment-segments": "false", "augment-short": "0", "init": "", "open-marks": "false", "split-seed": ""},
 	config: map[string]string{"cell": "cell", "embedding": "embedding", "enc-hidden": "enc_hidden", "enc-layers": "enc_layers",
 		"dec-hidden": "dec_hidden", "dec-layers": "dec_layers", "attention": "attention", "input-feeding": "input_feeding",
 		"tie-embeddings": "tie_embeddings", "dropout": "dropout"},
@@ -707,6 +767,7 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.IntVar(&o.opt.EvalEvery, "eval-every", 0, "steps between validation BLEU measurements (default: once per epoch)")
 	f.IntVar(&o.opt.Patience, "patience", 0, "stop after this many evaluations without improvement (0 = off)")
 	f.Uint64Var(&o.opt.Seed, "seed", 1, "random seed (split, initialization, batches, dropout; 0 is a seed like any other)")
+	f.StringVar(&o.splitSeed, "split-seed", "", "random seed of the split and the augmentation only (default: --seed); models trained with one --split-seed and different --seed values share their validation pairs and tokenizers, so they can be decoded together (--ensemble)")
 	f.BoolVar(&o.opt.SkipNonFinite, "skip-nonfinite", false, "skip steps with a NaN/Inf loss or gradient instead of stopping")
 	return c
 }
@@ -787,18 +848,24 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if o.maxPairs > 0 && len(pairs) > o.maxPairs {
 		pairs = pairs[:o.maxPairs]
 	}
+	splitSeed := o.opt.Seed
+	if o.splitSeed != "" {
+		if splitSeed, err = strconv.ParseUint(o.splitSeed, 10, 64); err != nil {
+			return usagef("--split-seed must be a non-negative integer, got %q", o.splitSeed)
+		}
+	}
 	var trainPairs, val []seq2seq.Pair
 	switch o.split {
 	case "cluster":
 		var st corpora.ClusterStats
-		trainPairs, val, st = seq2seq.ClusterSplitPairs(pairs, o.valFrac, o.opt.Seed, seq2seq.ClusterOptions{})
+		trainPairs, val, st = seq2seq.ClusterSplitPairs(pairs, o.valFrac, splitSeed, seq2seq.ClusterOptions{})
 		status(c, g, "validation split: %d clusters of near-duplicates, the largest %d pairs (%d clusters over the cap stay in training)", st.Clusters, st.Largest, st.Capped)
 		if len(val) == 0 {
 			status(c, g, "warning: the near-duplicate clusters are too large to hold any out; holding out exact source sentences instead (--split source)")
-			trainPairs, val = seq2seq.SplitPairs(pairs, o.valFrac, o.opt.Seed)
+			trainPairs, val = seq2seq.SplitPairs(pairs, o.valFrac, splitSeed)
 		}
 	case "source":
-		trainPairs, val = seq2seq.SplitPairs(pairs, o.valFrac, o.opt.Seed)
+		trainPairs, val = seq2seq.SplitPairs(pairs, o.valFrac, splitSeed)
 	default:
 		return usagef("--split must be cluster or source, got %q", o.split)
 	}
@@ -812,7 +879,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		status(c, g, "added %d shorter pairs found inside training pairs (%d more were near-duplicates of validation pairs)", len(segs), len(found)-len(segs))
 	}
 	lexicon := seq2seq.TargetLexicon(trainPairs) // before augmentation: no invented names
-	o.aug.Seed = o.opt.Seed
+	o.aug.Seed = splitSeed
 	if n := len(trainPairs); o.aug != (seq2seq.AugmentOptions{Seed: o.aug.Seed}) {
 		trainPairs = seq2seq.Augment(trainPairs, o.aug)
 		status(c, g, "augmented %d training pairs with %d altered copies", n, len(trainPairs)-n)
@@ -993,14 +1060,24 @@ translation counts), so any translator is measured on the same sentences.`,
 				ev := seq2seq.Evaluation{BLEU: seq2seq.BLEU(hyps, refs), ChrF: seq2seq.ChrF(hyps, refs), Sentences: len(srcs), Pairs: len(pairs)}
 				return printEval(c, ev, asJSON)
 			}
-			m, err := loadSeq2seq(model)
+			var m *seq2seq.Model
+			if model == "" { // the embedded en->es translator, with its ensemble
+				ms, _, err := defaultTranslator("en", "es", quant)
+				if err != nil {
+					return err
+				}
+				m, opt.Ensemble = ms[0], ms[1:]
+			} else {
+				if m, err = loadSeq2seq(model); err != nil {
+					return err
+				}
+				quantize(m, quant, model, seq2seq.Kind)
+			}
+			more, err := loadEnsemble(ensemble, quant)
 			if err != nil {
 				return err
 			}
-			quantize(m, quant, model, seq2seq.Kind)
-			if opt.Ensemble, err = loadEnsemble(ensemble, quant); err != nil {
-				return err
-			}
+			opt.Ensemble = append(opt.Ensemble, more...)
 			if opt.BackWeight > 0 && opt.Beam > 1 {
 				if backModel == "" && model != "" && !c.Flags().Changed("back-weight") {
 					opt.BackWeight = 0 // the default applies where the opposite model is known

@@ -179,17 +179,22 @@ func loadServeModels(o *serveOptions) (serve.Models, error) {
 	case len(o.translateModels) == 1 && o.translateModels[0] == "none":
 	case len(o.translateModels) == 0:
 		for _, t := range translators {
-			name, data, err := defaultModel(t.file)
-			if err != nil {
+			tms, names, err := defaultTranslator(t.from, t.to, "auto") // int8 files run int8 arithmetic, as in translate
+			var missing noDefaultError
+			switch {
+			case errors.As(err, &missing):
+				reason := fmt.Sprintf("this rnnkit build has no embedded %s->%s model", t.from, t.to)
+				if missing.kind != (*t.files)[0] {
+					reason = err.Error() // a file of an ensemble
+				}
 				ms.Unavailable = append(ms.Unavailable, serve.Unavailable{Task: "translate", From: t.from, To: t.to,
-					Reason: fmt.Sprintf("this rnnkit build has no embedded %s->%s model; pass --translate-model %s-%s=FILE", t.from, t.to, t.from, t.to)})
+					Reason: fmt.Sprintf("%s; pass --translate-model %s-%s=FILE", reason, t.from, t.to)})
 				continue
-			}
-			m, err := seq2seq.LoadBytes(name, data)
-			if err != nil {
+			case err != nil:
 				return ms, err
 			}
-			ms.Translators = append(ms.Translators, serve.Translator{From: t.from, To: t.to, Model: m, Source: name})
+			ms.Translators = append(ms.Translators, serve.Translator{From: t.from, To: t.to, Model: tms[0], Source: names[0],
+				Ensemble: tms[1:], EnsembleSources: names[1:]})
 		}
 	default:
 		for _, v := range o.translateModels {
@@ -235,7 +240,7 @@ func describeModels(ms serve.Models) string {
 		parts = append(parts, fmt.Sprintf("classify (%s)", ms.Classifier.Source))
 	}
 	for _, t := range ms.Translators {
-		parts = append(parts, fmt.Sprintf("translate %s->%s (%s)", t.From, t.To, t.Source))
+		parts = append(parts, fmt.Sprintf("translate %s->%s (%s)", t.From, t.To, strings.Join(append([]string{t.Source}, t.EnsembleSources...), " + ")))
 	}
 	return strings.Join(parts, ", ")
 }

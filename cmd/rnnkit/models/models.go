@@ -20,3 +20,14 @@ var FS embed.FS
 // text), and adding a file here with the file itself is all it takes.
 // rnnkit models lists each file and export charrnn writes each.
 var CharRNN = []string{"charrnn", "charrnn-2"}
+
+// EnEs and EsEn list the files of the default translators, English to
+// Spanish and Spanish to English, as CharRNN does for the character model:
+// one file is a single model; several are an ensemble that averages the
+// models' next-token log-probabilities, the first being the main model
+// (which --back-weight re-ranks with). They must have the same tokenizers,
+// as models trained with one --split-seed have.
+var (
+	EnEs = []string{"seq2seq"}
+	EsEn = []string{"seq2seq-es-en"}
+)
