@@ -1,5 +1,21 @@
 package kernel
 
+import "golang.org/x/sys/cpu"
+
+// useVNNI reports whether the int8 kernels take their AVX-512 VNNI form
+// (q8vnni_amd64.s), which gives the same bits as the AVX2 one.
+var useVNNI = useAVX512 && cpu.X86.HasAVX512VNNI
+
+// q8Kernel4x16VNNI is q8Kernel4x16 with VPDPBUSD on ZMM registers.
+//
+//go:noescape
+func q8Kernel4x16VNNI(kq int, a *uint8, lda int, b *int8, zp *int32, colsum *int32, sa, sw, c *float32, ldc int, add bool)
+
+// q8Kernel1x64VNNI is q8Kernel1x64 with VPDPBUSD on ZMM registers.
+//
+//go:noescape
+func q8Kernel1x64VNNI(kq int, a *uint8, b *int8, pstride int, acc *int32)
+
 // q8Kernel4x16 is q8TileGo in AVX2 (q8_amd64.s); it needs kq >= 1.
 //
 //go:noescape
@@ -29,6 +45,10 @@ func q8Tile(kq int, a []uint8, lda int, w []int8, zp, colsum []int32, sa, sw []f
 	_ = w[kq*q8nr*4-1]
 	_, _, _, _ = zp[3], sa[3], colsum[q8nr-1], sw[q8nr-1]
 	_ = c[3*ldc+q8nr-1]
+	if useVNNI {
+		q8Kernel4x16VNNI(kq, &a[0], lda, &w[0], &zp[0], &colsum[0], &sa[0], &sw[0], &c[0], ldc, add)
+		return
+	}
 	q8Kernel4x16(kq, &a[0], lda, &w[0], &zp[0], &colsum[0], &sa[0], &sw[0], &c[0], ldc, add)
 }
 
@@ -40,6 +60,10 @@ func q8Row(kq int, a []uint8, w []int8, pstride int, acc []int32) {
 	_ = a[4*kq-1]
 	_ = w[3*pstride+kq*q8nr*4-1]
 	_ = acc[4*q8nr-1]
+	if useVNNI {
+		q8Kernel1x64VNNI(kq, &a[0], &w[0], pstride, &acc[0])
+		return
+	}
 	q8Kernel1x64(kq, &a[0], &w[0], pstride, &acc[0])
 }
 

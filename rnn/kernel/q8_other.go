@@ -16,3 +16,6 @@ func quantRow(dst []uint8, x []float32, inv float32, zp int32) { quantRowGo(dst,
 
 // useAsm is false: no assembly on this architecture (tests toggle it on amd64).
 var useAsm = false
+
+// useVNNI is false: no assembly on this architecture.
+var useVNNI = false

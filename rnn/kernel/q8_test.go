@@ -27,8 +27,23 @@ func randQ8(rng *rand.Rand, n int, shift float32) []float32 {
 	return x
 }
 
-// TestQ8MulAddPathsAgree: the AVX2 kernels, the pure-Go kernels, one and
-// two threads, and the naive loop give the same bits.
+// q8Paths are the kernel forms this CPU can run: pure Go, AVX2 and (with
+// AVX-512 VNNI) VNNI. set selects one; the returned func restores them.
+func q8Paths() (names []string, set func(string), restore func()) {
+	asm, vnni := useAsm, useVNNI
+	names = []string{"go"}
+	if asm {
+		names = append(names, "avx2")
+	}
+	if vnni {
+		names = append(names, "vnni")
+	}
+	set = func(p string) { useAsm, useVNNI = p != "go", p == "vnni" }
+	return names, set, func() { useAsm, useVNNI = asm, vnni }
+}
+
+// TestQ8MulAddPathsAgree: the VNNI, AVX2 and pure-Go kernels, one and two
+// threads, and the naive loop give the same bits.
 func TestQ8MulAddPathsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, sh := range q8Shapes {
@@ -40,13 +55,10 @@ func TestQ8MulAddPathsAgree(t *testing.T) {
 			q := QuantizeWeights(sh.n, sh.k, w, ldw)
 			want := append([]float32(nil), c0...)
 			Q8MulAddNaive(q, sh.m, x, ldx, want, ldc)
-			saved := useAsm
-			defer func() { useAsm = saved }()
-			for _, asm := range []bool{false, true} {
-				if asm && !saved {
-					continue
-				}
-				useAsm = asm
+			paths, set, restore := q8Paths()
+			defer restore()
+			for _, asm := range paths {
+				set(asm)
 				for _, threads := range []int{1, 2} {
 					SetThreads(threads)
 					got := append([]float32(nil), c0...)
@@ -55,7 +67,7 @@ func TestQ8MulAddPathsAgree(t *testing.T) {
 					q.MulAdd(0, x, ldx, got, ldc, &buf) // no rows: no change
 					for i := range got {
 						require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]),
-							"asm %v threads %d element %d: %v, naive %v", asm, threads, i, got[i], want[i])
+							"path %s threads %d element %d: %v, naive %v", asm, threads, i, got[i], want[i])
 					}
 					// Mul overwrites: the same bits as MulAdd onto zeros.
 					set := append([]float32(nil), c0...)
@@ -63,7 +75,7 @@ func TestQ8MulAddPathsAgree(t *testing.T) {
 					zero := make([]float32, len(c0))
 					q.MulAdd(sh.m, x, ldx, zero, ldc, &buf)
 					for i := 0; i < sh.m; i++ {
-						require.Equal(t, zero[i*ldc:i*ldc+sh.n], set[i*ldc:i*ldc+sh.n], "Mul, asm %v threads %d row %d", asm, threads, i)
+						require.Equal(t, zero[i*ldc:i*ldc+sh.n], set[i*ldc:i*ldc+sh.n], "Mul, path %s threads %d row %d", asm, threads, i)
 						require.Equal(t, c0[i*ldc+sh.n:(i+1)*ldc], set[i*ldc+sh.n:(i+1)*ldc], "Mul wrote outside its columns")
 					}
 				}
@@ -73,13 +85,24 @@ func TestQ8MulAddPathsAgree(t *testing.T) {
 	}
 }
 
-// TestQ8KernelsExact compares the AVX2 kernels with their Go twins on
-// extreme values (every activation 127 against weights ±127, where a
-// saturating 16-bit sum would show) and on random bytes.
+// TestQ8KernelsExact compares the AVX2 and VNNI kernels with their Go
+// twins on extreme values (every activation 127 against weights ±127, where
+// a saturating 16-bit sum would show) and on random bytes.
 func TestQ8KernelsExact(t *testing.T) {
 	if !useAsm {
 		t.Skip("no AVX2")
 	}
+	paths, set, restore := q8Paths()
+	defer restore()
+	for _, p := range paths[1:] {
+		t.Run(p, func(t *testing.T) {
+			set(p)
+			testQ8KernelsExact(t)
+		})
+	}
+}
+
+func testQ8KernelsExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, kq := range []int{1, 2, 7, 64, 200} {
 		lda := kq * 4
@@ -247,11 +270,20 @@ func BenchmarkQ8MulAdd(b *testing.B) {
 		})
 		q := QuantizeWeights(sh.n, sh.k, w, sh.k)
 		var buf QBuf
-		b.Run(sh.name+"/int8", func(b *testing.B) {
-			for b.Loop() {
-				q.MulAdd(sh.m, x, sh.k, c, sh.n, &buf)
+		paths, set, restore := q8Paths()
+		for _, p := range paths {
+			name := sh.name + "/int8"
+			if p != paths[len(paths)-1] {
+				name += "-" + p // the fastest form is plain int8
 			}
-			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
-		})
+			b.Run(name, func(b *testing.B) {
+				set(p)
+				defer restore()
+				for b.Loop() {
+					q.MulAdd(sh.m, x, sh.k, c, sh.n, &buf)
+				}
+				b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
 	}
 }
