@@ -415,19 +415,25 @@ func (t *BPE) EncodeOffsets(text string) ([]int32, [][2]int) {
 }
 
 // Decode concatenates the tokens, turns "▁" into spaces and drops the
-// prepended one (HF's Metaspace decoder). Unk renders as "<unk>".
+// prepended one (HF's Metaspace decoder). With OpenMarks it also drops the
+// "▁" that encoding put after ¡ and ¿, so "¡Hola!" decodes as itself where
+// HF's decoder (tokenizer.json) gives "¡ Hola!". Unk renders as "<unk>".
 func (t *BPE) Decode(ids []int32) string {
 	var b strings.Builder
-	first := true
+	first, afterMark := true, false
 	for _, id := range ids {
 		if id == Pad || id == BOS || id == EOS {
 			continue
 		}
 		tok := t.Token(id)
-		if first && strings.HasPrefix(tok, metaspace) {
+		if (first || (t.open && afterMark)) && strings.HasPrefix(tok, metaspace) {
 			tok = tok[len(metaspace):]
 		}
 		first = false
+		if t.open && tok != "" {
+			last, _ := utf8.DecodeLastRuneInString(tok)
+			afterMark = isOpenMark(last)
+		}
 		b.WriteString(strings.ReplaceAll(tok, metaspace, " "))
 	}
 	return b.String()

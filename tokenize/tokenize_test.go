@@ -501,6 +501,10 @@ func TestBPEOpenMarks(t *testing.T) {
 	assert.Equal(t, []string{"▁Hola", "▁", "¡", "▁Hola"}, tokens(b, "Hola¡Hola"), "a mark inside a word cuts it on both sides")
 	assert.Equal(t, []string{"▁", "¡"}, tokens(b, "¡"))
 	assert.Equal(t, []string{"▁", "¡", "▁Hola"}, tokens(b, "¡ Hola"), "a space after the mark adds nothing")
+	for in, want := range map[string]string{"¡Hola!": "¡Hola!", "dijo ¡hola": "dijo ¡hola", "¿¡Hola": "¿¡Hola",
+		"¡ Hola": "¡Hola", "¡": "¡", "Él dijo ¿dónde está?": "Él dijo ¿dónde está?"} {
+		assert.Equal(t, want, b.Decode(b.Encode(in)), "decoding %q: no space after the mark", in)
+	}
 
 	// Without the option the word after the mark has no "▁".
 	plain, err := TrainBPE(strings.NewReader(text), BPEOptions{VocabSize: 80, SplitPunct: true})

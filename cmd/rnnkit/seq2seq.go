@@ -831,6 +831,9 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	if o.valFrac <= 0 || o.valFrac >= 1 {
 		return usagef("--val-frac must be in (0, 1), got %v", o.valFrac)
 	}
+	if c.Flags().Changed("open-marks") && o.openMarks && (!o.splitPunct || o.tokenizer != seq2seq.TokenizerBPE) {
+		return usagef("--open-marks needs --tokenizer bpe with --split-punct (it sets ¡ and ¿ apart from the punctuation those split off)")
+	}
 	if o.opt.ValMax == 0 {
 		o.opt.ValMax = -1
 	}

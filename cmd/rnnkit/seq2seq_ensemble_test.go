@@ -124,6 +124,8 @@ func TestTrainSplitSeed(t *testing.T) {
 	require.NoError(t, err, "the same tokenizers")
 	_, _, err = runCLI(t, "train", "seq2seq", "--data", data, "--out", filepath.Join(dir, "d.safetensors"), "--split-seed", "-1", "-q")
 	require.ErrorContains(t, err, "--split-seed must be a non-negative integer")
+	_, _, err = runCLI(t, "train", "seq2seq", "--data", data, "--out", filepath.Join(dir, "d.safetensors"), "--split-punct=false", "--open-marks", "-q")
+	require.ErrorContains(t, err, "--open-marks needs --tokenizer bpe with --split-punct")
 	// resuming with another --split-seed is refused
 	_, _, err = runCLI(t, "train", "seq2seq", "--data", data, "--out", b, "--resume", b+".ckpt", "--seed", "2", "--split-seed", "3",
 		"--val-frac", "0.1", "--epochs", "0.2", "--batch", "32", "-q")
