@@ -19,8 +19,44 @@ TEXT ·q8Kernel4x16VNNI(SB), NOSPLIT, $0-81
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	// Two k4 steps per iteration into two sets of accumulators (Z0-Z3 and
+	// Z16-Z19), added at the end: eight chains of VPDPBUSD instead of four
+	// hide its latency, and integer sums do not depend on the order.
+	MOVQ CX, DI
+	SHRQ $1, DI
+	JZ   vtail
 
 vloop:
+	VMOVDQU32 (BX), Z8
+	VMOVDQU32 64(BX), Z9
+	VPBROADCASTD (SI), Z4
+	VPBROADCASTD (SI)(R8*1), Z5
+	VPBROADCASTD (SI)(R8*2), Z6
+	VPBROADCASTD (SI)(R9*1), Z7
+	VPBROADCASTD 4(SI), Z20
+	VPBROADCASTD 4(SI)(R8*1), Z21
+	VPBROADCASTD 4(SI)(R8*2), Z22
+	VPBROADCASTD 4(SI)(R9*1), Z23
+	VPDPBUSD Z8, Z4, Z0
+	VPDPBUSD Z8, Z5, Z1
+	VPDPBUSD Z8, Z6, Z2
+	VPDPBUSD Z8, Z7, Z3
+	VPDPBUSD Z9, Z20, Z16
+	VPDPBUSD Z9, Z21, Z17
+	VPDPBUSD Z9, Z22, Z18
+	VPDPBUSD Z9, Z23, Z19
+	ADDQ $8, SI
+	ADDQ $128, BX
+	DECQ DI
+	JNZ  vloop
+
+vtail:
+	ANDQ $1, CX
+	JZ   vsum
 	VMOVDQU32 (BX), Z8
 	VPBROADCASTD (SI), Z4
 	VPBROADCASTD (SI)(R8*1), Z5
@@ -30,10 +66,12 @@ vloop:
 	VPDPBUSD Z8, Z5, Z1
 	VPDPBUSD Z8, Z6, Z2
 	VPDPBUSD Z8, Z7, Z3
-	ADDQ $4, SI
-	ADDQ $64, BX
-	DECQ CX
-	JNZ  vloop
+
+vsum:
+	VPADDD Z16, Z0, Z0
+	VPADDD Z17, Z1, Z1
+	VPADDD Z18, Z2, Z2
+	VPADDD Z19, Z3, Z3
 
 	MOVQ zp+32(FP), R10
 	MOVQ colsum+40(FP), R11
