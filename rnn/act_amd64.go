@@ -11,8 +11,24 @@ func sigmoidAVX(x *float32, n8 int)
 //go:noescape
 func tanhAVX(x *float32, n8 int)
 
-// sigmoidVec replaces each x[i] with sigmoid(x[i]), eight at a time.
+// useAVX512 selects the 16-lane forms of sigmoid and tanh
+// (act_amd64.s), which give the AVX2 kernels' bits.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+
+//go:noescape
+func sigmoidAVX512(x *float32, n16 int)
+
+//go:noescape
+func tanhAVX512(x *float32, n16 int)
+
+// sigmoidVec replaces each x[i] with sigmoid(x[i]), sixteen or eight at a
+// time.
 func sigmoidVec(x []float32) {
+	if useAVX512 && len(x) >= 16 {
+		n16 := len(x) / 16
+		sigmoidAVX512(&x[0], n16)
+		x = x[16*n16:]
+	}
 	n8 := len(x) / 8
 	if !useAVX2 {
 		n8 = 0
@@ -25,8 +41,13 @@ func sigmoidVec(x []float32) {
 	}
 }
 
-// tanhVec replaces each x[i] with tanh(x[i]), eight at a time.
+// tanhVec replaces each x[i] with tanh(x[i]), sixteen or eight at a time.
 func tanhVec(x []float32) {
+	if useAVX512 && len(x) >= 16 {
+		n16 := len(x) / 16
+		tanhAVX512(&x[0], n16)
+		x = x[16*n16:]
+	}
 	n8 := len(x) / 8
 	if !useAVX2 {
 		n8 = 0

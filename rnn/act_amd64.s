@@ -404,3 +404,95 @@ sgloop:
 	JNZ  sgloop
 	VZEROUPPER
 	RET
+
+
+// sigmoid and tanh on 16 lanes (AVX-512F): EXP8 and its
+// callers instruction for instruction on ZMM registers, with the constants
+// in registers, so every lane gets the bits the AVX2 kernels give
+// (VRNDSCALEPS $1 is VROUNDPS $1: round down). The constants are the first
+// dword of the tables above.
+
+// EXP16 is EXP8 on Z0; clobbers Z1-Z3. Needs EXP16_CONSTS.
+#define EXP16 \
+	VMINPS Z0, Z9, Z0; \
+	VMAXPS Z0, Z10, Z0; \
+	VMOVAPS Z0, Z1; \
+	VFMADD213PS Z14, Z8, Z1; \
+	VRNDSCALEPS $1, Z1, Z1; \
+	VFNMADD231PS Z15, Z1, Z0; \
+	VFNMADD231PS Z16, Z1, Z0; \
+	VMOVAPS Z17, Z2; \
+	VFMADD213PS Z18, Z0, Z2; \
+	VFMADD213PS Z19, Z0, Z2; \
+	VFMADD213PS Z20, Z0, Z2; \
+	VFMADD213PS Z21, Z0, Z2; \
+	VFMADD213PS Z22, Z0, Z2; \
+	VMULPS Z0, Z0, Z3; \
+	VFMADD213PS Z0, Z3, Z2; \
+	VADDPS Z12, Z2, Z2; \
+	VCVTPS2DQ Z1, Z1; \
+	VPADDD Z23, Z1, Z1; \
+	VPSLLD $23, Z1, Z1; \
+	VMULPS Z1, Z2, Z0
+
+#define EXP16_CONSTS \
+	VBROADCASTSS log2e<>(SB), Z8; \
+	VBROADCASTSS hi<>(SB), Z9; \
+	VBROADCASTSS lo<>(SB), Z10; \
+	VBROADCASTSS one<>(SB), Z12; \
+	VBROADCASTSS half<>(SB), Z14; \
+	VBROADCASTSS c1<>(SB), Z15; \
+	VBROADCASTSS c2<>(SB), Z16; \
+	VBROADCASTSS p0<>(SB), Z17; \
+	VBROADCASTSS p1<>(SB), Z18; \
+	VBROADCASTSS p2<>(SB), Z19; \
+	VBROADCASTSS p3<>(SB), Z20; \
+	VBROADCASTSS p4<>(SB), Z21; \
+	VBROADCASTSS p5<>(SB), Z22; \
+	VPBROADCASTD i127<>(SB), Z23
+
+// func sigmoidAVX512(x *float32, n16 int): x[i] = 1/(1+exp(-x[i])), i < 16*n16.
+TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n16+8(FP), CX
+	EXP16_CONSTS
+	VBROADCASTSS neg1<>(SB), Z24
+s16loop:
+	TESTQ CX, CX
+	JZ s16done
+	VMOVUPS (SI), Z0
+	VMULPS Z24, Z0, Z0
+	EXP16
+	VADDPS Z12, Z0, Z0
+	VDIVPS Z0, Z12, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, SI
+	DECQ CX
+	JMP s16loop
+s16done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX512(x *float32, n16 int): x[i] = 2/(1+exp(-2x[i])) - 1, i < 16*n16.
+TEXT ·tanhAVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n16+8(FP), CX
+	EXP16_CONSTS
+	VBROADCASTSS two<>(SB), Z13
+	VBROADCASTSS neg2<>(SB), Z24
+t16loop:
+	TESTQ CX, CX
+	JZ t16done
+	VMOVUPS (SI), Z0
+	VMULPS Z24, Z0, Z0
+	EXP16
+	VADDPS Z12, Z0, Z0
+	VDIVPS Z0, Z13, Z0
+	VSUBPS Z12, Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, SI
+	DECQ CX
+	JMP t16loop
+t16done:
+	VZEROUPPER
+	RET
