@@ -159,13 +159,20 @@ func readQ8(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32) e
 		if err := readFull(r, b, dataStart+s.begin+done, size); err != nil {
 			return err
 		}
-		for k, c := range b {
-			e := done + int64(k)
-			q := int8(c)
-			if q == -128 {
-				return badf(errInvalid, "int8 tensor %q has -128 at element %d; rnnkit's int8 values lie in [-127, 127]", s.name, e)
+		// Row by row: one scale per run of a row's elements in the chunk.
+		for k := int64(0); k < m; {
+			e := done + k
+			row, col := e/cols, e%cols
+			n := min(cols-col, m-k)
+			sc, out := scale[row], dst[e:e+n]
+			for i, c := range b[k : k+n] {
+				q := int8(c)
+				if q == -128 {
+					return badf(errInvalid, "int8 tensor %q has -128 at element %d; rnnkit's int8 values lie in [-127, 127]", s.name, e+int64(i))
+				}
+				out[i] = float32(q) * sc
 			}
-			dst[e] = float32(q) * scale[e/cols]
+			k += n
 		}
 		done += m
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/rnnkit/rnnkit/charrnn"
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
@@ -42,9 +44,11 @@ func defaultCharRNN() ([]*charrnn.Model, []string, error) {
 	if len(models.CharRNN) == 0 {
 		return nil, nil, noDefaultError{charrnn.Kind}
 	}
-	var ms []*charrnn.Model
-	var names []string
-	for _, file := range models.CharRNN {
+	ms := make([]*charrnn.Model, len(models.CharRNN))
+	names := make([]string, len(models.CharRNN))
+	errs := make([]error, len(models.CharRNN))
+	var wg sync.WaitGroup
+	for i, file := range models.CharRNN {
 		name, data, err := defaultModel(file)
 		if err != nil {
 			if file != charrnn.Kind {
@@ -52,11 +56,12 @@ func defaultCharRNN() ([]*charrnn.Model, []string, error) {
 			}
 			return nil, nil, err
 		}
-		m, err := charrnn.LoadBytes(name, data)
-		if err != nil {
-			return nil, nil, err
-		}
-		ms, names = append(ms, m), append(names, name)
+		names[i] = name
+		wg.Go(func() { ms[i], errs[i] = charrnn.LoadBytes(name, data) }) // the files load side by side: cold start
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
 	}
 	return ms, names, nil
 }

@@ -51,7 +51,9 @@ type QMatrix struct {
 	colsum []int32   // (ceil(N/16)*16): Σ_k qw[j,k]
 }
 
-// QuantizeWeights quantizes w: (n, k) with row stride ldw.
+// QuantizeWeights quantizes w: (n, k) with row stride ldw. Large matrices
+// are quantized on the pool's goroutines, rows split among them (the rows
+// are independent, so the result does not depend on the split).
 func QuantizeWeights(n, k int, w []float32, ldw int) *QMatrix {
 	if n <= 0 || k <= 0 || ldw < k || len(w) < (n-1)*ldw+k {
 		panic(ErrShort)
@@ -59,29 +61,51 @@ func QuantizeWeights(n, k int, w []float32, ldw int) *QMatrix {
 	kq := ceilDiv(k, 4)
 	np := ceilDiv(n, q8nr) * q8nr
 	q := &QMatrix{N: n, K: k, kq: kq, w: make([]int8, np*kq*4), scale: make([]float32, np), colsum: make([]int32, np)}
-	for j := 0; j < n; j++ {
-		row := w[j*ldw : j*ldw+k]
-		var mx float32
-		for _, v := range row {
-			mx = max(mx, float32(math.Abs(float64(v))))
+	rows := func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			q.quantizeRow(j, w[j*ldw:j*ldw+k])
 		}
-		if mx == 0 {
-			continue
-		}
-		s := mx / 127
-		q.scale[j] = s
-		inv := 1 / s
-		base := (j/q8nr)*kq*q8nr*4 + (j%q8nr)*4
-		var sum int32
-		for p, v := range row {
-			r := int32(math.RoundToEven(float64(float32(v * inv))))
-			r = max(-127, min(127, r))
-			q.w[base+(p/4)*q8nr*4+p%4] = int8(r)
-			sum += r
-		}
-		q.colsum[j] = sum
+	}
+	if n*k >= parQuantize && numThreads() > 1 {
+		ParallelFor(n, max(1, parQuantize/(4*k)), rows)
+	} else {
+		rows(0, n)
 	}
 	return q
+}
+
+// parQuantize is the size (N·K weights) from which QuantizeWeights splits
+// its rows over the pool.
+const parQuantize = 1 << 16
+
+// quantizeRow sets row j of q from the float weights row: its scale
+// max|w|/127, each weight divided by it and rounded half to even into
+// [-127, 127], and the row's sum. The rounding adds and subtracts 1.5·2²³
+// in float32, which rounds |x| < 2²² half to even exactly as
+// math.RoundToEven does; |x| here is at most 127 (and NaN or ±Inf, from a
+// row with one, stay so through both, as through math.RoundToEven).
+func (q *QMatrix) quantizeRow(j int, row []float32) {
+	var mx float32
+	for _, v := range row {
+		mx = max(mx, math.Float32frombits(math.Float32bits(v)&^(1<<31)))
+	}
+	if mx == 0 {
+		return
+	}
+	s := mx / 127
+	q.scale[j] = s
+	inv := 1 / s
+	const magic = 1.5 * (1 << 23)
+	dst := q.w[(j/q8nr)*q.kq*q8nr*4+(j%q8nr)*4:]
+	var sum int32
+	for p, v := range row {
+		x := v * inv
+		r := int32((x + magic) - magic)
+		r = max(-127, min(127, r))
+		dst[(p>>2)*q8nr*4+p&3] = int8(r)
+		sum += r
+	}
+	q.colsum[j] = sum
 }
 
 // Weight returns the dequantized weight w[j,k] = qw[j,k]·sw[j].

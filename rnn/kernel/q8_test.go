@@ -287,3 +287,74 @@ func BenchmarkQ8MulAdd(b *testing.B) {
 		}
 	}
 }
+
+// TestQuantizeWeightsExact: QuantizeWeights (float32 rounding, rows split
+// over the pool) builds the same matrix as the direct float64 reference,
+// on random rows, rows of ties (x.5 after scaling), subnormal, zero,
+// infinite and NaN rows, with one thread and two.
+func TestQuantizeWeightsExact(t *testing.T) {
+	ref := func(n, k int, w []float32, ldw int) *QMatrix {
+		kq := ceilDiv(k, 4)
+		np := ceilDiv(n, q8nr) * q8nr
+		q := &QMatrix{N: n, K: k, kq: kq, w: make([]int8, np*kq*4), scale: make([]float32, np), colsum: make([]int32, np)}
+		for j := 0; j < n; j++ {
+			row := w[j*ldw : j*ldw+k]
+			var mx float32
+			for _, v := range row {
+				mx = max(mx, float32(math.Abs(float64(v))))
+			}
+			if mx == 0 {
+				continue
+			}
+			s := mx / 127
+			q.scale[j] = s
+			inv := 1 / s
+			base := (j/q8nr)*kq*q8nr*4 + (j%q8nr)*4
+			var sum int32
+			for p, v := range row {
+				r := int32(math.RoundToEven(float64(float32(v * inv))))
+				r = max(-127, min(127, r))
+				q.w[base+(p/4)*q8nr*4+p%4] = int8(r)
+				sum += r
+			}
+			q.colsum[j] = sum
+		}
+		return q
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, sh := range []struct{ n, k int }{{1, 1}, {3, 5}, {17, 33}, {300, 256}, {1024, 130}} {
+		ldw := sh.k + 2
+		w := randQ8(rng, sh.n*ldw, 0)
+		for j := 0; j < sh.n; j++ {
+			row := w[j*ldw : j*ldw+sh.k]
+			switch j % 7 {
+			case 1: // ties: max 127, the others k + 0.5
+				for p := range row {
+					row[p] = float32(p%255-127) + 0.5
+				}
+				row[0] = 127
+			case 2:
+				clear(row)
+			case 3:
+				for p := range row {
+					row[p] *= 1e-42 // subnormal
+				}
+			case 4:
+				row[len(row)/2] = float32(math.Inf(1 - 2*(j%2)))
+			case 5:
+				row[0] = float32(math.NaN())
+			}
+		}
+		want := ref(sh.n, sh.k, w, ldw)
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			got := QuantizeWeights(sh.n, sh.k, w, ldw)
+			require.Equal(t, want.w, got.w, "%dx%d threads %d", sh.n, sh.k, threads)
+			require.Equal(t, want.colsum, got.colsum)
+			for j := range want.scale {
+				require.Equal(t, math.Float32bits(want.scale[j]), math.Float32bits(got.scale[j]), "scale %d", j)
+			}
+		}
+		SetThreads(0)
+	}
+}
