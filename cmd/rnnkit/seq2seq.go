@@ -7,9 +7,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
@@ -72,8 +74,11 @@ func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, erro
 	if len(files) == 0 {
 		return nil, nil, usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
 	}
-	var ms []*seq2seq.Model
-	var names []string
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
+	ms := make([]*seq2seq.Model, len(files))
+	names := make([]string, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
 	for i, file := range files {
 		name, data, err := defaultModel(file)
 		if err != nil {
@@ -82,17 +87,21 @@ func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, erro
 			}
 			return nil, nil, err
 		}
-		m, err := seq2seq.LoadBytes(name, data)
-		if err != nil {
-			return nil, nil, err
-		}
-		if i > 0 {
-			if err := ms[0].SameTokenizers(m); err != nil {
-				return nil, nil, fmt.Errorf("%s cannot be decoded with %s: %w", name, names[0], err)
+		names[i] = name
+		wg.Go(func() { // the files load side by side: cold start
+			if ms[i], errs[i] = seq2seq.LoadBytes(name, data); errs[i] == nil {
+				quantize(ms[i], quant, name, seq2seq.Kind)
 			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	for i, m := range ms[1:] {
+		if err := ms[0].SameTokenizers(m); err != nil {
+			return nil, nil, fmt.Errorf("%s cannot be decoded with %s: %w", names[i+1], names[0], err)
 		}
-		quantize(m, quant, name, seq2seq.Kind)
-		ms, names = append(ms, m), append(names, name)
 	}
 	return ms, names, nil
 }
@@ -100,6 +109,7 @@ func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, erro
 // loadTranslator loads the main model of the embedded translator from
 // into to (without the rest of its ensemble), unquantized.
 func loadTranslator(from, to string) (*seq2seq.Model, error) {
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	files := translatorFiles(from, to)
 	if len(files) == 0 {
 		_, _, err := defaultTranslator(from, to, "none")
