@@ -218,6 +218,14 @@ func dot4F16AVX(k8 int, x *float32, b *uint16, ldb int, out *float32)
 
 var useF16Asm = useAsm && cpu.X86.HasF16C
 
+// dot4F16AVX512 is dot4F16AVX on ZMM registers, with the same bits.
+//
+//go:noescape
+func dot4F16AVX512(k8 int, x *float32, b *uint16, ldb int, out *float32)
+
+// useF16AVX512 selects dot4F16AVX512 (AVX-512F).
+var useF16AVX512 = useF16Asm && useAVX512
+
 // dotRowsF16 computes out[r] = x · f16(b[r*ldb : r*ldb+len(x)]).
 func dotRowsF16(out, x []float32, b []uint16, ldb int) {
 	k := len(x)
@@ -231,7 +239,11 @@ func dotRowsF16(out, x []float32, b []uint16, ldb int) {
 	r := 0
 	for ; r+4 <= rows; r += 4 {
 		o := out[r : r+4 : r+4]
-		dot4F16AVX(k8, &x[0], &b[r*ldb], ldb, &o[0])
+		if useF16AVX512 {
+			dot4F16AVX512(k8, &x[0], &b[r*ldb], ldb, &o[0])
+		} else {
+			dot4F16AVX(k8, &x[0], &b[r*ldb], ldb, &o[0])
+		}
 		for p := 8 * k8; p < k; p++ {
 			xp := x[p]
 			o[0] += xp * F16ToF32(b[r*ldb+p])

@@ -672,3 +672,70 @@ at6panel:
 	DECQ CX
 	JNZ  at6row
 	RET
+
+// func dot4F16AVX512(k8 int, x *float32, b *uint16, ldb int, out *float32)
+// dot4F16AVX on ZMM registers with the same bits: lanes 0-7 of Z0-Z3 are
+// dot4F16AVX's Y0-Y3 (the even blocks of 8) and lanes 8-15 its Y4-Y7 (the
+// odd blocks), each lane doing the same FMAs in the same order; the odd
+// block left over goes to the low halves after they are split, and the
+// reduction is dot4F16AVX's.
+TEXT ·dot4F16AVX512(SB), NOSPLIT, $0-40
+	MOVQ k8+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ ldb+24(FP), R8
+	SHLQ $1, R8
+	LEAQ (R8)(R8*2), R9
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+z4loop:
+	CMPQ CX, $2
+	JL   z4tail
+	VMOVUPS (SI), Z8
+	VCVTPH2PS (DI), Z10
+	VFMADD231PS Z10, Z8, Z0
+	VCVTPH2PS (DI)(R8*1), Z11
+	VFMADD231PS Z11, Z8, Z1
+	VCVTPH2PS (DI)(R8*2), Z12
+	VFMADD231PS Z12, Z8, Z2
+	VCVTPH2PS (DI)(R9*1), Z13
+	VFMADD231PS Z13, Z8, Z3
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $2, CX
+	JMP  z4loop
+
+z4tail:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z1, Y5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VEXTRACTF64X4 $1, Z3, Y7
+	TESTQ CX, CX
+	JE    z4red
+	VMOVUPS (SI), Y8
+	VCVTPH2PS (DI), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VCVTPH2PS (DI)(R8*1), Y11
+	VFMADD231PS Y11, Y8, Y1
+	VCVTPH2PS (DI)(R8*2), Y12
+	VFMADD231PS Y12, Y8, Y2
+	VCVTPH2PS (DI)(R9*1), Y13
+	VFMADD231PS Y13, Y8, Y3
+
+z4red:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	MOVQ out+32(FP), DX
+	VMOVUPS X0, (DX)
+	VZEROUPPER
+	RET

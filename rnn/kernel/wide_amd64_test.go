@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"gonum.org/v1/gonum/blas"
 )
 
@@ -73,4 +74,30 @@ func TestSgemmWideKernelExact(t *testing.T) {
 		}
 	}
 	SetThreads(0)
+}
+
+// TestDot4F16AVX512Exact: the ZMM form of the half-precision dot product
+// gives dot4F16AVX's bits for odd and even block counts.
+func TestDot4F16AVX512Exact(t *testing.T) {
+	if !useF16AVX512 {
+		t.Skip("no AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, k8 := range []int{1, 2, 3, 8, 31, 32, 33} {
+		ldb := 8*k8 + 5
+		x := make([]float32, 8*k8)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		b := make([]uint16, 4*ldb)
+		for i := range b {
+			b[i], _ = F32ToF16Exact(float32(rng.IntN(2048)-1024) / 512)
+		}
+		var want, got [4]float32
+		dot4F16AVX(k8, &x[0], &b[0], ldb, &want[0])
+		dot4F16AVX512(k8, &x[0], &b[0], ldb, &got[0])
+		for r := range want {
+			require.Equal(t, math.Float32bits(want[r]), math.Float32bits(got[r]), "k8 %d row %d: %v, AVX2 %v", k8, r, got[r], want[r])
+		}
+	}
 }
