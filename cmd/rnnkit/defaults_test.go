@@ -33,10 +33,10 @@ func TestDefaultModelOutputs(t *testing.T) {
 	} {
 		run(review, "classify", "--json", "-")
 	}
-	en := "The children are playing in the garden.\nI would like a cup of coffee, please.\nMy sister lives near the sea.\n"
+	en := "The children are playing in the garden.\nI would like a cup of coffee, please.\nMy sister lives near the sea.\nGoodbye.\nNice to meet you.\n"
 	run(en, "translate")
 	run(en, "translate", "--beam", "1")
-	es := "Los niños juegan en el jardín.\nMe gustaría una taza de café, por favor.\nMi hermana vive cerca del mar.\n"
+	es := "Los niños juegan en el jardín.\nMe gustaría una taza de café, por favor.\nMi hermana vive cerca del mar.\nBuenas tardes.\n"
 	run(es, "translate", "--from", "es")
 
 	path := filepath.Join("testdata", "default_outputs.golden")

@@ -28,6 +28,6 @@ var CharRNN = []string{"charrnn", "charrnn-2"}
 // (which --back-weight re-ranks with). They must have the same tokenizers,
 // as models trained with one --split-seed have.
 var (
-	EnEs = []string{"seq2seq"}
-	EsEn = []string{"seq2seq-es-en"}
+	EnEs = []string{"seq2seq", "seq2seq-2"}
+	EsEn = []string{"seq2seq-es-en", "seq2seq-es-en-2"}
 )
