@@ -153,7 +153,7 @@ func TestDefaultCharRNNEnsemble(t *testing.T) {
 		if l.Name == "charrnn" {
 			listed = true
 			require.Equal(t, []string{"charrnn", "charrnn"}, l.Ensemble)
-		} else {
+		} else if l.Kind == "charrnn" {
 			require.Nil(t, l.Ensemble, l.Name)
 		}
 	}

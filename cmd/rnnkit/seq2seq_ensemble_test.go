@@ -18,9 +18,9 @@ import (
 // same number) is what translate, eval seq2seq, serve, models and models
 // export all take as the default, from the one list models.EnEs.
 func TestDefaultTranslatorEnsemble(t *testing.T) {
-	saved := models.EnEs
-	t.Cleanup(func() { models.EnEs = saved })
-	models.EnEs = []string{"seq2seq"}
+	saved, savedEs := models.EnEs, models.EsEn
+	t.Cleanup(func() { models.EnEs, models.EsEn = saved, savedEs })
+	models.EnEs, models.EsEn = []string{"seq2seq"}, []string{"seq2seq-es-en"}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "val.tsv")
 	require.NoError(t, os.WriteFile(data, []byte("I live in Madrid.\tVivo en Madrid.\nThank you.\tGracias.\n"), 0o644))
@@ -130,4 +130,15 @@ func TestTrainSplitSeed(t *testing.T) {
 	_, _, err = runCLI(t, "train", "seq2seq", "--data", data, "--out", b, "--resume", b+".ckpt", "--seed", "2", "--split-seed", "3",
 		"--val-frac", "0.1", "--epochs", "0.2", "--batch", "32", "-q")
 	require.ErrorContains(t, err, "the checkpoint's run had --split-seed 1 (now 3)")
+}
+
+// TestShippedTranslators: every file of the shipped default translators
+// loads, and the members of each direction share their tokenizers.
+func TestShippedTranslators(t *testing.T) {
+	for _, d := range [][2]string{{"en", "es"}, {"es", "en"}} {
+		ms, names, err := defaultTranslator(d[0], d[1], "auto")
+		require.NoError(t, err, "%s->%s", d[0], d[1])
+		require.Len(t, ms, len(translatorFiles(d[0], d[1])))
+		require.Len(t, names, len(ms))
+	}
 }
