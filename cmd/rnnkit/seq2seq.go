@@ -210,10 +210,12 @@ its line number and gives an empty output line (a JSON object with "error"
 under --json); the rest is translated and the exit status is 1. A long stdin
 job shows its progress on stderr when stderr is a terminal.
 
-Two models are embedded: English->Spanish (the default) and Spanish->English
-(--from es). --from auto detects the language of each sentence and uses the
-model for it. A sentence that looks like the other language gets a warning
-on stderr. --model FILE uses a model you trained instead.
+Two translators are embedded: English->Spanish (the default) and
+Spanish->English (--from es), each an ensemble of two int8 models decoded
+together (rnnkit models lists them). --from auto detects the language of
+each sentence and uses the translator for it. A sentence that looks like
+the other language gets a warning on stderr. --model FILE uses a model you
+trained instead (--ensemble adds more).
 
 Decoding is a beam search of width 5 by default (--beam 1 is greedy and about
 4 times faster); --nbest K lists the K best hypotheses with their scores
