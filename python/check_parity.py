@@ -563,8 +563,10 @@ def s2s_margin(m, src_text, prefix):
 
 
 def compare_translate(c, label, m, model_path, sentences, beam=1, keep_unk=False):
-    args = ["translate", "--json", "--beam", str(beam)] + (["--model", model_path] if model_path else []) + \
-        (["--keep-unk"] if keep_unk else [])
+    # --quantize none: float arithmetic, as torch runs an int8 file's
+    # dequantized weights (the default translators are int8 files)
+    args = ["translate", "--json", "--beam", str(beam), "--quantize", "none"] + \
+        (["--model", model_path] if model_path else []) + (["--keep-unk"] if keep_unk else [])
     if beam > 1 and c.has_flag("translate", "--lexicon-penalty"):
         args += ["--lexicon-penalty", "0"]  # the lexicon re-ranking is not compared
     if beam > 1 and c.has_flag("translate", "--back-weight"):

@@ -920,14 +920,19 @@ class BPETokenizer(_Vocab):
         return ids, offs
 
     def decode(self, ids):
-        out, first = [], True
+        """rnnkit's BPE.Decode: "▁" becomes a space, the first is dropped and,
+        with open_marks, so is the one encoding put after ¡ and ¿ ("¡Hola!"
+        decodes as itself; HF's Metaspace decoder gives "¡ Hola!")."""
+        out, first, after_mark = [], True, False
         for i in ids:
             if i in (PAD, BOS, EOS):
                 continue
             tok = self.token(i)
-            if first and tok.startswith(_META):
+            if (first or (self.open_marks and after_mark)) and tok.startswith(_META):
                 tok = tok[1:]
             first = False
+            if self.open_marks and tok:
+                after_mark = tok[-1] in "¡¿"
             out.append(tok.replace(_META, " "))
         return "".join(out)
 
