@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
 	"github.com/rnnkit/rnnkit/seq2seq"
 	"github.com/spf13/cobra"
 )
@@ -121,7 +123,8 @@ type translateFn struct {
 	KeepUnk        bool
 	CopyNames      bool
 
-	m *seq2seq.Model
+	m   *seq2seq.Model
+	ens []*seq2seq.Model // the rest of the default's ensemble (models.EnEs, models.EsEn)
 }
 
 // translation is the object of `rnnkit translate --json` with the
@@ -138,15 +141,34 @@ func (f *translateFn) Setup(ctx context.Context) error {
 		kind = seq2seq.Kind
 	}
 	var err error
-	f.m, err = loadCached(ctx, kind, f.Model, seq2seq.Load, seq2seq.LoadBytes)
-	return err
+	if f.m, err = loadCached(ctx, kind, f.Model, seq2seq.Load, seq2seq.LoadBytes); err != nil || f.Model != "" {
+		return err
+	}
+	// The embedded default may be an ensemble, decoded as rnnkit translate
+	// decodes it: its other files, with the first's tokenizers.
+	files := models.EnEs
+	if f.Default == "seq2seq-es-en" {
+		files = models.EsEn
+	}
+	f.ens = nil
+	for _, file := range files[1:] {
+		m, err := loadCached(ctx, file, "", seq2seq.Load, seq2seq.LoadBytes)
+		if err != nil {
+			return err
+		}
+		if err := f.m.SameTokenizers(m); err != nil {
+			return fmt.Errorf("%s.safetensors cannot be decoded with %s.safetensors: %w", file, f.Default, err)
+		}
+		f.ens = append(f.ens, m)
+	}
+	return nil
 }
 
 // options are the decoding options, as `rnnkit translate` sets them.
 func (f *translateFn) options() seq2seq.TranslateOptions {
 	o := seq2seq.TranslateOptions{Beam: max(f.Beam, f.NBest), NBest: f.NBest, LengthPenalty: f.LengthPenalty,
 		MaxLenRatio: f.MaxLenRatio, Batch: f.Batch, KeepUnk: f.KeepUnk, LexiconPenalty: f.LexiconPenalty,
-		NamePenalty: f.NamePenalty, CopyNames: f.CopyNames}
+		NamePenalty: f.NamePenalty, CopyNames: f.CopyNames, Ensemble: f.ens}
 	if o.LengthPenalty == 0 {
 		o.LengthPenalty = -1 // none
 	}
