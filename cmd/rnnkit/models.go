@@ -45,20 +45,35 @@ func defaultCharRNN() ([]*charrnn.Model, []string, error) {
 	if len(models.CharRNN) == 0 {
 		return nil, nil, noDefaultError{charrnn.Kind}
 	}
-	ms := make([]*charrnn.Model, len(models.CharRNN))
-	names := make([]string, len(models.CharRNN))
-	errs := make([]error, len(models.CharRNN))
+	return loadDefaultFiles(models.CharRNN, "the default charrnn model", charrnn.LoadBytes, nil)
+}
+
+// loadDefaultFiles loads the embedded files of one default model (what
+// names it in errors), side by side (cold start), then calls after, when
+// not nil, on each model with its name, on the model's own goroutine. It
+// returns the models and their names ("embedded:models/FILE.safetensors")
+// in the order of files; a missing file is a noDefaultError, which for a
+// file after the first also names the model it belongs to.
+func loadDefaultFiles[M any](files []string, what string, loadBytes func(string, []byte) (M, error), after func(M, string)) ([]M, []string, error) {
+	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
+	ms := make([]M, len(files))
+	names := make([]string, len(files))
+	errs := make([]error, len(files))
 	var wg sync.WaitGroup
-	for i, file := range models.CharRNN {
+	for i, file := range files {
 		name, data, err := defaultModel(file)
 		if err != nil {
-			if file != charrnn.Kind {
-				err = fmt.Errorf("%w (%s.safetensors, a file of the default charrnn model, is missing from cmd/rnnkit/models)", err, file)
+			if i > 0 {
+				err = fmt.Errorf("%w (%s.safetensors, a file of %s, is missing from cmd/rnnkit/models)", err, file, what)
 			}
 			return nil, nil, err
 		}
 		names[i] = name
-		wg.Go(func() { ms[i], errs[i] = charrnn.LoadBytes(name, data) }) // the files load side by side: cold start
+		wg.Go(func() {
+			if ms[i], errs[i] = loadBytes(name, data); errs[i] == nil && after != nil {
+				after(ms[i], name)
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

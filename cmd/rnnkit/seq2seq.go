@@ -7,11 +7,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
@@ -50,14 +48,9 @@ var translators = []struct {
 }
 
 // translatorFiles is the list of files of the embedded from->to
-// translator (to "" = into any language), nil when there is none.
-func translatorFiles(from, to string) []string {
-	files, _ := translatorEntry(from, to)
-	return files
-}
-
-// translatorEntry is translatorFiles with the direction's target language.
-func translatorEntry(from, to string) ([]string, string) {
+// translator (to "" = into any language) and the direction's target
+// language; the files are nil when there is none.
+func translatorFiles(from, to string) ([]string, string) {
 	for _, t := range translators {
 		if t.from == from && (to == "" || t.to == to) {
 			return *t.files, t.to
@@ -66,36 +59,22 @@ func translatorEntry(from, to string) ([]string, string) {
 	return nil, to
 }
 
+// noTranslator is the error for a direction no embedded model translates.
+func noTranslator(from, to string) error {
+	return usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
+}
+
 // defaultTranslator loads the embedded translator from into to: its main
 // model and the rest of its ensemble, with where each came from
 // ("embedded:models/FILE.safetensors"), quantized as quant says.
 func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, error) {
-	files, to := translatorEntry(from, to)
+	files, to := translatorFiles(from, to)
 	if len(files) == 0 {
-		return nil, nil, usagef("no embedded model translates %s into %s; the embedded ones are en->es and es->en (or pass --model FILE)", from, to)
+		return nil, nil, noTranslator(from, to)
 	}
-	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	ms := make([]*seq2seq.Model, len(files))
-	names := make([]string, len(files))
-	errs := make([]error, len(files))
-	var wg sync.WaitGroup
-	for i, file := range files {
-		name, data, err := defaultModel(file)
-		if err != nil {
-			if i > 0 {
-				err = fmt.Errorf("%w (%s.safetensors, a file of the default %s->%s translator, is missing from cmd/rnnkit/models)", err, file, from, to)
-			}
-			return nil, nil, err
-		}
-		names[i] = name
-		wg.Go(func() { // the files load side by side: cold start
-			if ms[i], errs[i] = seq2seq.LoadBytes(name, data); errs[i] == nil {
-				quantize(ms[i], quant, name, seq2seq.Kind)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	ms, names, err := loadDefaultFiles(files, "the default "+from+"->"+to+" translator", seq2seq.LoadBytes,
+		func(m *seq2seq.Model, name string) { quantize(m, quant, name, seq2seq.Kind) })
+	if err != nil {
 		return nil, nil, err
 	}
 	for i, m := range ms[1:] {
@@ -109,23 +88,21 @@ func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, erro
 // loadTranslator loads the main model of the embedded translator from
 // into to (without the rest of its ensemble), unquantized.
 func loadTranslator(from, to string) (*seq2seq.Model, error) {
-	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
-	files := translatorFiles(from, to)
+	files, to := translatorFiles(from, to)
 	if len(files) == 0 {
-		_, _, err := defaultTranslator(from, to, "none")
-		return nil, err
+		return nil, noTranslator(from, to)
 	}
-	name, data, err := defaultModel(files[0])
+	ms, _, err := loadDefaultFiles(files[:1], "", seq2seq.LoadBytes, nil)
 	if err != nil {
 		return nil, err
 	}
-	return seq2seq.LoadBytes(name, data)
+	return ms[0], nil
 }
 
 // translatorSource is the embedded file loadTranslator(from, to) loads, as
 // quantize names it ("" when there is none).
 func translatorSource(from, to string) string {
-	if files := translatorFiles(from, to); len(files) > 0 {
+	if files, _ := translatorFiles(from, to); len(files) > 0 {
 		return "embedded:models/" + files[0] + ".safetensors"
 	}
 	return ""
