@@ -46,4 +46,13 @@ func TestEnsemble(t *testing.T) {
 	other := tinyModel(t, synthetic(50, 7)[:3], cfg)
 	_, err = a.Translate(context.Background(), srcs, TranslateOptions{Ensemble: []*Model{other}})
 	assert.ErrorContains(t, err, "same source tokenizer")
+
+	// The check's fingerprints follow the tokenizers: a model given other
+	// tokenizers after a check is compared on the new ones, and back.
+	require.NoError(t, a.SameTokenizers(b))
+	saved := b.Src
+	b.Src = other.Src
+	assert.ErrorContains(t, a.SameTokenizers(b), "same source tokenizer")
+	b.Src = saved
+	assert.NoError(t, a.SameTokenizers(b))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/rnnkit/rnnkit/embed"
 	"github.com/rnnkit/rnnkit/internal/modelio"
@@ -95,6 +96,8 @@ type Model struct {
 	attn           *rnn.Attention
 	preOut         *rnn.Linear // tied only
 	out            *rnn.Linear // weight aliases tgtEmb's when tied
+
+	tokSums atomic.Pointer[tokenizerSums] // SameTokenizers' fingerprints, for the Src and Tgt they were taken of
 }
 
 // New builds a model with zero weights for the two tokenizers; call Init.
