@@ -102,7 +102,7 @@ func (q *QMatrix) quantizeRow(j int, row []float32) {
 		x := v * inv
 		r := int32((x + magic) - magic)
 		r = max(-127, min(127, r))
-		dst[(p>>2)*q8nr*4+p&3] = int8(r)
+		dst[(p>>2)*q8nr*4+(p&3)] = int8(r)
 		sum += r
 	}
 	q.colsum[j] = sum
