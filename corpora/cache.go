@@ -333,7 +333,18 @@ func writeManifest(dir string, m *Manifest) error {
 
 // writeFileAtomic writes b to a temporary file in the same folder, syncs it
 // and renames it over path.
-func writeFileAtomic(path string, b []byte) (err error) {
+func writeFileAtomic(path string, b []byte) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// WriteFileAtomic writes a file at path with write, through a temporary
+// file in the same folder that is synced and renamed over path only when
+// write succeeds: a reader sees the old file or the whole new one, and an
+// error or a crash leaves no partial file behind.
+func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
@@ -344,7 +355,7 @@ func writeFileAtomic(path string, b []byte) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = f.Write(b); err != nil {
+	if err = write(f); err != nil {
 		return err
 	}
 	if err = f.Chmod(0o644); err != nil {

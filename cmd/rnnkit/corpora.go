@@ -39,6 +39,7 @@ the download location with a mirror that serves the same file names.`,
 		newCorporaFetchCmd(g),
 		newCorporaImportCmd(g),
 		newCorporaPathCmd(g),
+		newCorporaSplitCmd(g),
 	)
 	root.AddCommand(cmd)
 }
