@@ -104,7 +104,7 @@ func (ps *Params) Tensors() []Tensor {
 // is not a parameter is an error unless its name starts with OptimPrefix.
 // On error ps is unchanged.
 func (ps *Params) SetFromTensors(ts []Tensor) error {
-	byName, err := ps.matchTensors(ts)
+	byName, err := ps.matchTensors(ts, false)
 	if err != nil {
 		return err
 	}
@@ -114,18 +114,22 @@ func (ps *Params) SetFromTensors(ts []Tensor) error {
 	return nil
 }
 
-// CheckTensors makes SetFromTensors' checks without copying anything: the
-// tensors are exactly the parameters, with their shapes (OptimPrefix
-// tensors aside). It works on a counter (NewParamCounter), so a model file
+// CheckTensors makes SetFromTensors' checks of names and shapes without
+// copying anything: the tensors are exactly the parameters, with their
+// shapes (OptimPrefix tensors aside), and the data of each, if it has
+// any, of the length its shape needs; the tensors of ModelFile.Shapes,
+// which have none, pass on their shapes. It works on a counter (NewParamCounter), so a model file
 // can be checked against the parameters a config would register before the
 // model's buffers are allocated.
 func (ps *Params) CheckTensors(ts []Tensor) error {
-	_, err := ps.matchTensors(ts)
+	_, err := ps.matchTensors(ts, true)
 	return err
 }
 
-// matchTensors indexes ts by name and checks it against ps's parameters.
-func (ps *Params) matchTensors(ts []Tensor) (map[string]*Tensor, error) {
+// matchTensors indexes ts by name and checks it against ps's parameters;
+// with noData, a tensor without data (ModelFile.Shapes) passes on its
+// shape alone.
+func (ps *Params) matchTensors(ts []Tensor, noData bool) (map[string]*Tensor, error) {
 	byName := make(map[string]*Tensor, len(ts))
 	for i := range ts {
 		t := &ts[i]
@@ -145,7 +149,7 @@ func (ps *Params) matchTensors(ts []Tensor) (map[string]*Tensor, error) {
 		if !equalShape(t.Shape, p.Shape) {
 			return nil, fmt.Errorf("tensor %q has shape %v, but the model needs %v; the file was saved with a different config", p.Name, t.Shape, p.Shape)
 		}
-		if len(t.Data) != p.numel() {
+		if !(noData && t.Data == nil) && len(t.Data) != p.numel() {
 			return nil, fmt.Errorf("tensor %q has shape %v but %d values", t.Name, t.Shape, len(t.Data))
 		}
 	}
@@ -395,14 +399,23 @@ func loadModel(name string, r io.ReaderAt, size int64, wantKind string) (ModelIn
 	if err != nil {
 		return ModelInfo{}, nil, explainReadError(name, err)
 	}
-	info, err := parseInfo(meta)
+	info, err := modelInfo(name, meta, wantKind)
 	if err != nil {
-		return ModelInfo{}, nil, fmt.Errorf("model file %s: %v", name, err)
-	}
-	if wantKind != "" && info.Kind != wantKind {
-		return ModelInfo{}, nil, fmt.Errorf("model file %s: this is a %q model, but a %q model is needed; pass a %s model file", name, info.Kind, wantKind, wantKind)
+		return ModelInfo{}, nil, err
 	}
 	return info, ts, nil
+}
+
+// modelInfo parses a model file's metadata and checks its kind.
+func modelInfo(name string, meta map[string]string, wantKind string) (ModelInfo, error) {
+	info, err := parseInfo(meta)
+	if err != nil {
+		return ModelInfo{}, fmt.Errorf("model file %s: %v", name, err)
+	}
+	if wantKind != "" && info.Kind != wantKind {
+		return ModelInfo{}, fmt.Errorf("model file %s: this is a %q model, but a %q model is needed; pass a %s model file", name, info.Kind, wantKind, wantKind)
+	}
+	return info, nil
 }
 
 func explainReadError(name string, err error) error {

@@ -139,31 +139,36 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, er
 	out := make([]Tensor, len(specs))
 	var chunk []byte
 	for i, s := range specs {
-		t := Tensor{Name: s.name, Shape: s.shape, Data: make([]float32, s.numel)}
-		if s.dtype == Q8 {
-			if err := readQ8(r, size, dataStart, s, t.Data); err != nil {
-				return nil, nil, err
-			}
-			out[i] = t
-			continue
+		out[i] = Tensor{Name: s.name, Shape: s.shape, Data: make([]float32, s.numel)}
+		if err := readTensor(r, size, dataStart, s, out[i].Data, &chunk); err != nil {
+			return nil, nil, err
 		}
-		es := int64(s.dtype.Size())
-		const chunkElems = 1 << 14
-		if chunk == nil && s.numel > 0 {
-			chunk = make([]byte, chunkElems*4)
-		}
-		for done := int64(0); done < s.numel; {
-			m := min(s.numel-done, chunkElems)
-			b := chunk[:m*es]
-			if err := readFull(r, b, dataStart+s.begin+done*es, size); err != nil {
-				return nil, nil, err
-			}
-			decode(t.Data[done:done+m], b, s.dtype)
-			done += m
-		}
-		out[i] = t
 	}
 	return out, meta, nil
+}
+
+// readTensor reads the values of tensor s (from a header read by
+// readHeader) into dst (s.numel values) as float32, dequantizing I8.
+// *chunk is a read buffer kept across calls.
+func readTensor(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32, chunk *[]byte) error {
+	if s.dtype == Q8 {
+		return readQ8(r, size, dataStart, s, dst)
+	}
+	es := int64(s.dtype.Size())
+	const chunkElems = 1 << 14
+	if *chunk == nil && s.numel > 0 {
+		*chunk = make([]byte, chunkElems*4)
+	}
+	for done := int64(0); done < s.numel; {
+		m := min(s.numel-done, chunkElems)
+		b := (*chunk)[:m*es]
+		if err := readFull(r, b, dataStart+s.begin+done*es, size); err != nil {
+			return err
+		}
+		decode(dst[done:done+m], b, s.dtype)
+		done += m
+	}
+	return nil
 }
 
 // TensorInfo describes one tensor of a safetensors header.

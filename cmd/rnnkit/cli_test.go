@@ -14,7 +14,7 @@ import (
 )
 
 // runCLI runs the CLI in-process and returns stdout, stderr and the error.
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+func runCLI(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	root := NewRootCmd()
 	var out, errb bytes.Buffer

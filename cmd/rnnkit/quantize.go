@@ -1,7 +1,8 @@
 package main
 
 import (
-	"bytes"
+	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -41,23 +42,24 @@ func quantize(m interface{ Quantize() }, mode, source, kind string) {
 // stores its weight matrices as int8. Unreadable files report false: the
 // load has already succeeded or failed on its own terms.
 func storedInt8(source, kind string) bool {
-	var data []byte
+	var f fs.File
+	var err error
 	switch {
 	case source == "":
-		_, data, _ = defaultModel(kind)
+		f, err = models.FS.Open(kind + ".safetensors")
 	case strings.HasPrefix(source, "embedded:models/"):
-		data, _ = models.FS.ReadFile(strings.TrimPrefix(source, "embedded:models/"))
+		f, err = models.FS.Open(strings.TrimPrefix(source, "embedded:models/"))
 	default:
-		f, err := os.Open(source)
-		if err != nil {
-			return false
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return false
-		}
-		return rnn.StoresQ8(f, st.Size())
+		f, err = os.Open(source)
 	}
-	return data != nil && rnn.StoresQ8(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	r, ok := f.(io.ReaderAt) // an embedded file is one too: its header is read in place
+	if err != nil || !ok {
+		return false
+	}
+	return rnn.StoresQ8(r, st.Size())
 }

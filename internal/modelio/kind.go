@@ -37,14 +37,29 @@ type Kind[C, M any] struct {
 
 // Load reads a model file of this kind: the file at path, or, when data is
 // not nil, the file held in data (an embedded model; path is then only its
-// name in messages).
+// name in messages). Unless the kind has its own SetWeights, the weights
+// are decoded straight into the model's parameters, with no float32 copy
+// of the file in between.
 func (k *Kind[C, M]) Load(path string, data []byte) (M, error) {
-	info, ts, err := Read(path, data, k.Name)
+	var zero M
+	mf, err := Open(path, data, k.Name)
 	if err != nil {
-		var zero M
 		return zero, err
 	}
-	return k.FromFile(path, info, ts)
+	defer mf.Close()
+	if k.SetWeights != nil {
+		ts, err := mf.Tensors()
+		if err != nil {
+			return zero, err
+		}
+		return k.FromFile(path, mf.Info, ts)
+	}
+	return k.build(path, mf.Info, mf.Shapes(), func(m M, ps *rnn.Params) error {
+		if err := mf.ReadParams(ps); err != nil {
+			return err
+		}
+		return checkFinite(path, ps)
+	})
 }
 
 // FromFile builds the model held in the metadata and tensors of a model
@@ -53,6 +68,17 @@ func (k *Kind[C, M]) Load(path string, data []byte) (M, error) {
 // model and sets its weights and metadata. name is the file's name in
 // messages.
 func (k *Kind[C, M]) FromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) (M, error) {
+	return k.build(name, info, ts, func(m M, ps *rnn.Params) error {
+		if k.SetWeights != nil {
+			return k.SetWeights(m, name, ts)
+		}
+		return SetWeights(name, ps, ts)
+	})
+}
+
+// build is FromFile with the weights set by setWeights; ts need only
+// have their names and shapes.
+func (k *Kind[C, M]) build(name string, info rnn.ModelInfo, ts []rnn.Tensor, setWeights func(m M, ps *rnn.Params) error) (M, error) {
 	var zero M
 	var cfg C
 	toks, keys, err := Decode(name, info, &cfg, k.Tokenizers...)
@@ -67,12 +93,7 @@ func (k *Kind[C, M]) FromFile(name string, info rnn.ModelInfo, ts []rnn.Tensor) 
 		return zero, fmt.Errorf("model file %s: %v", name, err)
 	}
 	ps, meta := k.Parts(m)
-	if k.SetWeights != nil {
-		err = k.SetWeights(m, name, ts)
-	} else {
-		err = SetWeights(name, ps, ts)
-	}
-	if err != nil {
+	if err := setWeights(m, ps); err != nil {
 		return zero, err
 	}
 	if info.Meta != nil {

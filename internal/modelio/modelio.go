@@ -51,6 +51,15 @@ func Read(path string, data []byte, kind string) (rnn.ModelInfo, []rnn.Tensor, e
 	return rnn.LoadModel(path, kind)
 }
 
+// Open opens a model file of the given kind as Read reads it, leaving the
+// weights to be read on demand (rnn.ModelFile). Close it when done.
+func Open(path string, data []byte, kind string) (*rnn.ModelFile, error) {
+	if data != nil {
+		return rnn.OpenModelBytes(path, data, kind)
+	}
+	return rnn.OpenModel(path, kind)
+}
+
 // Decode unmarshals info's config into cfg (a pointer to a config struct)
 // and loads the tokenizers with the given names, in that order. name is the
 // file's name in messages. It returns the config keys the file holds, so
@@ -100,6 +109,11 @@ func SetWeights(name string, ps *rnn.Params, ts []rnn.Tensor) error {
 	if err := ps.SetFromTensors(ts); err != nil {
 		return fmt.Errorf("model file %s: %v", name, err)
 	}
+	return checkFinite(name, ps)
+}
+
+// checkFinite fails unless every weight of ps is finite.
+func checkFinite(name string, ps *rnn.Params) error {
 	if !ps.AllFinite() {
 		return fmt.Errorf("model file %s: the weights hold NaN or Inf values; the file is damaged", name)
 	}

@@ -85,10 +85,14 @@ const parQuantize = 1 << 16
 // math.RoundToEven does; |x| here is at most 127 (and NaN or ±Inf, from a
 // row with one, stay so through both, as through math.RoundToEven).
 func (q *QMatrix) quantizeRow(j int, row []float32) {
-	var mx float32
+	// max |w| on the bits: for |w| (sign cleared) the float32 order is the
+	// uint32 order, NaN above +Inf, so the maximum is NaN when the row has
+	// one, as the float max would give, without its branches.
+	var mb uint32
 	for _, v := range row {
-		mx = max(mx, math.Float32frombits(math.Float32bits(v)&^(1<<31)))
+		mb = max(mb, math.Float32bits(v)&^(1<<31))
 	}
+	mx := math.Float32frombits(mb)
 	if mx == 0 {
 		return
 	}
@@ -96,12 +100,23 @@ func (q *QMatrix) quantizeRow(j int, row []float32) {
 	q.scale[j] = s
 	inv := 1 / s
 	const magic = 1.5 * (1 << 23)
+	round := func(v float32) int32 {
+		r := int32((v*inv + magic) - magic)
+		return max(-127, min(127, r))
+	}
 	dst := q.w[(j/q8nr)*q.kq*q8nr*4+(j%q8nr)*4:]
 	var sum int32
-	for p, v := range row {
-		x := v * inv
-		r := int32((x + magic) - magic)
-		r = max(-127, min(127, r))
+	full := len(row) &^ 3
+	for p := 0; p < full; p += 4 {
+		// Weights p..p+3 of the row are the row's 4 bytes of group p/4.
+		d := dst[(p>>2)*q8nr*4:][:4:4]
+		w := row[p : p+4 : p+4]
+		r0, r1, r2, r3 := round(w[0]), round(w[1]), round(w[2]), round(w[3])
+		d[0], d[1], d[2], d[3] = int8(r0), int8(r1), int8(r2), int8(r3)
+		sum += r0 + r1 + r2 + r3
+	}
+	for p := full; p < len(row); p++ {
+		r := round(row[p])
 		dst[(p>>2)*q8nr*4+(p&3)] = int8(r)
 		sum += r
 	}

@@ -1,0 +1,116 @@
+package rnn
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// ModelFile is a model file opened for reading: its header (metadata,
+// names, dtypes and shapes) is read and validated as LoadModel validates
+// it, and the weights are read on demand, either straight into a model's
+// parameters (ReadParams: no float32 copy of the file in between, which at
+// load is as large as the model) or as tensors (Tensors). Close it when
+// done.
+type ModelFile struct {
+	Info ModelInfo
+
+	name            string
+	r               io.ReaderAt
+	size, dataStart int64
+	specs           []tensorSpec
+	closer          io.Closer
+}
+
+// OpenModel opens the model file at path. wantKind, if not empty, is the
+// model kind the caller needs. Errors are LoadModel's, except that damaged
+// weight values (an int8 scale or value out of range) are found only when
+// they are read.
+func OpenModel(path, wantKind string) (*ModelFile, error) {
+	f, size, err := openModelFile(path)
+	if err != nil {
+		return nil, err
+	}
+	mf, err := openModel(path, f, size, wantKind)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	mf.closer = f
+	return mf, nil
+}
+
+// OpenModelBytes is OpenModel for a file held in memory (a go:embed'd
+// default); name stands for the file in errors.
+func OpenModelBytes(name string, data []byte, wantKind string) (*ModelFile, error) {
+	return openModel(name, bytes.NewReader(data), int64(len(data)), wantKind)
+}
+
+func openModel(name string, r io.ReaderAt, size int64, wantKind string) (*ModelFile, error) {
+	specs, meta, dataStart, err := readHeader(r, size)
+	if err != nil {
+		return nil, explainReadError(name, err)
+	}
+	info, err := modelInfo(name, meta, wantKind)
+	if err != nil {
+		return nil, err
+	}
+	return &ModelFile{Info: info, name: name, r: r, size: size, dataStart: dataStart, specs: specs}, nil
+}
+
+// Shapes returns the file's tensors (sorted by name) with their names and
+// shapes and no data, for checks such as Params.CheckTensors.
+func (f *ModelFile) Shapes() []Tensor {
+	out := make([]Tensor, len(f.specs))
+	for i, s := range f.specs {
+		out[i] = Tensor{Name: s.name, Shape: s.shape}
+	}
+	return out
+}
+
+// Tensors reads every tensor, as LoadModel returns them.
+func (f *ModelFile) Tensors() ([]Tensor, error) {
+	out := f.Shapes()
+	var chunk []byte
+	for i, s := range f.specs {
+		out[i].Data = make([]float32, s.numel)
+		if err := readTensor(f.r, f.size, f.dataStart, s, out[i].Data, &chunk); err != nil {
+			return nil, explainReadError(f.name, err)
+		}
+	}
+	return out, nil
+}
+
+// ReadParams reads the file's weights into ps, whose parameters must be
+// exactly the file's tensors (OptimPrefix tensors aside) with the same
+// shapes, as for SetFromTensors; each tensor is decoded straight into its
+// parameter. On an error ps may hold part of the file.
+func (f *ModelFile) ReadParams(ps *Params) error {
+	byName, err := ps.matchTensors(f.Shapes(), true)
+	if err != nil {
+		return fmt.Errorf("model file %s: %v", f.name, err)
+	}
+	var chunk []byte
+	for _, s := range f.specs {
+		if byName[s.name] == nil {
+			continue
+		}
+		p := ps.byName[s.name]
+		if p == nil { // an OptimPrefix tensor
+			continue
+		}
+		if err := readTensor(f.r, f.size, f.dataStart, s, p.W, &chunk); err != nil {
+			return explainReadError(f.name, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the file OpenModel opened; it does nothing for
+// OpenModelBytes.
+func (f *ModelFile) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	return f.closer.Close()
+}
