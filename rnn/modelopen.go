@@ -74,7 +74,7 @@ func (f *ModelFile) Tensors() ([]Tensor, error) {
 	var chunk []byte
 	for i, s := range f.specs {
 		out[i].Data = make([]float32, s.numel)
-		if err := readTensor(f.r, f.size, f.dataStart, s, out[i].Data, &chunk); err != nil {
+		if err := readTensor(f.r, f.size, f.dataStart, s, out[i].Data, &chunk, false); err != nil {
 			return nil, explainReadError(f.name, err)
 		}
 	}
@@ -84,7 +84,9 @@ func (f *ModelFile) Tensors() ([]Tensor, error) {
 // ReadParams reads the file's weights into ps, whose parameters must be
 // exactly the file's tensors (OptimPrefix tensors aside) with the same
 // shapes, as for SetFromTensors; each tensor is decoded straight into its
-// parameter. On an error ps may hold part of the file.
+// parameter. A NaN or ±Inf weight is an error (the file is damaged), as
+// every weight a model file holds is finite. On an error ps may hold part
+// of the file.
 func (f *ModelFile) ReadParams(ps *Params) error {
 	byName, err := ps.matchTensors(f.Shapes(), true)
 	if err != nil {
@@ -99,7 +101,9 @@ func (f *ModelFile) ReadParams(ps *Params) error {
 		if p == nil { // an OptimPrefix tensor
 			continue
 		}
-		if err := readTensor(f.r, f.size, f.dataStart, s, p.W, &chunk); err != nil {
+		if err := readTensor(f.r, f.size, f.dataStart, s, p.W, &chunk, true); err == errNonFinite {
+			return fmt.Errorf("model file %s: %v (tensor %q)", f.name, err, s.name)
+		} else if err != nil {
 			return explainReadError(f.name, err)
 		}
 	}

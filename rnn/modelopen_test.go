@@ -1,6 +1,9 @@
 package rnn
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,9 +54,27 @@ func TestModelFileReadParams(t *testing.T) {
 		assert.ErrorContains(t, mb.ReadParams(other), "is not a parameter of this model")
 	}
 
+	// A NaN weight is found as it is read.
+	nan := filepath.Join(t.TempDir(), "nan.safetensors")
+	src.List()[1].W[2] = 1234.5
+	require.NoError(t, SaveModel(nan, info, src, F32))
+	src.List()[1].W[2] = 0
+	b, err := os.ReadFile(nan)
+	require.NoError(t, err)
+	mark := binary.LittleEndian.AppendUint32(nil, math.Float32bits(1234.5))
+	i := bytes.Index(b, mark)
+	require.Positive(t, i)
+	binary.LittleEndian.PutUint32(b[i:], math.Float32bits(float32(math.NaN())))
+	require.NoError(t, os.WriteFile(nan, b, 0o644))
+	if mf, err := OpenModel(nan, ""); assert.NoError(t, err) {
+		err = mf.ReadParams(sameArch())
+		assert.ErrorContains(t, err, "nan.safetensors: the weights hold NaN or Inf values; the file is damaged (tensor \""+src.List()[1].Name+"\")")
+		mf.Close()
+	}
+
 	path := filepath.Join(t.TempDir(), "m.safetensors")
 	require.NoError(t, SaveModel(path, info, src, F32))
-	_, err := OpenModel(path, "charrnn")
+	_, err = OpenModel(path, "charrnn")
 	_, _, lerr := LoadModel(path, "charrnn")
 	require.Error(t, err)
 	assert.Equal(t, lerr.Error(), err.Error())

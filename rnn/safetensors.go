@@ -140,7 +140,7 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, er
 	var chunk []byte
 	for i, s := range specs {
 		out[i] = Tensor{Name: s.name, Shape: s.shape, Data: make([]float32, s.numel)}
-		if err := readTensor(r, size, dataStart, s, out[i].Data, &chunk); err != nil {
+		if err := readTensor(r, size, dataStart, s, out[i].Data, &chunk, false); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -149,8 +149,10 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, er
 
 // readTensor reads the values of tensor s (from a header read by
 // readHeader) into dst (s.numel values) as float32, dequantizing I8.
-// *chunk is a read buffer kept across calls.
-func readTensor(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32, chunk *[]byte) error {
+// *chunk is a read buffer kept across calls. With finite, a NaN or ±Inf
+// value is errNonFinite, found while the values are in cache (int8
+// values are finite by construction: their scales are checked).
+func readTensor(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32, chunk *[]byte, finite bool) error {
 	if s.dtype == Q8 {
 		return readQ8(r, size, dataStart, s, dst)
 	}
@@ -166,10 +168,16 @@ func readTensor(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float3
 			return err
 		}
 		decode(dst[done:done+m], b, s.dtype)
+		if finite && !allFinite(dst[done:done+m]) {
+			return errNonFinite
+		}
 		done += m
 	}
 	return nil
 }
+
+// errNonFinite is readTensor's error for a NaN or ±Inf value.
+var errNonFinite = errors.New("the weights hold NaN or Inf values; the file is damaged")
 
 // TensorInfo describes one tensor of a safetensors header.
 type TensorInfo struct {

@@ -54,12 +54,7 @@ func (k *Kind[C, M]) Load(path string, data []byte) (M, error) {
 		}
 		return k.FromFile(path, mf.Info, ts)
 	}
-	return k.build(path, mf.Info, mf.Shapes(), func(m M, ps *rnn.Params) error {
-		if err := mf.ReadParams(ps); err != nil {
-			return err
-		}
-		return checkFinite(path, ps)
-	})
+	return k.build(path, mf.Info, mf.Shapes(), func(_ M, ps *rnn.Params) error { return mf.ReadParams(ps) })
 }
 
 // FromFile builds the model held in the metadata and tensors of a model

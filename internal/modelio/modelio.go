@@ -109,11 +109,6 @@ func SetWeights(name string, ps *rnn.Params, ts []rnn.Tensor) error {
 	if err := ps.SetFromTensors(ts); err != nil {
 		return fmt.Errorf("model file %s: %v", name, err)
 	}
-	return checkFinite(name, ps)
-}
-
-// checkFinite fails unless every weight of ps is finite.
-func checkFinite(name string, ps *rnn.Params) error {
 	if !ps.AllFinite() {
 		return fmt.Errorf("model file %s: the weights hold NaN or Inf values; the file is damaged", name)
 	}
