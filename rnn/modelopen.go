@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // ModelFile is a model file opened for reading: its header (metadata,
@@ -87,7 +89,17 @@ func (f *ModelFile) Tensors() ([]Tensor, error) {
 // parameter. A NaN or ±Inf weight is an error (the file is damaged), as
 // every weight a model file holds is finite. On an error ps may hold part
 // of the file.
-func (f *ModelFile) ReadParams(ps *Params) error {
+func (f *ModelFile) ReadParams(ps *Params) error { return f.readParams(ps, false) }
+
+// ReadParamsInt8 is ReadParams that also keeps each int8 matrix of the
+// file in the int8 kernel's layout with its parameter, for the Quantize
+// (of the Layer, Linear or Attention holding it) that is to follow: that
+// Quantize then runs on exactly the stored int8 values and does not
+// quantize their float32 copy again, which is most of an int8 model's
+// load. Call ps.DropInt8 right after that Quantize.
+func (f *ModelFile) ReadParamsInt8(ps *Params) error { return f.readParams(ps, true) }
+
+func (f *ModelFile) readParams(ps *Params, keepInt8 bool) error {
 	byName, err := ps.matchTensors(f.Shapes(), true)
 	if err != nil {
 		return fmt.Errorf("model file %s: %v", f.name, err)
@@ -99,6 +111,17 @@ func (f *ModelFile) ReadParams(ps *Params) error {
 		}
 		p := ps.byName[s.name]
 		if p == nil { // an OptimPrefix tensor
+			continue
+		}
+		if keepInt8 && s.dtype == Q8 {
+			keep := make([]int8, s.numel)
+			scale, err := readQ8(f.r, f.size, f.dataStart, s, p.W, keep)
+			if err != nil {
+				return explainReadError(f.name, err)
+			}
+			if s.numel > 0 {
+				p.q8 = kernel.NewQMatrix(s.shape[0], s.shape[1], keep, scale)
+			}
 			continue
 		}
 		if err := readTensor(f.r, f.size, f.dataStart, s, p.W, &chunk, true); err == errNonFinite {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 )
 
 // Param is one named parameter tensor of a model. W and G are views into the
@@ -15,6 +17,11 @@ type Param struct {
 	W     []float32 // values, len = product of Shape
 	G     []float32 // gradient, same length, accumulated by backward passes
 	off   int
+	// q8 is the int8 form of W as an int8 model file stored it, kept
+	// from ModelFile.ReadParamsInt8 to the Quantize that follows it within
+	// one load (Params.DropInt8), so that Quantize packs the stored values
+	// instead of quantizing their float32 copy again.
+	q8 *kernel.QMatrix
 }
 
 // Size is the number of elements.
@@ -76,6 +83,15 @@ func (ps *Params) Reserve(n int) {
 	for _, q := range ps.list {
 		end := q.off + q.numel()
 		q.W, q.G = ps.Values[q.off:end:end], ps.Grads[q.off:end:end]
+	}
+}
+
+// DropInt8 forgets the stored int8 forms ReadParamsInt8 kept: call it once
+// the load's Quantize is done, so that no later Quantize can take a form
+// the weights have since left.
+func (ps *Params) DropInt8() {
+	for _, p := range ps.list {
+		p.q8 = nil
 	}
 }
 

@@ -30,8 +30,8 @@ func (l *Layer) Quantize() {
 	for k, row := range l.w {
 		for _, w := range row {
 			q[k] = append(q[k], quantDir{
-				wih: kernel.QuantizeWeights(len(w.wih.W)/w.in, w.in, w.wih.W, w.in),
-				whh: kernel.QuantizeWeights(len(w.whh.W)/l.cfg.HiddenSize, l.cfg.HiddenSize, w.whh.W, l.cfg.HiddenSize),
+				wih: w.wih.quantized(len(w.wih.W)/w.in, w.in),
+				whh: w.whh.quantized(len(w.whh.W)/l.cfg.HiddenSize, l.cfg.HiddenSize),
 			})
 		}
 	}
@@ -44,7 +44,17 @@ func (l *Layer) Quantized() bool { return l.q != nil }
 // Quantize makes l's Forward (and that of PackedLinear snapshots taken
 // afterwards) use an int8 copy of its current weight. The bias stays float32.
 func (l *Linear) Quantize() {
-	l.q = kernel.QuantizeWeights(l.Out, l.In, l.Weight.W, l.In)
+	l.q = l.Weight.quantized(l.Out, l.In)
+}
+
+// quantized is p's values as a (rows, cols) int8 matrix: the form its int8
+// model file stored when the load kept it (ReadParamsInt8), otherwise
+// QuantizeWeights of W.
+func (p *Param) quantized(rows, cols int) *kernel.QMatrix {
+	if q := p.q8; q != nil && q.N == rows && q.K == cols {
+		return q
+	}
+	return kernel.QuantizeWeights(rows, cols, p.W, cols)
 }
 
 // Quantized reports whether Quantize has been called on l.

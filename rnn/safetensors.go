@@ -154,7 +154,8 @@ func ReadSafetensors(r io.ReaderAt, size int64) ([]Tensor, map[string]string, er
 // values are finite by construction: their scales are checked).
 func readTensor(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32, chunk *[]byte, finite bool) error {
 	if s.dtype == Q8 {
-		return readQ8(r, size, dataStart, s, dst)
+		_, err := readQ8(r, size, dataStart, s, dst, nil)
+		return err
 	}
 	es := int64(s.dtype.Size())
 	const chunkElems = 1 << 14

@@ -132,23 +132,25 @@ func pairQ8Scales(specs []tensorSpec) ([]tensorSpec, error) {
 }
 
 // readQ8 reads the I8 tensor s and its scales and writes the dequantized
-// values w = float32(q)·scale[row] (one float32 product) to dst.
-func readQ8(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32) error {
+// values w = float32(q)·scale[row] (one float32 product) to dst; with keep
+// (nil, or s.numel long) it also returns the int8 values in keep and the
+// scales.
+func readQ8(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32, keep []int8) ([]float32, error) {
 	rows := s.shape[0]
 	sb := make([]byte, 4*rows)
 	if err := readFull(r, sb, dataStart+s.scale.begin, size); err != nil {
-		return err
+		return nil, err
 	}
 	scale := make([]float32, rows)
 	for i := range scale {
 		v := math.Float32frombits(binary.LittleEndian.Uint32(sb[4*i:]))
 		if !(v >= 0) || math.IsInf(float64(127*v), 0) {
-			return badf(errInvalid, "scale tensor %q has %g for row %d; int8 scales are finite, not negative, and at most 2.68e36 (127·scale must be finite)", s.scale.name, v, i)
+			return nil, badf(errInvalid, "scale tensor %q has %g for row %d; int8 scales are finite, not negative, and at most 2.68e36 (127·scale must be finite)", s.scale.name, v, i)
 		}
 		scale[i] = v
 	}
 	if s.numel == 0 {
-		return nil
+		return scale, nil
 	}
 	cols := int64(s.shape[1])
 	const chunkElems = 1 << 16
@@ -157,7 +159,7 @@ func readQ8(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32) e
 		m := min(s.numel-done, chunkElems)
 		b := chunk[:m]
 		if err := readFull(r, b, dataStart+s.begin+done, size); err != nil {
-			return err
+			return nil, err
 		}
 		// Row by row: one scale per run of a row's elements in the chunk.
 		for k := int64(0); k < m; {
@@ -168,15 +170,21 @@ func readQ8(r io.ReaderAt, size, dataStart int64, s tensorSpec, dst []float32) e
 			for i, c := range b[k : k+n] {
 				q := int8(c)
 				if q == -128 {
-					return badf(errInvalid, "int8 tensor %q has -128 at element %d; rnnkit's int8 values lie in [-127, 127]", s.name, e+int64(i))
+					return nil, badf(errInvalid, "int8 tensor %q has -128 at element %d; rnnkit's int8 values lie in [-127, 127]", s.name, e+int64(i))
 				}
 				out[i] = float32(q) * sc
+			}
+			if keep != nil {
+				kq := keep[e : e+n]
+				for i, c := range b[k : k+n] {
+					kq[i] = int8(c)
+				}
 			}
 			k += n
 		}
 		done += m
 	}
-	return nil
+	return scale, nil
 }
 
 // StoresQ8 reports whether the safetensors file r of the given size holds

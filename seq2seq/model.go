@@ -183,8 +183,9 @@ func (m *Model) Init(rng *rand.Rand) {
 // modelFile is the seq2seq kind of model file.
 var modelFile = modelio.Kind[Config, *Model]{
 	Name: Kind, Tokenizers: []string{"src", "tgt"}, Check: checkFile,
-	New:   func(cfg Config, toks []tokenize.Tokenizer) (*Model, error) { return New(cfg, toks[0], toks[1]) },
-	Parts: func(m *Model) (*rnn.Params, *map[string]string) { return m.Params, &m.Meta },
+	New:      func(cfg Config, toks []tokenize.Tokenizer) (*Model, error) { return New(cfg, toks[0], toks[1]) },
+	Parts:    func(m *Model) (*rnn.Params, *map[string]string) { return m.Params, &m.Meta },
+	Quantize: (*Model).Quantize,
 }
 
 // Save writes the model to path (atomically) as rnn.F32 or rnn.F16.
@@ -200,6 +201,16 @@ func Load(path string) (*Model, error) { return modelFile.Load(path, nil) }
 // LoadBytes reads a seq2seq model from memory (for example an embedded
 // file); name is used in error messages.
 func LoadBytes(name string, data []byte) (*Model, error) { return modelFile.Load(name, data) }
+
+// LoadQuantized is Load followed by Quantize, faster for an int8 file
+// (rnnkit convert --dtype int8): its int8 weights are taken as stored
+// rather than dequantized and quantized again.
+func LoadQuantized(path string) (*Model, error) { return modelFile.LoadQuantized(path, nil) }
+
+// LoadBytesQuantized is LoadBytes followed by Quantize, as LoadQuantized.
+func LoadBytesQuantized(name string, data []byte) (*Model, error) {
+	return modelFile.LoadQuantized(name, data)
+}
 
 // fromFile builds the model of a file's metadata and tensors (Resume's
 // loader).

@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/rnnkit/rnnkit/charrnn"
@@ -40,13 +39,14 @@ func loadCharRNN(path string, ensemble []string, quant string) (*charrnn.Ensembl
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	var ms []*charrnn.Model
 	var names []string
+	load := quantizingLoader(quant, charrnn.Kind, charrnn.Load, charrnn.LoadQuantized)
 	if path == "" {
 		var err error
-		if ms, names, err = defaultCharRNN(); err != nil {
+		if ms, names, err = defaultCharRNN(quant); err != nil {
 			return nil, nil, err
 		}
 	} else {
-		m, err := charrnn.Load(path)
+		m, err := load(path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -54,17 +54,12 @@ func loadCharRNN(path string, ensemble []string, quant string) (*charrnn.Ensembl
 	}
 	own := len(ms) // the main model's files; the rest are --ensemble's
 	for _, p := range ensemble {
-		m, err := charrnn.Load(p)
+		m, err := load(p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--ensemble %s: %w", p, err)
 		}
 		ms, names = append(ms, m), append(names, p)
 	}
-	var wg sync.WaitGroup
-	for i, m := range ms {
-		wg.Go(func() { quantize(m, quant, names[i], charrnn.Kind) })
-	}
-	wg.Wait()
 	e, err := charrnn.NewEnsemble(ms...)
 	var te *charrnn.TokenizerError
 	if errors.As(err, &te) {

@@ -41,11 +41,12 @@ func (e noDefaultError) Error() string {
 // defaultCharRNN loads the embedded default character model: each file
 // models.CharRNN lists (one model, or the members of an ensemble), with
 // its name. The error is a noDefaultError when this build lacks a file.
-func defaultCharRNN() ([]*charrnn.Model, []string, error) {
+func defaultCharRNN(quant string) ([]*charrnn.Model, []string, error) {
 	if len(models.CharRNN) == 0 {
 		return nil, nil, noDefaultError{charrnn.Kind}
 	}
-	return loadDefaultFiles(models.CharRNN, "the default charrnn model", charrnn.LoadBytes, nil)
+	return loadDefaultFiles(models.CharRNN, "the default charrnn model",
+		quantizingBytesLoader(quant, charrnn.LoadBytes, charrnn.LoadBytesQuantized), nil)
 }
 
 // loadDefaultFiles loads the embedded files of one default model (what

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"io/fs"
 	"os"
@@ -33,8 +34,38 @@ func checkQuantize(mode string) error {
 // source: a file, "embedded:models/NAME.safetensors" or "" for the embedded
 // default of kind.
 func quantize(m interface{ Quantize() }, mode, source, kind string) {
-	if mode == "int8" || (mode == "auto" && storedInt8(source, kind)) {
+	if wantInt8(mode, source, kind) {
 		m.Quantize()
+	}
+}
+
+// wantInt8 reports whether a checked --quantize value makes the model from
+// source (as for quantize) run int8 arithmetic.
+func wantInt8(mode, source, kind string) bool {
+	return mode == "int8" || (mode == "auto" && storedInt8(source, kind))
+}
+
+// quantizingLoader returns a loader of model files that quantizes as
+// mode (a checked --quantize value) says, with the application's
+// LoadQuantized for those to run int8 (an int8 file's weights are taken
+// as stored, not quantized again), and plain Load for the others.
+func quantizingLoader[M any](mode, kind string, plain, quantized func(string) (M, error)) func(string) (M, error) {
+	return func(path string) (M, error) {
+		if wantInt8(mode, path, kind) {
+			return quantized(path)
+		}
+		return plain(path)
+	}
+}
+
+// quantizingBytesLoader is quantizingLoader for files held in memory (the
+// embedded defaults).
+func quantizingBytesLoader[M any](mode string, plain, quantized func(string, []byte) (M, error)) func(string, []byte) (M, error) {
+	return func(name string, data []byte) (M, error) {
+		if mode == "int8" || (mode == "auto" && rnn.StoresQ8(bytes.NewReader(data), int64(len(data)))) {
+			return quantized(name, data)
+		}
+		return plain(name, data)
 	}
 }
 

@@ -145,7 +145,7 @@ func loadServeModels(o *serveOptions) (serve.Models, error) {
 	case "none":
 	case "":
 		// The embedded default: one model or an ensemble (models.CharRNN).
-		cms, names, err := defaultCharRNN()
+		cms, names, err := defaultCharRNN("auto") // int8 files run int8 arithmetic, as in generate
 		var missing noDefaultError
 		switch {
 		case errors.As(err, &missing):
@@ -153,9 +153,6 @@ func loadServeModels(o *serveOptions) (serve.Models, error) {
 		case err != nil:
 			return ms, err
 		default:
-			for i, m := range cms {
-				quantize(m, "auto", names[i], charrnn.Kind) // int8 files run int8 arithmetic, as in generate
-			}
 			ms.Generator = &serve.Generator{Model: cms[0], Source: names[0], Ensemble: cms[1:], EnsembleSources: names[1:]}
 		}
 	default:

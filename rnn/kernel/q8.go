@@ -74,6 +74,38 @@ func QuantizeWeights(n, k int, w []float32, ldw int) *QMatrix {
 	return q
 }
 
+// NewQMatrix packs weights already quantized as QuantizeWeights does (an
+// int8 model file's): q (n, k) row-major, int8 values in [-127, 127], and
+// one scale per row, w[j,k] = q[j,k]·scale[j]. Nothing is rounded, so the
+// matrix holds exactly the stored values.
+func NewQMatrix(n, k int, q []int8, scale []float32) *QMatrix {
+	if n <= 0 || k <= 0 || len(q) < n*k || len(scale) < n {
+		panic(ErrShort)
+	}
+	kq := ceilDiv(k, 4)
+	np := ceilDiv(n, q8nr) * q8nr
+	m := &QMatrix{N: n, K: k, kq: kq, w: make([]int8, np*kq*4), scale: make([]float32, np), colsum: make([]int32, np)}
+	copy(m.scale, scale[:n])
+	for j := range n {
+		row := q[j*k : (j+1)*k]
+		dst := m.w[(j/q8nr)*kq*q8nr*4+(j%q8nr)*4:]
+		var sum int32
+		full := k &^ 3
+		for p := 0; p < full; p += 4 {
+			d := dst[(p>>2)*q8nr*4:][:4:4]
+			r := row[p : p+4 : p+4]
+			d[0], d[1], d[2], d[3] = r[0], r[1], r[2], r[3]
+			sum += int32(r[0]) + int32(r[1]) + int32(r[2]) + int32(r[3])
+		}
+		for p := full; p < k; p++ {
+			dst[(p>>2)*q8nr*4+(p&3)] = row[p]
+			sum += int32(row[p])
+		}
+		m.colsum[j] = sum
+	}
+	return m
+}
+
 // parQuantize is the size (N·K weights) from which QuantizeWeights splits
 // its rows over the pool.
 const parQuantize = 1 << 16

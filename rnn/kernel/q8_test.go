@@ -362,3 +362,23 @@ func TestQuantizeWeightsExact(t *testing.T) {
 		SetThreads(0)
 	}
 }
+
+// TestNewQMatrixPacksStored: NewQMatrix from the int8 values and scales of
+// a quantized matrix is that matrix, and holds the stored values exactly.
+func TestNewQMatrixPacksStored(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, sh := range []struct{ n, k int }{{1, 1}, {3, 5}, {17, 33}, {40, 64}} {
+		w := randQ8(rng, sh.n*sh.k, 0)
+		want := QuantizeWeights(sh.n, sh.k, w, sh.k)
+		q := make([]int8, sh.n*sh.k)
+		for j := range sh.n {
+			for p := range sh.k {
+				q[j*sh.k+p] = want.qw(j, p)
+			}
+		}
+		got := NewQMatrix(sh.n, sh.k, q, want.scale[:sh.n])
+		assert.Equal(t, want, got, "%dx%d", sh.n, sh.k)
+		assert.Equal(t, float32(q[sh.k-1])*want.scale[0], got.Weight(0, sh.k-1))
+	}
+	assert.Panics(t, func() { NewQMatrix(2, 2, make([]int8, 3), make([]float32, 2)) })
+}
