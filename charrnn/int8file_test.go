@@ -57,3 +57,51 @@ func TestInt8FileCloseToFloat(t *testing.T) {
 		})
 	}
 }
+
+// LoadQuantized is Load and Quantize in one: for an int8 file it packs the
+// stored int8 weights, and the model scores a text as Load + Quantize
+// does (to float rounding: the two may differ in a scale's last bit). It
+// keeps nothing that a later Quantize could take after the weights change.
+func TestLoadQuantizedIsLoadThenQuantize(t *testing.T) {
+	text := strings.Repeat("pack my box with five dozen liquor jugs.\n", 10)
+	tok := tokenize.NewRune([]rune(text))
+	m, err := New(Config{Cell: rnn.LSTM, Embedding: 16, Hidden: 48, Layers: 2}, tok)
+	require.NoError(t, err)
+	m.Init(rand.New(rand.NewPCG(3, 4)))
+	dir := t.TempDir()
+	for _, dt := range []rnn.DType{rnn.F16, rnn.Q8} {
+		p := filepath.Join(dir, string(dt)+".safetensors")
+		require.NoError(t, m.Save(p, dt))
+		a, err := Load(p)
+		require.NoError(t, err)
+		a.Quantize()
+		b, err := LoadQuantized(p)
+		require.NoError(t, err)
+		assert.True(t, b.Quantized())
+		assert.Equal(t, a.Params.Values, b.Params.Values, "%s: the float weights are the file's", dt)
+		ra, err := a.Evaluate(text)
+		require.NoError(t, err)
+		rb, err := b.Evaluate(text)
+		require.NoError(t, err)
+		assert.InDelta(t, ra.Loss, rb.Loss, 1e-5, dt)
+
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		c, err := LoadBytesQuantized("mem", data)
+		require.NoError(t, err)
+		rc, err := c.Evaluate(text)
+		require.NoError(t, err)
+		assert.Equal(t, rb.Loss, rc.Loss)
+
+		// Weights changed after the load reach the next Quantize.
+		for i := range b.Params.Values {
+			b.Params.Values[i] = 0
+		}
+		b.Quantize()
+		rz, err := b.Evaluate(text)
+		require.NoError(t, err)
+		assert.InDelta(t, math.Log(float64(m.Config.Vocab)), rz.Loss, 1e-4, "zero weights: the uniform loss")
+	}
+	_, err = LoadQuantized(filepath.Join(dir, "missing.safetensors"))
+	assert.ErrorContains(t, err, "missing.safetensors")
+}

@@ -46,16 +46,15 @@ func defaultCharRNN(quant string) ([]*charrnn.Model, []string, error) {
 		return nil, nil, noDefaultError{charrnn.Kind}
 	}
 	return loadDefaultFiles(models.CharRNN, "the default charrnn model",
-		quantizingBytesLoader(quant, charrnn.LoadBytes, charrnn.LoadBytesQuantized), nil)
+		quantizingBytesLoader(quant, charrnn.LoadBytes, charrnn.LoadBytesQuantized))
 }
 
 // loadDefaultFiles loads the embedded files of one default model (what
-// names it in errors), side by side (cold start), then calls after, when
-// not nil, on each model with its name, on the model's own goroutine. It
+// names it in errors) with loadBytes, side by side (cold start). It
 // returns the models and their names ("embedded:models/FILE.safetensors")
 // in the order of files; a missing file is a noDefaultError, which for a
 // file after the first also names the model it belongs to.
-func loadDefaultFiles[M any](files []string, what string, loadBytes func(string, []byte) (M, error), after func(M, string)) ([]M, []string, error) {
+func loadDefaultFiles[M any](files []string, what string, loadBytes func(string, []byte) (M, error)) ([]M, []string, error) {
 	defer debug.SetGCPercent(debug.SetGCPercent(loadGCPercent))
 	ms := make([]M, len(files))
 	names := make([]string, len(files))
@@ -71,9 +70,7 @@ func loadDefaultFiles[M any](files []string, what string, loadBytes func(string,
 		}
 		names[i] = name
 		wg.Go(func() {
-			if ms[i], errs[i] = loadBytes(name, data); errs[i] == nil && after != nil {
-				after(ms[i], name)
-			}
+			ms[i], errs[i] = loadBytes(name, data)
 		})
 	}
 	wg.Wait()

@@ -72,8 +72,8 @@ func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, erro
 	if len(files) == 0 {
 		return nil, nil, noTranslator(from, to)
 	}
-	ms, names, err := loadDefaultFiles(files, "the default "+from+"->"+to+" translator", seq2seq.LoadBytes,
-		func(m *seq2seq.Model, name string) { quantize(m, quant, name, seq2seq.Kind) })
+	ms, names, err := loadDefaultFiles(files, "the default "+from+"->"+to+" translator",
+		quantizingBytesLoader(quant, seq2seq.LoadBytes, seq2seq.LoadBytesQuantized))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,7 +92,7 @@ func loadTranslator(from, to string) (*seq2seq.Model, error) {
 	if len(files) == 0 {
 		return nil, noTranslator(from, to)
 	}
-	ms, _, err := loadDefaultFiles(files[:1], "", seq2seq.LoadBytes, nil)
+	ms, _, err := loadDefaultFiles(files[:1], "", seq2seq.LoadBytes)
 	if err != nil {
 		return nil, err
 	}
