@@ -105,6 +105,7 @@ func (f *ModelFile) readParams(ps *Params, keepInt8 bool) error {
 		return fmt.Errorf("model file %s: %v", f.name, err)
 	}
 	var chunk []byte
+	var keep []int8 // the int8 values of one matrix at a time, for NewQMatrix (which copies them)
 	for _, s := range f.specs {
 		if byName[s.name] == nil {
 			continue
@@ -114,7 +115,10 @@ func (f *ModelFile) readParams(ps *Params, keepInt8 bool) error {
 			continue
 		}
 		if keepInt8 && s.dtype == Q8 {
-			keep := make([]int8, s.numel)
+			if int64(cap(keep)) < s.numel {
+				keep = make([]int8, s.numel)
+			}
+			keep = keep[:s.numel]
 			scale, err := readQ8(f.r, f.size, f.dataStart, s, p.W, keep)
 			if err != nil {
 				return explainReadError(f.name, err)
