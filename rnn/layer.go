@@ -171,6 +171,21 @@ type Seq struct {
 	half    [][]halfWeights // inference snapshot in half precision, or nil
 	tmp     []float32       // (GH) scratch for half-precision products
 	packed  [][]*packedDir  // inference snapshot packed for the matrix kernel (NewStepSeq), or nil
+	// inferOnly (InferenceOnly): a Forward with train = false keeps two
+	// time steps of state per direction, not all T; light says the last
+	// Forward did, so that Backward refuses it.
+	inferOnly, light bool
+}
+
+// InferenceOnly makes s a workspace whose inference passes (Forward with
+// train = false) keep the state of two time steps per direction instead of
+// every step's (which only Backward needs): for long sequences in large
+// batches most of the memory a forward pass touches. The outputs are
+// bit-identical. Backward after such a pass panics; training passes are
+// unchanged. It returns s.
+func (s *Seq) InferenceOnly() *Seq {
+	s.inferOnly = true
+	return s
 }
 
 // packedDir is one direction's W_ihᵀ and W_hhᵀ laid out once for the
@@ -283,6 +298,10 @@ func (s *Seq) reserve(T, B int) {
 		s.dIn = make([][]float32, L)
 	}
 	TB := T * B
+	SB := TB // the steps of state kept: all T, or two (light)
+	if s.light {
+		SB = min(T, 2) * B
+	}
 	for k := 0; k < L; k++ {
 		s.out[k] = grow(s.out[k], TB*D*H)
 		if k > 0 && cfg.Dropout > 0 {
@@ -291,15 +310,15 @@ func (s *Seq) reserve(T, B int) {
 		for d := 0; d < D; d++ {
 			c := &s.c[k][d]
 			c.gates = grow(c.gates, TB*GH)
-			c.hp = grow(c.hp, TB*H)
-			c.ho = grow(c.ho, TB*H)
+			c.hp = grow(c.hp, SB*H)
+			c.ho = grow(c.ho, SB*H)
 			if cfg.Cell == LSTM {
-				c.cp = grow(c.cp, TB*H)
-				c.co = grow(c.co, TB*H)
-				c.tc = grow(c.tc, TB*H)
+				c.cp = grow(c.cp, SB*H)
+				c.co = grow(c.co, SB*H)
+				c.tc = grow(c.tc, SB*H)
 			}
 			if cfg.Cell == GRU {
-				c.ghn = grow(c.ghn, TB*H)
+				c.ghn = grow(c.ghn, SB*H)
 				c.gh = grow(c.gh, B*GH)
 			}
 		}
@@ -334,6 +353,7 @@ func (s *Seq) Forward(x []float32, T, B int, lengths []int, init *State, train b
 	if lengths != nil && len(lengths) != B {
 		panic(fmt.Sprintf("rnn: Forward: %d lengths for batch size %d", len(lengths), B))
 	}
+	s.light = s.inferOnly && !train
 	s.reserve(T, B)
 	s.T, s.B, s.train, s.x = T, B, train, x
 	s.lens = nil
@@ -477,12 +497,21 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 		whh = c.whh
 	}
 	out := s.out[k]
+	// slot is where the state of processing step i (at time t) is kept:
+	// at t for Backward, or alternately in two slots (light).
+	slot := func(i, t int) int {
+		if s.light {
+			return i & 1
+		}
+		return t
+	}
 	for i := 0; i < T; i++ {
 		t := timeOf(i, T, d)
-		hp := c.hp[t*B*H : (t+1)*B*H]
+		st := slot(i, t)
+		hp := c.hp[st*B*H : (st+1)*B*H]
 		var cp []float32
 		if cfg.Cell == LSTM {
-			cp = c.cp[t*B*H : (t+1)*B*H]
+			cp = c.cp[st*B*H : (st+1)*B*H]
 		}
 		if i == 0 {
 			if h0 != nil {
@@ -498,10 +527,10 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 				}
 			}
 		} else {
-			tp := timeOf(i-1, T, d)
-			copy(hp, c.ho[tp*B*H:(tp+1)*B*H])
+			sp := slot(i-1, timeOf(i-1, T, d))
+			copy(hp, c.ho[sp*B*H:(sp+1)*B*H])
 			if cp != nil {
-				copy(cp, c.co[tp*B*H:(tp+1)*B*H])
+				copy(cp, c.co[sp*B*H:(sp+1)*B*H])
 			}
 		}
 		g := c.gates[t*B*GH : (t+1)*B*GH]
@@ -540,7 +569,7 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 			addRows(g, w.bhh.W, B)
 		}
 		for b := 0; b < B; b++ {
-			r := (t*B + b) * H
+			r := (st*B + b) * H // in the state buffers; y and g are at t
 			ho := c.ho[r : r+H]
 			y := out[(t*B+b)*D*H+d*H : (t*B+b)*D*H+(d+1)*H]
 			if !s.valid(t, b) {
@@ -563,7 +592,7 @@ func (s *Seq) forwardDir(k, d int, in, h0, c0 []float32) {
 		}
 	}
 	// Final state: the state after the last processing step.
-	tl := timeOf(T-1, T, d)
+	tl := slot(T-1, timeOf(T-1, T, d))
 	off := (k*D + d) * B * H
 	if T > 0 {
 		copy(s.final.H[off:off+B*H], c.ho[tl*B*H:(tl+1)*B*H])
@@ -611,6 +640,9 @@ func (s *Seq) Final() *State { return &s.final }
 // weight into their Params and returns dL/dx: (T, B, InputSize), owned by s.
 // The gradient with respect to the initial state is DInit.
 func (s *Seq) Backward(dy []float32, dFinal *State) []float32 {
+	if s.light {
+		panic("rnn: Backward after an inference pass of an InferenceOnly Seq, which keeps no per-step state")
+	}
 	cfg := s.l.cfg
 	L, D, H := cfg.layers(), cfg.dirs(), cfg.HiddenSize
 	T, B := s.T, s.B

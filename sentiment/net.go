@@ -53,7 +53,9 @@ func (m *Model) getWork() *work {
 	case w := <-m.works:
 		return w
 	default:
-		return m.newWork()
+		// Inference only (probs, occlusion): the encoder keeps two steps
+		// of state, not every step's.
+		return &work{seq: m.rnn.NewSeq().InferenceOnly()}
 	}
 }
 
