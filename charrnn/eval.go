@@ -120,7 +120,7 @@ func (e *Ensemble) evalStreams(ids []int32, B, T int, stateless bool) (float64, 
 	parts := make([]part, len(e.models))
 	srcs := make([][]float32, len(e.models))
 	for i, m := range e.models {
-		parts[i] = part{m: m, seq: m.rnn.NewSeq(), state: m.rnn.NewState(B),
+		parts[i] = part{m: m, seq: m.rnn.NewSeq().InferenceOnly(), state: m.rnn.NewState(B),
 			x: make([]float32, T*B*m.inputSize()), logits: make([]float32, T*B*V)}
 		srcs[i] = parts[i].logits
 	}

@@ -134,7 +134,7 @@ func newWork(m *Model) *work {
 // Forward.
 func newInferWork(m *Model) *work {
 	w := newWork(m)
-	w.encSeq, w.decSeq = m.enc.NewStepSeq(), m.dec.NewStepSeq()
+	w.encSeq, w.decSeq = m.enc.NewStepSeq().InferenceOnly(), m.dec.NewStepSeq().InferenceOnly()
 	return w
 }
 

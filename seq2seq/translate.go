@@ -603,7 +603,7 @@ func sameTokenizer(a, b tokenize.Tokenizer) bool {
 
 func newInfer(m *Model) *infer {
 	w := newWork(m) // the encoder and bridge only
-	w.encSeq = m.enc.NewStepSeq()
+	w.encSeq = m.enc.NewStepSeq().InferenceOnly()
 	return &infer{m: m, w: w, mem: m.attn.NewStepMemory(), seq: m.dec.NewStepSeq()}
 }
 
