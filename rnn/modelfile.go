@@ -17,8 +17,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/rnnkit/rnnkit/internal/atomicfile"
 )
 
 // FormatVersion is the model file format version this rnnkit writes, and the
@@ -248,50 +249,13 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// writeAtomic writes a file through a temporary file in the same directory:
-// write, fsync, close, rename over path, fsync the directory. On any error
-// the temporary file is removed and path is untouched.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	removeStaleTemps(dir, filepath.Base(path), time.Now().Add(-staleTempAge))
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+// writeAtomic writes a model file atomically (atomicfile.Write), first
+// removing temporary files that earlier writes of the same name left
+// behind (a crash during a write) once they are staleTempAge old.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	removeStaleTemps(filepath.Dir(path), filepath.Base(path), time.Now().Add(-staleTempAge))
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("model file %s: %w", path, err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return fmt.Errorf("model file %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("model file %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("model file %s: %w", path, err)
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("model file %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("model file %s: %w", path, err)
-	}
-	// Make the rename durable. Some file systems cannot sync a directory;
-	// the file itself is complete either way.
-	if d, derr := os.Open(dir); derr == nil {
-		serr := d.Sync()
-		d.Close()
-		if serr != nil && !errors.Is(serr, syscall.EINVAL) && !errors.Is(serr, syscall.ENOTSUP) {
-			return fmt.Errorf("model file %s: syncing directory: %w", path, serr)
-		}
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+
+	"github.com/rnnkit/rnnkit/internal/atomicfile"
 )
 
 // EncodeLines encodes each line on all cores (GOMAXPROCS workers); out[i]
@@ -108,7 +110,7 @@ func EncodeCached(cacheDir, corpusPath string, t Tokenizer, opts ...LineOptions)
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)
 	}
-	if err := writeFileAtomic(path, encodeIDs(ids)); err != nil {
+	if err := atomicfile.WriteBytes(path, encodeIDs(ids)); err != nil {
 		return nil, fmt.Errorf("token cache: %w", err)
 	}
 	return ids, nil

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rnnkit/rnnkit/corpora"
+	"github.com/rnnkit/rnnkit/internal/atomicfile"
 	"github.com/rnnkit/rnnkit/sentiment"
 )
 
@@ -118,7 +118,7 @@ func runCorporaSplit(c *cobra.Command, g *globalOptions, o *corporaSplitOptions,
 		return err
 	}
 	write := func(path, format string, ex []sentiment.Example) error {
-		err := corpora.WriteFileAtomic(path, func(w io.Writer) error {
+		err := atomicfile.Write(path, func(w io.Writer) error {
 			return sentiment.WriteExamples(w, ex, prep.Labels, format)
 		})
 		if err != nil {
