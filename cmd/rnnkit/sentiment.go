@@ -551,7 +551,7 @@ func newClassifyCmd(g *globalOptions) *cobra.Command {
 		Use:   "classify [--model MODEL] [--json] [--lines] [PATH...]",
 		Short: "Classify review files as positive or negative (default: the IMDB model)",
 		Long: `Classify reviews. Without --model the embedded default model is used: a
-bidirectional GRU (128 units each way, max+mean pooling) pretrained as a
+bidirectional GRU (256 units each way, max+mean pooling) pretrained as a
 language model on IMDB reviews and fine-tuned on labelled IMDB reviews and
 SST-2 phrases, with a linear n-gram branch mixed into its predictions, and
 the classes negative and positive.
