@@ -48,8 +48,9 @@ type RawExample struct {
 }
 
 // ReadExamples reads every labelled review at path. Bad records are skipped
-// and returned as warnings (at most MaxBad; one more is an error). Texts
-// keep their HTML; Encode cleans them.
+// and returned as warnings (at most MaxBad; one more is an error). A path
+// that is neither a folder nor a regular file (a named pipe) is refused
+// without opening it. Texts keep their HTML; Encode cleans them.
 func ReadExamples(path string, o ReadOptions) (ex []RawExample, warnings []error, err error) {
 	maxBad := o.MaxBad
 	if maxBad == 0 {
@@ -92,6 +93,13 @@ func examples(path string, o ReadOptions) (iter.Seq2[corpora.Example, error], er
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
+	}
+	if !st.IsDir() {
+		// A named pipe, socket or device: opening a pipe with no writer
+		// would block forever.
+		if err := corpora.CheckRegular(path); err != nil {
+			return nil, err
+		}
 	}
 	format := strings.ToLower(o.Format)
 	if format == "" || format == FormatAuto {

@@ -91,6 +91,9 @@ func readTextFile(path string) (string, error) {
 	if st.IsDir() {
 		return "", fmt.Errorf("%s is a directory; give a text file", path)
 	}
+	if err := corpora.CheckRegular(path); err != nil { // a named pipe would block the read
+		return "", err
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err

@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/embed"
 )
 
@@ -126,6 +127,9 @@ func runEmbedTrain(c *cobra.Command, g *globalOptions, o *embedTrainOptions) err
 	}
 	var in io.Reader = c.InOrStdin()
 	if o.data != "-" {
+		if err := corpora.CheckRegular(o.data); err != nil { // a named pipe would block the open
+			return err
+		}
 		f, err := os.Open(o.data)
 		if err != nil {
 			return err

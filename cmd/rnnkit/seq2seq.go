@@ -830,6 +830,8 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 		return err
 	} else if st.IsDir() {
 		return fmt.Errorf("%s is a directory; give a Source<TAB>Target file", o.data)
+	} else if err := corpora.CheckRegular(o.data); err != nil {
+		return err
 	} else if st.Size() == 0 {
 		return fmt.Errorf("%s: file is empty", o.data)
 	}
@@ -1021,6 +1023,8 @@ translation counts), so any translator is measured on the same sentences.`,
 				return usagef("--beam must be in 1..64, got %d", opt.Beam)
 			}
 			if st, err := os.Stat(data); err != nil {
+				return err
+			} else if err := corpora.CheckRegular(data); err != nil {
 				return err
 			} else if st.Size() == 0 {
 				return fmt.Errorf("%s: file is empty", data)
