@@ -100,16 +100,12 @@ func (f *ModelFile) ReadParams(ps *Params) error { return f.readParams(ps, false
 func (f *ModelFile) ReadParamsInt8(ps *Params) error { return f.readParams(ps, true) }
 
 func (f *ModelFile) readParams(ps *Params, keepInt8 bool) error {
-	byName, err := ps.matchTensors(f.Shapes(), true)
-	if err != nil {
+	if _, err := ps.matchTensors(f.Shapes(), true); err != nil {
 		return fmt.Errorf("model file %s: %v", f.name, err)
 	}
 	var chunk []byte
 	var keep []int8 // the int8 values of one matrix at a time, for NewQMatrix (which copies them)
 	for _, s := range f.specs {
-		if byName[s.name] == nil {
-			continue
-		}
 		p := ps.byName[s.name]
 		if p == nil { // an OptimPrefix tensor
 			continue

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rnnkit/rnnkit/cmd/rnnkit/models"
+	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/rnn"
 )
 
@@ -81,6 +82,11 @@ func storedInt8(source, kind string) bool {
 	case strings.HasPrefix(source, "embedded:models/"):
 		f, err = models.FS.Open(strings.TrimPrefix(source, "embedded:models/"))
 	default:
+		// Not a named pipe, whose open would block: the load that follows
+		// refuses it with the error.
+		if corpora.CheckRegular(source) != nil {
+			return false
+		}
 		f, err = os.Open(source)
 	}
 	if err != nil {

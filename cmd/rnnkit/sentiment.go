@@ -39,6 +39,15 @@ func loadSentiment(path string) (*sentiment.Model, error) {
 	return loadModel(path, sentiment.Kind, sentiment.Load, sentiment.LoadBytes)
 }
 
+// loadSentimentQuantized is loadSentiment for inference, quantized as quant
+// (a checked --quantize value) says; an int8 file loads as stored
+// (LoadQuantized).
+func loadSentimentQuantized(path, quant string) (*sentiment.Model, error) {
+	return loadModel(path, sentiment.Kind,
+		quantizingLoader(quant, sentiment.Kind, sentiment.Load, sentiment.LoadQuantized),
+		quantizingBytesLoader(quant, sentiment.LoadBytes, sentiment.LoadBytesQuantized))
+}
+
 // dataFlags are the flags that select the layout of labelled data.
 type dataFlags struct {
 	format, textCol, labelCol, textField, labelField string
@@ -779,11 +788,10 @@ func runClassify(c *cobra.Command, g *globalOptions, o *classifyOptions, args []
 	if err := checkQuantize(o.quantize); err != nil {
 		return err
 	}
-	m, err := loadSentiment(o.model)
+	m, err := loadSentimentQuantized(o.model, o.quantize)
 	if err != nil {
 		return err
 	}
-	quantize(m, o.quantize, o.model, sentiment.Kind)
 	labels := m.Config.Labels
 	listTop := c.Flags().Changed("top-k") // JSON gets the "top" list
 	unit := "files"
@@ -1036,11 +1044,10 @@ two classes, the ROC AUC of the second class's probability.`,
 			if err := checkQuantize(quant); err != nil {
 				return err
 			}
-			m, err := loadSentiment(model)
+			m, err := loadSentimentQuantized(model, quant)
 			if err != nil {
 				return err
 			}
-			quantize(m, quant, model, sentiment.Kind)
 			raw, err := readLabelled(c, g, data, d)
 			if err != nil {
 				return err
