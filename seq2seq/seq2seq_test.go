@@ -401,3 +401,52 @@ func TestGradientsSameOnAnyThreads(t *testing.T) {
 		}
 	}
 }
+
+// TestBPEDropoutResumeBitExact: with BPE-dropout the encodings change every
+// epoch, yet a resumed run ends with the weights of an uninterrupted one,
+// and the run differs from one without dropout. A word vocabulary, having
+// no merges, is refused.
+func TestBPEDropoutResumeBitExact(t *testing.T) {
+	pairs, val := synthetic(300, 3), synthetic(30, 4)
+	src, tgt, err := TrainTokenizers(pairs, TokenizerOptions{Kind: TokenizerBPE, SrcVocab: 40, TgtVocab: 40, SplitPunct: true})
+	require.NoError(t, err)
+	mk := func() *Model {
+		m, err := New(Config{Cell: rnn.GRU, Embedding: 8, EncHidden: 8, DecHidden: 8}, src, tgt)
+		require.NoError(t, err)
+		m.Init(rand.New(rand.NewPCG(5, 5)))
+		return m
+	}
+	opt := trainOpts(func(o *TrainOptions) { o.Batch, o.Epochs, o.Val, o.EvalEvery, o.BPEDropout = 16, 2, val, 7, 0.2 })
+	full := mk()
+	resFull, err := Train(context.Background(), full, pairs, opt, nil)
+	require.NoError(t, err)
+
+	ck := filepath.Join(t.TempDir(), "run.ckpt")
+	ctx, cancel := context.WithCancel(context.Background())
+	o := opt
+	o.CheckpointPath = ck
+	_, err = Train(ctx, mk(), pairs, o, func(p Progress) {
+		if p.Step == 23 { // in the second epoch
+			cancel()
+		}
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	resumed, res, err := Resume(context.Background(), ck, pairs, o, nil)
+	require.NoError(t, err)
+	assert.Equal(t, resFull.Steps, res.Steps)
+	assert.Equal(t, full.Params.Values, resumed.Params.Values)
+
+	plain := mk()
+	o = opt
+	o.BPEDropout = 0
+	_, err = Train(context.Background(), plain, pairs, o, nil)
+	require.NoError(t, err)
+	assert.NotEqual(t, plain.Params.Values, full.Params.Values, "BPE-dropout changed nothing")
+
+	o = opt
+	o.BPEDropout = 1
+	_, err = Train(context.Background(), mk(), pairs, o, nil)
+	require.ErrorContains(t, err, "not a probability")
+	_, err = Train(context.Background(), tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 4, EncHidden: 4, DecHidden: 4}), pairs, opt, nil)
+	require.ErrorContains(t, err, "BPE-dropout needs BPE tokenizers")
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/rnnkit/rnnkit/corpora"
 	"github.com/rnnkit/rnnkit/fit"
 	"github.com/rnnkit/rnnkit/rnn"
+	"github.com/rnnkit/rnnkit/rnn/kernel"
 	"github.com/rnnkit/rnnkit/tokenize"
 )
 
@@ -108,6 +109,12 @@ type TrainOptions struct {
 	LabelSmoothing float32 // ε of the smoothed targets; 0 (or negative) = none
 	TeacherForcing float64 // probability of feeding the gold previous token at each step, in [0, 1]
 	MaxLen         int     // training pairs with more tokens on either side are skipped; default 50
+	// BPEDropout, in [0, 1), re-encodes the training pairs of every epoch
+	// with BPE-dropout (tokenize.BPE.EncodeDropout): each merge is skipped
+	// with this probability, so the model sees words in their finer
+	// segmentations too. 0 = off; 0.1 is the usual value. The draws are a
+	// function of the seed and the epoch, so a resumed run sees the same.
+	BPEDropout float64
 
 	// Val holds the validation pairs. When nil, ValFrac of the source
 	// sentences are held out with SplitPairs.
@@ -141,6 +148,9 @@ func (o *TrainOptions) check() error {
 	o.LabelSmoothing = max(o.LabelSmoothing, 0)
 	if !(o.TeacherForcing >= 0 && o.TeacherForcing <= 1) {
 		return fmt.Errorf("seq2seq: teacher forcing %v is not a probability between 0 and 1", o.TeacherForcing)
+	}
+	if !(o.BPEDropout >= 0 && o.BPEDropout < 1) {
+		return fmt.Errorf("seq2seq: BPE-dropout %v is not a probability in [0, 1)", o.BPEDropout)
 	}
 	if o.Val == nil && !(o.ValFrac > 0 && o.ValFrac < 1) {
 		return fmt.Errorf("seq2seq: validation fraction %v is not between 0 and 1", o.ValFrac)
@@ -204,7 +214,11 @@ func Resume(ctx context.Context, checkpoint string, pairs []Pair, opt TrainOptio
 type trainer struct {
 	m         *Model
 	opt       TrainOptions
-	src, tgt  [][]int32
+	src, tgt  [][]int32 // this epoch's encodings
+	src0      [][]int32 // the plain encodings (without BPE-dropout)
+	tgt0      [][]int32
+	srcL      []string // the training pairs kept, as text (for BPE-dropout)
+	tgtL      []string
 	perEpoch  int
 	planEpoch int
 	plan      [][]int // batches of pair indices for planEpoch
@@ -223,11 +237,46 @@ func (tr *trainer) epochPlan(epoch int) {
 	if tr.planEpoch == epoch && tr.plan != nil {
 		return
 	}
+	if tr.opt.BPEDropout > 0 {
+		tr.src, tr.tgt = tr.dropoutEncodings(epoch)
+	}
 	r := rand.New(rand.NewPCG(tr.opt.Seed, uint64(epoch)+0x5eed))
 	tr.plan = fit.LengthBuckets(r, len(tr.src), tr.opt.Batch, func(a, b int) int {
 		return cmp.Or(cmp.Compare(len(tr.src[a]), len(tr.src[b])), cmp.Compare(len(tr.tgt[a]), len(tr.tgt[b])))
 	})
 	tr.planEpoch = epoch
+}
+
+// dropoutEncoder is a tokenizer with BPE-dropout (tokenize.BPE).
+type dropoutEncoder interface {
+	EncodeDropout(text string, p float64, r *rand.Rand) []int32
+}
+
+// dropoutEncodings encodes the training pairs for one epoch with
+// BPE-dropout. Pairs are cut into fixed blocks, each with its own
+// generator seeded by the seed, the epoch and the block, and the blocks
+// are encoded on all cores: the result does not depend on GOMAXPROCS. A
+// pair whose dropout encoding is longer than MaxLen keeps its plain one.
+func (tr *trainer) dropoutEncodings(epoch int) (src, tgt [][]int32) {
+	const block = 2048
+	n := len(tr.srcL)
+	src, tgt = make([][]int32, n), make([][]int32, n)
+	se, te := tr.m.Src.(dropoutEncoder), tr.m.Tgt.(dropoutEncoder)
+	p := tr.opt.BPEDropout
+	blocks := (n + block - 1) / block
+	kernel.ParallelFor(blocks, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			r := rand.New(rand.NewPCG(tr.opt.Seed^0xb9e0d409, uint64(epoch)<<32|uint64(b)))
+			for i := b * block; i < min(n, (b+1)*block); i++ {
+				s, t := se.EncodeDropout(tr.srcL[i], p, r), te.EncodeDropout(tr.tgtL[i], p, r)
+				if len(s) == 0 || len(s) > tr.opt.MaxLen || len(t) > tr.opt.MaxLen {
+					s, t = tr.src0[i], tr.tgt0[i]
+				}
+				src[i], tgt[i] = s, t
+			}
+		}
+	})
+	return src, tgt
 }
 
 func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, pairs []Pair, opt TrainOptions, progress func(Progress)) (res Result, err error) {
@@ -241,6 +290,13 @@ func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, pairs []Pair,
 	if len(val) == 0 {
 		return res, errors.New("seq2seq: the validation split is empty; use more pairs or a larger validation fraction")
 	}
+	if opt.BPEDropout > 0 {
+		_, okS := m.Src.(dropoutEncoder)
+		_, okT := m.Tgt.(dropoutEncoder)
+		if !okS || !okT {
+			return res, errors.New("seq2seq: BPE-dropout needs BPE tokenizers on both sides (a word vocabulary has no merges to drop)")
+		}
+	}
 	tr := &trainer{m: m, opt: opt, planEpoch: -1}
 	srcL, tgtL := make([]string, len(trainPairs)), make([]string, len(trainPairs))
 	for i, p := range trainPairs {
@@ -252,7 +308,11 @@ func (m *Model) trainFrom(ctx context.Context, ck *fit.Checkpoint, pairs []Pair,
 			continue
 		}
 		tr.src, tr.tgt = append(tr.src, src[i]), append(tr.tgt, tgt[i])
+		if opt.BPEDropout > 0 {
+			tr.srcL, tr.tgtL = append(tr.srcL, srcL[i]), append(tr.tgtL, tgtL[i])
+		}
 	}
+	tr.src0, tr.tgt0 = tr.src, tr.tgt
 	if len(tr.src) == 0 {
 		return res, errors.New("seq2seq: no training pairs left (all empty or longer than MaxLen)")
 	}

@@ -3,6 +3,7 @@ package tokenize
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -272,7 +273,13 @@ type mergeItem struct{ pos, rank, id int32 }
 // mergeWord applies the merges to word exactly as sugarme v0.3.0's
 // Word.MergeAll does: a binary heap (gods' algorithm) ordered by rank
 // alone, so ties between positions resolve as that heap resolves them.
-func (t *BPE) mergeWord(word string) *bpePiece {
+func (t *BPE) mergeWord(word string) *bpePiece { return t.mergeWordDrop(word, 0, nil) }
+
+// mergeWordDrop is mergeWord with BPE-dropout (Provilkov et al. 2020, as
+// Hugging Face tokenizers implements it): each merge taken from the heap is
+// skipped with probability drop, and the skipped ones return to the heap after
+// the next merge that is applied. With r nil it is mergeWord.
+func (t *BPE) mergeWordDrop(word string, drop float64, r *rand.Rand) *bpePiece {
 	syms := make([]symbol, 0, len(word))
 	for _, c := range word {
 		n := int32(len(syms))
@@ -321,8 +328,17 @@ func (t *BPE) mergeWord(word string) *bpePiece {
 			push(mergeItem{int32(i), m.rank, m.id})
 		}
 	}
+	var skipped []mergeItem
 	for len(heap) > 0 {
 		top := pop()
+		if r != nil && r.Float64() < drop {
+			skipped = append(skipped, top)
+			continue
+		}
+		for _, m := range skipped {
+			push(m)
+		}
+		skipped = skipped[:0]
 		cur := &syms[top.pos]
 		if cur.len == 0 || cur.next == -1 {
 			continue
@@ -363,6 +379,23 @@ func (t *BPE) mergeWord(word string) *bpePiece {
 
 // encode runs the pipeline; offs is nil unless wanted.
 func (t *BPE) encode(text string, wantOffs bool) ([]int32, [][2]int) {
+	return t.encodeWith(text, wantOffs, t.piece)
+}
+
+// EncodeDropout encodes text with BPE-dropout: every merge is skipped with
+// probability p (drawn from r), so a word comes out in one of its finer
+// segmentations, each of whose tokens is in the vocabulary. Training on
+// such encodings (subword regularisation) teaches a model the pieces of
+// rare words. p <= 0 or r nil is Encode.
+func (t *BPE) EncodeDropout(text string, p float64, r *rand.Rand) []int32 {
+	if p <= 0 || r == nil {
+		return t.Encode(text)
+	}
+	ids, _ := t.encodeWith(text, false, func(key []byte) *bpePiece { return t.mergeWordDrop(string(key), p, r) })
+	return ids
+}
+
+func (t *BPE) encodeWith(text string, wantOffs bool, enc func([]byte) *bpePiece) ([]int32, [][2]int) {
 	text = Sanitize(text)
 	ids := make([]int32, 0, len(text)/3+1)
 	var offs [][2]int
@@ -373,7 +406,7 @@ func (t *BPE) encode(text string, wantOffs bool) ([]int32, [][2]int) {
 			nt = normalize(seg, false, true)
 		}
 		buf = forPretokens(nt.s, buf, t.punct, t.open, func(pc piece) {
-			p := t.piece(pc.key)
+			p := enc(pc.key)
 			ids = append(ids, p.ids...)
 			if !wantOffs {
 				return

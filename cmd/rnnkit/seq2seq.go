@@ -653,9 +653,9 @@ var seq2seqResume = resumeSpec{
 	fixed: []string{"cell", "embedding", "enc-hidden", "enc-layers", "dec-hidden", "dec-layers", "attention", "attn-hidden",
 		"input-feeding", "tie-embeddings", "dropout", "tokenizer", "src-vocab", "tgt-vocab", "joint-vocab", "split-punct", "open-marks"},
 	data: []string{"reverse", "max-pairs", "split", "val-frac", "seed", "augment-names", "augment-nopunct", "augment-lower",
-		"augment-segments", "augment-short", "init", "split-seed"},
+		"augment-segments", "augment-short", "init", "split-seed", "bpe-dropout"},
 	// checkpoints of runs from before these flags ran as these values
-	since: map[string]string{"augment-segments": "false", "augment-short": "0", "init": "", "open-marks": "false", "split-seed": ""},
+	since: map[string]string{"augment-segments": "false", "augment-short": "0", "init": "", "open-marks": "false", "split-seed": "", "bpe-dropout": "0"},
 	config: map[string]string{"cell": "cell", "embedding": "embedding", "enc-hidden": "enc_hidden", "enc-layers": "enc_layers",
 		"dec-hidden": "dec_hidden", "dec-layers": "dec_layers", "attention": "attention", "input-feeding": "input_feeding",
 		"tie-embeddings": "tie_embeddings", "dropout": "dropout"},
@@ -751,6 +751,7 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	f.Float32Var(&o.opt.LabelSmoothing, "label-smoothing", 0.1, "label smoothing ε (0 = off)")
 	f.Float64Var(&o.opt.TeacherForcing, "teacher-forcing", 1, "probability of feeding the gold previous token, else the model's own (0 = always its own)")
 	f.IntVar(&o.opt.MaxLen, "max-len", 50, "skip training pairs with more tokens on either side")
+	f.Float64Var(&o.opt.BPEDropout, "bpe-dropout", 0, "BPE-dropout: re-encode the training pairs every epoch with each merge skipped with this probability, so words are also seen in finer pieces (0 = off; 0.1 is usual)")
 	f.Float64Var(&o.valFrac, "val-frac", 0.02, "fraction of source sentences held out for validation")
 	f.IntVar(&o.opt.ValMax, "val-max", 1000, "validation sentences translated per evaluation (0 = all)")
 	f.IntVar(&o.opt.EvalEvery, "eval-every", 0, "steps between validation BLEU measurements (default: once per epoch)")
