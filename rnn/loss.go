@@ -227,6 +227,16 @@ func rowLogSumExp(z []float32) float64 {
 // rest.
 func LogSumExp(z []float32) float64 { return rowLogSumExp(z) }
 
+// LogSumExpMax is LogSumExp that also returns the largest element of z,
+// which it finds on the way.
+func LogSumExpMax(z []float32) (float64, float32) {
+	m := maxOf(z)
+	if math.IsInf(float64(m), 0) {
+		return float64(m), m
+	}
+	return float64(m) + math.Log(expShiftSum(nil, z, m)), m
+}
+
 // LogSoftmax writes the row-wise log-softmax of logits into dst:
 // dst[i,c] = z[i,c] - log Σ_k exp(z[i,k]).
 //

@@ -921,15 +921,38 @@ func (p *pick) Range(lo, hi int) {
 			p.tok[b], p.lp[b] = y, row[y]
 			continue
 		}
-		p.tok[b], p.lp[b] = bestLogProb(row, rnn.LogSumExp(row))
+		lse, mx := rnn.LogSumExpMax(row)
+		p.tok[b], p.lp[b] = bestLogProb(row, lse, mx)
 	}
 }
 
 // bestLogProb is bestOutput over the log-probabilities float32(z - lse) of
 // logits z, computed on the fly instead of written out (they are what
 // rnn.LogSoftmax would write, so the token is the same, ties included),
-// and the best one's log-probability.
-func bestLogProb(z []float32, lse float64) (int32, float32) {
+// and the best one's log-probability. mx is the largest element of z.
+//
+// The log-probability is non-decreasing in z, so the best one is that of
+// mx (unless mx is <pad> or <s>), and the token is the first other than
+// those two whose log-probability rounds to it: only the logits within
+// rounding of mx need the conversion. The rest is a float32 comparison.
+// When nothing matches (NaN, infinities, mx at an excluded token and
+// nothing level with it), the plain scan decides.
+func bestLogProb(z []float32, lse float64, mx float32) (int32, float32) {
+	if bv := float32(float64(mx) - lse); bv == bv {
+		// any x whose log-probability rounds to bv is within an ulp of bv + lse
+		ulp := float64(math.Nextafter32(float32(math.Abs(float64(bv))), float32(math.Inf(1))) - float32(math.Abs(float64(bv))))
+		lo := math.Nextafter32(float32(float64(bv)+lse-2*ulp), float32(math.Inf(-1)))
+		for i, x := range z {
+			if x >= lo && int32(i) != tokenize.Pad && int32(i) != tokenize.BOS && float32(float64(x)-lse) == bv {
+				return int32(i), bv
+			}
+		}
+	}
+	return bestLogProbScan(z, lse)
+}
+
+// bestLogProbScan is bestLogProb by converting every logit.
+func bestLogProbScan(z []float32, lse float64) (int32, float32) {
 	best, bv := tokenize.Unk, float32(float64(z[tokenize.Unk])-lse)
 	for i, x := range z {
 		if v := float32(float64(x) - lse); v > bv && int32(i) != tokenize.Pad && int32(i) != tokenize.BOS {

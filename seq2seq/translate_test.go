@@ -42,7 +42,7 @@ func TestBestLogProbMatchesLogSoftmax(t *testing.T) {
 		for i := range z {
 			z[i] = float32(rng.NormFloat64() * 3)
 		}
-		switch trial % 4 {
+		switch trial % 8 {
 		case 1: // near-ties that log-softmax rounds together: small
 			// logits (fine steps) against a log-sum-exp of about log V
 			// (coarse steps), the largest last and a few ulps below it
@@ -58,11 +58,25 @@ func TestBestLogProbMatchesLogSoftmax(t *testing.T) {
 			z[tokenize.Pad], z[tokenize.BOS] = 50, 49
 		case 3: // exact ties
 			z[5], z[9] = 30, 30
+		case 4: // a NaN logit
+			z[7] = float32(math.NaN())
+		case 5: // +Inf
+			z[11] = float32(math.Inf(1))
+		case 6: // all -Inf
+			for i := range z {
+				z[i] = float32(math.Inf(-1))
+			}
+		case 7: // large logits, a log-probability near 0
+			for i := range z {
+				z[i] += 1e4
+			}
+			z[V/2] += 40
 		}
 		lp := make([]float32, V)
 		rnn.LogSoftmax(lp, z, 1, V)
 		want := bestOutput(lp)
-		got, glp := bestLogProb(z, rnn.LogSumExp(z))
+		lse, mx := rnn.LogSumExpMax(z)
+		got, glp := bestLogProb(z, lse, mx)
 		if got != want || math.Float32bits(glp) != math.Float32bits(lp[want]) {
 			t.Fatalf("trial %d: token %d (log p %v), LogSoftmax gives %d (%v)", trial, got, glp, want, lp[want])
 		}
