@@ -31,17 +31,9 @@ func checkQuantize(mode string) error {
 	return usagef("--quantize must be auto, int8 or none, got %q", mode)
 }
 
-// quantize applies a checked --quantize value to a model loaded from
-// source: a file, "embedded:models/NAME.safetensors" or "" for the embedded
-// default of kind.
-func quantize(m interface{ Quantize() }, mode, source, kind string) {
-	if wantInt8(mode, source, kind) {
-		m.Quantize()
-	}
-}
-
 // wantInt8 reports whether a checked --quantize value makes the model from
-// source (as for quantize) run int8 arithmetic.
+// source (a file, "embedded:models/NAME.safetensors" or "" for the
+// embedded default of kind) run int8 arithmetic.
 func wantInt8(mode, source, kind string) bool {
 	return mode == "int8" || (mode == "auto" && storedInt8(source, kind))
 }
@@ -70,7 +62,7 @@ func quantizingBytesLoader[M any](mode string, plain, quantized func(string, []b
 	}
 }
 
-// storedInt8 reports whether the model file at source (as for quantize)
+// storedInt8 reports whether the model file at source (as for wantInt8)
 // stores its weight matrices as int8. Unreadable files report false: the
 // load has already succeeded or failed on its own terms.
 func storedInt8(source, kind string) bool {

@@ -36,6 +36,14 @@ func loadSeq2seq(path string) (*seq2seq.Model, error) {
 	return loadModel(path, seq2seq.Kind, seq2seq.Load, seq2seq.LoadBytes)
 }
 
+// loadSeq2seqAs is loadSeq2seq with the arithmetic a checked --quantize
+// value asks for; a model run int8 is loaded with seq2seq.LoadQuantized, so
+// an int8 file's weights are taken as stored.
+func loadSeq2seqAs(path, quant string) (*seq2seq.Model, error) {
+	return loadModel(path, seq2seq.Kind, quantizingLoader(quant, seq2seq.Kind, seq2seq.Load, seq2seq.LoadQuantized),
+		quantizingBytesLoader(quant, seq2seq.LoadBytes, seq2seq.LoadBytesQuantized))
+}
+
 // translators are the embedded translation models by direction, each one
 // file or an ensemble of several (models.EnEs, models.EsEn); the first is
 // the default.
@@ -88,24 +96,21 @@ func defaultTranslator(from, to, quant string) ([]*seq2seq.Model, []string, erro
 // loadTranslator loads the main model of the embedded translator from
 // into to (without the rest of its ensemble), unquantized.
 func loadTranslator(from, to string) (*seq2seq.Model, error) {
+	return loadTranslatorAs(from, to, "none")
+}
+
+// loadTranslatorAs is loadTranslator with the arithmetic a checked
+// --quantize value asks for.
+func loadTranslatorAs(from, to, quant string) (*seq2seq.Model, error) {
 	files, to := translatorFiles(from, to)
 	if len(files) == 0 {
 		return nil, noTranslator(from, to)
 	}
-	ms, _, err := loadDefaultFiles(files[:1], "", seq2seq.LoadBytes)
+	ms, _, err := loadDefaultFiles(files[:1], "", quantizingBytesLoader(quant, seq2seq.LoadBytes, seq2seq.LoadBytesQuantized))
 	if err != nil {
 		return nil, err
 	}
 	return ms[0], nil
-}
-
-// translatorSource is the embedded file loadTranslator(from, to) loads, as
-// quantize names it ("" when there is none).
-func translatorSource(from, to string) string {
-	if files, _ := translatorFiles(from, to); len(files) > 0 {
-		return "embedded:models/" + files[0] + ".safetensors"
-	}
-	return ""
 }
 
 // addEnsembleFlag adds --ensemble, the models decoded together with the
@@ -129,32 +134,24 @@ const backNeedsModel = "--back-weight with --model needs --back-model: the trans
 // from into to (--back-weight): path (--back-model) if given, else the
 // embedded to->from model; quantized as --quantize says.
 func loadBack(path, from, to, quant string) (*seq2seq.Model, error) {
-	var m *seq2seq.Model
-	var err error
-	source := path
 	if path != "" {
-		if m, err = loadSeq2seq(path); err != nil {
+		m, err := loadSeq2seqAs(path, quant)
+		if err != nil {
 			return nil, fmt.Errorf("--back-model %s: %w", path, err)
 		}
-	} else {
-		if m, err = loadTranslator(to, from); err != nil {
-			return nil, err
-		}
-		source = translatorSource(to, from)
+		return m, nil
 	}
-	quantize(m, quant, source, seq2seq.Kind)
-	return m, nil
+	return loadTranslatorAs(to, from, quant)
 }
 
 // loadEnsemble loads the --ensemble models (quantized as --quantize says).
 func loadEnsemble(paths []string, quant string) ([]*seq2seq.Model, error) {
 	var out []*seq2seq.Model
 	for _, p := range paths {
-		m, err := loadSeq2seq(p)
+		m, err := loadSeq2seqAs(p, quant)
 		if err != nil {
 			return nil, fmt.Errorf("--ensemble %s: %w", p, err)
 		}
-		quantize(m, quant, p, seq2seq.Kind)
 		out = append(out, m)
 	}
 	return out, nil
@@ -452,11 +449,10 @@ func runTranslate(c *cobra.Command, g *globalOptions, o *translateOptions, args 
 	o.opt.Ensemble = ens
 	tr := &translator{c: c, g: g, o: o, models: map[string]*seq2seq.Model{}, ensembles: map[string][]*seq2seq.Model{}}
 	if o.model != "" {
-		m, err := loadSeq2seq(o.model)
+		m, err := loadSeq2seqAs(o.model, o.quantize)
 		if err != nil {
 			return err
 		}
-		quantize(m, o.quantize, o.model, seq2seq.Kind)
 		tr.models[""] = m
 	} else if o.from != "auto" {
 		if _, err := tr.model(o.from); err != nil {
@@ -1065,10 +1061,9 @@ translation counts), so any translator is measured on the same sentences.`,
 				}
 				m, opt.Ensemble = ms[0], ms[1:]
 			} else {
-				if m, err = loadSeq2seq(model); err != nil {
+				if m, err = loadSeq2seqAs(model, quant); err != nil {
 					return err
 				}
-				quantize(m, quant, model, seq2seq.Kind)
 			}
 			more, err := loadEnsemble(ensemble, quant)
 			if err != nil {

@@ -156,11 +156,12 @@ func loadServeModels(o *serveOptions) (serve.Models, error) {
 			ms.Generator = &serve.Generator{Model: cms[0], Source: names[0], Ensemble: cms[1:], EnsembleSources: names[1:]}
 		}
 	default:
-		m, src, _, err := loadServeModel(&ms, "generate", o.generateModel, charrnn.Kind, charrnn.Load, charrnn.LoadBytes)
+		m, src, _, err := loadServeModel(&ms, "generate", o.generateModel, charrnn.Kind,
+			quantizingLoader("auto", charrnn.Kind, charrnn.Load, charrnn.LoadQuantized),
+			quantizingBytesLoader("auto", charrnn.LoadBytes, charrnn.LoadBytesQuantized))
 		if err != nil {
 			return ms, fmt.Errorf("--generate-model: %w", err)
 		}
-		quantize(m, "auto", o.generateModel, charrnn.Kind)
 		ms.Generator = &serve.Generator{Model: m, Source: src}
 	}
 	if o.classifyModel != "none" {
