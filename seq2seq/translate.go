@@ -77,15 +77,21 @@ type TranslateOptions struct {
 	// costs one teacher-forced pass of Back per hypothesis.
 	Back       *Model
 	BackWeight float64
+	// SplitSentences: a text of several sentences (Sentences) is
+	// translated one sentence at a time and the translations are joined,
+	// as the models were trained on single sentences: decoded whole, the
+	// later sentences of a text tend to be dropped. See Translate for how
+	// the parts of such a Translation are put together.
+	SplitSentences bool
 }
 
 // DefaultTranslateOptions are the options rnnkit translate and rnnkit serve
 // decode with when asked for nothing else: beam 5, the lexicon and name
-// penalties at 1, names copied through, and, when Back is set, re-ranking
-// by the opposite direction with weight 1.
+// penalties at 1, names copied through, one sentence at a time, and, when
+// Back is set, re-ranking by the opposite direction with weight 1.
 func DefaultTranslateOptions() TranslateOptions {
 	return TranslateOptions{Beam: 5, LengthPenalty: 1, MaxLenRatio: 2, Batch: 64, NBest: 1,
-		LexiconPenalty: 1, NamePenalty: 1, CopyNames: true, BackWeight: 1}
+		LexiconPenalty: 1, NamePenalty: 1, CopyNames: true, BackWeight: 1, SplitSentences: true}
 }
 
 func (o *TranslateOptions) defaults() {
@@ -129,7 +135,110 @@ type Alternative struct {
 // an empty translation. A text that is not valid UTF-8 or longer than
 // MaxSourceTokens is an error naming its index (wrapping ErrInvalidUTF8 or
 // ErrTooLong). Translate does not modify m and may run concurrently.
+//
+// With opt.SplitSentences, a text of several sentences is translated one
+// sentence at a time (so MaxSourceTokens bounds each sentence), and its
+// Translation joins theirs: the texts with a space, the source and target
+// tokens in order (the </s> of each sentence but the last left out), the
+// attention block by block (a sentence's tokens attend only to its own
+// source tokens), the log-probabilities summed, and NBest[k] made of each
+// sentence's k-th hypothesis (its last, for a sentence with fewer), its
+// log-probability and score the sums of theirs.
 func (m *Model) Translate(ctx context.Context, texts []string, opt TranslateOptions) ([]Translation, error) {
+	if !opt.SplitSentences {
+		return m.translate(ctx, texts, opt)
+	}
+	var segs []string
+	first := make([]int, len(texts)+1) // texts[i] is segs[first[i]:first[i+1]]
+	split := false
+	for i, s := range texts {
+		first[i] = len(segs)
+		if !utf8.ValidString(s) {
+			return nil, &InputError{i, ErrInvalidUTF8}
+		}
+		parts := Sentences(s)
+		if len(parts) > 1 {
+			segs, split = append(segs, parts...), true
+		} else {
+			segs = append(segs, s)
+		}
+	}
+	first[len(texts)] = len(segs)
+	if !split {
+		return m.translate(ctx, texts, opt)
+	}
+	trs, err := m.translate(ctx, segs, opt)
+	if err != nil {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			i := sort.Search(len(texts), func(i int) bool { return first[i+1] > ie.Index })
+			return nil, &InputError{i, ie.Err}
+		}
+		return nil, err
+	}
+	out := make([]Translation, len(texts))
+	for i := range texts {
+		out[i] = joinTranslations(trs[first[i]:first[i+1]])
+	}
+	return out, nil
+}
+
+// joinTranslations puts the translations of a text's sentences together
+// as Translate describes.
+func joinTranslations(parts []Translation) Translation {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var j Translation
+	var texts []string
+	cols := 0
+	for _, p := range parts {
+		cols += len(p.Source)
+	}
+	off := 0
+	for k, p := range parts {
+		texts = append(texts, p.Text)
+		j.Source = append(j.Source, p.Source...)
+		j.LogProb += p.LogProb
+		n := len(p.Target)
+		if k < len(parts)-1 && n > 0 && p.Target[n-1] == tokenize.Specials[tokenize.EOS] {
+			n--
+		}
+		j.Target = append(j.Target, p.Target[:n]...)
+		for _, row := range p.Attention[:min(n, len(p.Attention))] {
+			full := make([]float32, cols)
+			copy(full[off:], row)
+			j.Attention = append(j.Attention, full)
+		}
+		off += len(p.Source)
+	}
+	j.Text = strings.Join(texts, " ")
+	nb := 0
+	for _, p := range parts {
+		nb = max(nb, len(p.NBest))
+	}
+	for k := range nb {
+		var a Alternative
+		var ts []string
+		for _, p := range parts {
+			if len(p.NBest) == 0 {
+				ts = append(ts, p.Text)
+				a.LogProb += p.LogProb
+				continue
+			}
+			alt := p.NBest[min(k, len(p.NBest)-1)]
+			ts = append(ts, alt.Text)
+			a.LogProb += alt.LogProb
+			a.Score += alt.Score
+		}
+		a.Text = strings.Join(ts, " ")
+		j.NBest = append(j.NBest, a)
+	}
+	return j
+}
+
+// translate is Translate without SplitSentences.
+func (m *Model) translate(ctx context.Context, texts []string, opt TranslateOptions) ([]Translation, error) {
 	opt.defaults()
 	srcs := make([][]int32, len(texts))
 	offs := make([][][2]int, len(texts))

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -210,4 +211,112 @@ func TestTranslateIndependentOfBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSplitSentences: with SplitSentences a text of several sentences is
+// their translations joined (text, tokens, block-diagonal attention,
+// summed log-probabilities, n-best by rank), single sentences are as
+// without it, and input errors still name the text.
+// assertSameTranslation checks that a and b are the same translation: the
+// same text and tokens exactly, and the same floats within rounding.
+func assertSameTranslation(t *testing.T, a, b Translation, msg string) {
+	t.Helper()
+	assert.Equal(t, a.Text, b.Text, msg)
+	assert.Equal(t, a.Source, b.Source, msg)
+	assert.Equal(t, a.Target, b.Target, msg)
+	assert.InDelta(t, a.LogProb, b.LogProb, 1e-4, msg)
+	if assert.Len(t, b.Attention, len(a.Attention), msg) {
+		for r := range a.Attention {
+			assert.InDeltaSlice(t, a.Attention[r], b.Attention[r], 1e-5, msg)
+		}
+	}
+	if assert.Len(t, b.NBest, len(a.NBest), msg) {
+		for k := range a.NBest {
+			assert.Equal(t, a.NBest[k].Text, b.NBest[k].Text, msg)
+			assert.InDelta(t, a.NBest[k].Score, b.NBest[k].Score, 1e-4, msg)
+		}
+	}
+}
+
+// innerLen is how many of e's target tokens a joined translation keeps:
+// all but an ending </s>, for a sentence that is not the text's last.
+func innerLen(e Translation, inner bool) int {
+	n := len(e.Target)
+	if inner && n > 0 && e.Target[n-1] == tokenize.Specials[tokenize.EOS] {
+		n--
+	}
+	return n
+}
+
+func TestSplitSentences(t *testing.T) {
+	pairs := synthetic(200, 1)
+	m := tinyModel(t, pairs, Config{Cell: rnn.GRU, Embedding: 8, EncHidden: 8, DecHidden: 8, Attention: rnn.Additive})
+	ctx := context.Background()
+	for _, beam := range []int{1, 3} {
+		opt := TranslateOptions{Beam: beam, NBest: beam}
+		parts := []string{"ka lo mi.", "Nu pe ra!", "Si tu?"}
+		each, err := m.Translate(ctx, parts, opt)
+		require.NoError(t, err)
+		split := opt
+		split.SplitSentences = true
+		got, err := m.Translate(ctx, []string{"ka lo mi. Nu pe ra! Si tu?", "ka lo mi.", ""}, split)
+		require.NoError(t, err)
+		whole, err := m.Translate(ctx, []string{"ka lo mi."}, opt)
+		require.NoError(t, err)
+		// Batches of other shapes round differently in the last bits, so
+		// floats are compared within a tolerance and tokens exactly.
+		assertSameTranslation(t, whole[0], got[1], "one sentence: as without splitting")
+		assert.Empty(t, got[2].Text)
+
+		j := got[0]
+		assert.Equal(t, each[0].Text+" "+each[1].Text+" "+each[2].Text, j.Text)
+		assert.InDelta(t, each[0].LogProb+each[1].LogProb+each[2].LogProb, j.LogProb, 1e-4)
+		var src, tgt []string
+		for k, e := range each {
+			src = append(src, e.Source...)
+			n := innerLen(e, k < 2)
+			tgt = append(tgt, e.Target[:n]...)
+		}
+		assert.Equal(t, src, j.Source)
+		assert.Equal(t, tgt, j.Target)
+		require.Len(t, j.Attention, len(j.Target))
+		row, col := 0, 0
+		for k, e := range each {
+			n := innerLen(e, k < 2)
+			for r := 0; r < n; r++ {
+				require.Len(t, j.Attention[row+r], len(j.Source))
+				for c, v := range j.Attention[row+r] {
+					if c >= col && c < col+len(e.Source) {
+						assert.InDelta(t, e.Attention[r][c-col], v, 1e-5)
+					} else {
+						assert.Zero(t, v, "attention outside the sentence's own source")
+					}
+				}
+			}
+			row, col = row+n, col+len(e.Source)
+		}
+		if beam > 1 {
+			require.Len(t, j.NBest, beam)
+			assert.Equal(t, j.Text, j.NBest[0].Text)
+			assert.Equal(t, each[0].NBest[1].Text+" "+each[1].NBest[1].Text+" "+each[2].NBest[1].Text, j.NBest[1].Text)
+			assert.InDelta(t, each[0].NBest[1].Score+each[1].NBest[1].Score+each[2].NBest[1].Score, j.NBest[1].Score, 1e-4)
+		}
+	}
+
+	split := TranslateOptions{SplitSentences: true}
+	_, err := m.Translate(ctx, []string{"ka.", "Lo. \xff"}, split)
+	var ie *InputError
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, 1, ie.Index)
+	assert.ErrorIs(t, err, ErrInvalidUTF8)
+	long := strings.TrimSpace(strings.Repeat("Ka lo mi nu pe ra si tu. ", MaxSourceTokens/4))
+	_, err = m.Translate(ctx, []string{"ka.", long}, TranslateOptions{})
+	require.ErrorIs(t, err, ErrTooLong, "whole, the text is too long")
+	trs, err := m.Translate(ctx, []string{"ka.", long}, split)
+	require.NoError(t, err, "one sentence at a time, it is not")
+	assert.Len(t, trs, 2)
+	_, err = m.Translate(ctx, []string{"ka.", "Ka lo. " + strings.Repeat("ka ", MaxSourceTokens+1)}, split)
+	require.ErrorAs(t, err, &ie)
+	assert.Equal(t, 1, ie.Index, "the error names the text, not the sentence")
+	assert.ErrorIs(t, err, ErrTooLong)
 }

@@ -157,6 +157,9 @@ func loadEnsemble(paths []string, quant string) ([]*seq2seq.Model, error) {
 	return out, nil
 }
 
+// sentencesHelp is the help of --sentences (translate, eval seq2seq).
+const sentencesHelp = "translate a line of several sentences one sentence at a time and join the translations (a sentence ends at . ! ? or … before a capital letter; false = the whole line at once)"
+
 // maxTranslateLine is the longest input line translate accepts, in bytes.
 const maxTranslateLine = 64 << 10
 
@@ -224,6 +227,7 @@ a heatmap PNG (FILE, or FILE-2.png, ... for later sentences).`,
 	f.Float64Var(&o.opt.LexiconPenalty, "lexicon-penalty", 1, "beam: lower a hypothesis's score by this for each word found neither in the training targets nor in the source (0 = off)")
 	f.Float64Var(&o.opt.NamePenalty, "name-penalty", 1, "beam: lower a hypothesis's score by this for each name or number of the source it leaves out (0 = off)")
 	f.BoolVar(&o.opt.CopyNames, "copy-names", true, "copy a name or number of the source that the translation lacks in place of the words that attended to it")
+	f.BoolVar(&o.opt.SplitSentences, "sentences", true, sentencesHelp)
 	f.Float64Var(&o.opt.MaxLenRatio, "max-len-ratio", 2, "stop a translation after this many tokens per source token (+5)")
 	f.IntVar(&o.opt.Batch, "batch", 64, "sentences decoded together")
 	f.BoolVar(&o.opt.KeepUnk, "keep-unk", false, "print <unk> instead of copying the attended source word")
@@ -1106,6 +1110,7 @@ translation counts), so any translator is measured on the same sentences.`,
 	f.Float64Var(&opt.LexiconPenalty, "lexicon-penalty", 1, "beam: lower a hypothesis's score by this for each word found neither in the training targets nor in the source (0 = off)")
 	f.Float64Var(&opt.NamePenalty, "name-penalty", 1, "beam: lower a hypothesis's score by this for each name or number of the source it leaves out (0 = off)")
 	f.BoolVar(&opt.CopyNames, "copy-names", true, "copy a name or number of the source that the translation lacks in place of the words that attended to it")
+	f.BoolVar(&opt.SplitSentences, "sentences", true, sentencesHelp)
 	f.BoolVar(&asJSON, "json", false, "print one JSON object with bleu, chrf2, sentences, pairs")
 	f.StringVar(&hypsOut, "hyps", "", "also write the translations, one per distinct source, to this file")
 	f.StringVar(&scoreFile, "score", "", "score these translations (one per line of --data) instead of a model's")

@@ -387,6 +387,7 @@ func TestTranslateDefaultsAreTheLibrarys(t *testing.T) {
 		"beam": fmt.Sprint(d.Beam), "length-penalty": fmt.Sprint(d.LengthPenalty), "max-len-ratio": fmt.Sprint(d.MaxLenRatio),
 		"batch": fmt.Sprint(d.Batch), "nbest": fmt.Sprint(d.NBest), "lexicon-penalty": fmt.Sprint(d.LexiconPenalty),
 		"name-penalty": fmt.Sprint(d.NamePenalty), "copy-names": fmt.Sprint(d.CopyNames), "back-weight": fmt.Sprint(d.BackWeight),
+		"sentences": fmt.Sprint(d.SplitSentences),
 	} {
 		f := c.Flags().Lookup(flag)
 		require.NotNil(t, f, flag)
