@@ -762,14 +762,30 @@ previous one), val_bleu, best_val_bleu, lr, elapsed_s and time.`,
 	return c
 }
 
+// checkSeq2seqInitFlags refuses, with --init, the flags that shape the
+// model and a model file that is not there: it runs before the data are
+// read, so the mistake costs no time.
+func checkSeq2seqInitFlags(c *cobra.Command, o *trainSeq2seqOptions) error {
+	for _, name := range seq2seqResume.fixed {
+		if f := c.Flags().Lookup(name); f != nil && f.Changed {
+			return usagef("--%s shapes the model, and --init %s has its own; leave --%s out", name, o.init, name)
+		}
+	}
+	if o.init == "default" {
+		return nil
+	}
+	if _, err := os.Stat(o.init); err != nil {
+		return fmt.Errorf("--init: %w", err)
+	}
+	return checkModelFile(o.init)
+}
+
 // loadInitTranslator loads --init for fine-tuning: a file, or "default"
 // for the embedded model of the direction --reverse picks. The flags that
 // shape a model must be left out, as the model has its own.
 func loadInitTranslator(c *cobra.Command, o *trainSeq2seqOptions) (*seq2seq.Model, error) {
-	for _, name := range seq2seqResume.fixed {
-		if f := c.Flags().Lookup(name); f != nil && f.Changed {
-			return nil, usagef("--%s shapes the model, and --init %s has its own; leave --%s out", name, o.init, name)
-		}
+	if err := checkSeq2seqInitFlags(c, o); err != nil {
+		return nil, err
 	}
 	var m *seq2seq.Model
 	var err error
@@ -823,6 +839,11 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	}
 	if c.Flags().Changed("open-marks") && o.openMarks && (!o.splitPunct || o.tokenizer != seq2seq.TokenizerBPE) {
 		return usagef("--open-marks needs --tokenizer bpe with --split-punct (it sets ¡ and ¿ apart from the punctuation those split off)")
+	}
+	if o.init != "" && o.resume == "" {
+		if err := checkSeq2seqInitFlags(c, o); err != nil {
+			return err
+		}
 	}
 	if o.opt.ValMax == 0 {
 		o.opt.ValMax = -1
@@ -909,7 +930,7 @@ func runTrainSeq2seq(c *cobra.Command, g *globalOptions, o *trainSeq2seqOptions)
 	}
 	report := func(p seq2seq.Progress) {
 		run.report(p.Step, p.Steps, p.Epoch, p.LR, p.Loss,
-			fmt.Sprintf("epoch %.2f loss %.3f BLEU %s best %s %.0f pairs/s", p.Epoch, p.Loss, fmtOr("%.1f", p.ValBLEU), fmtOr("%.1f", p.BestBLEU), p.PairsPerSec),
+			fmt.Sprintf("epoch %.2f loss %.3f BLEU %s best %s %.0f pairs/s", p.Epoch, p.Loss, fmtOr("%.1f", p.ValBLEU), fmtOr("%.1f", bestOr(p.BestBLEU)), p.PairsPerSec),
 			p.Evaluated, func() string {
 				return fmt.Sprintf("step %d/%d epoch %.2f loss %.4f val BLEU %.2f best %.2f lr %.2e %.0f pairs/s %s",
 					p.Step, p.Steps, p.Epoch, p.Loss, p.ValBLEU, p.BestBLEU, p.LR, p.PairsPerSec, p.Elapsed.Round(1e9))

@@ -354,8 +354,13 @@ func TestSeq2seqInitAndSegments(t *testing.T) {
 
 	_, _, err = runCLI(t, append(initArgs, "--embedding", "16")...)
 	assert.ErrorContains(t, err, "--embedding shapes the model")
-	_, _, err = runCLI(t, "train", "seq2seq", "--data", data, "--init", filepath.Join(dir, "missing.safetensors"), "--out", ft, "-q")
+	// both are refused before the data are read (this data file is not there)
+	noData := filepath.Join(dir, "no-data.tsv")
+	_, _, err = runCLI(t, "train", "seq2seq", "--data", noData, "--init", base, "--dropout", "0.1", "--out", ft, "-q")
+	assert.ErrorContains(t, err, "--dropout shapes the model")
+	_, _, err = runCLI(t, "train", "seq2seq", "--data", noData, "--init", filepath.Join(dir, "missing.safetensors"), "--out", ft, "-q")
 	assert.ErrorContains(t, err, "--init")
+	assert.ErrorContains(t, err, "missing.safetensors")
 }
 
 func TestTranslateEnsemble(t *testing.T) {

@@ -182,6 +182,15 @@ func fmtOr(format string, v float64) string {
 	return fmt.Sprintf(format, v)
 }
 
+// bestOr is a best-so-far score for fmtOr: NaN (shown as "-") while it is
+// still negative, the trainers' mark for "nothing measured yet".
+func bestOr(v float64) float64 {
+	if v < 0 {
+		return math.NaN()
+	}
+	return v
+}
+
 // checkpointPath is --checkpoint, or OUT.ckpt when it is not given.
 func checkpointPath(flag, out string) string {
 	if flag != "" {
